@@ -1,0 +1,105 @@
+"""The Annex 2 contract shared by the writer (template.py) and the reader (returns.py).
+
+Everything `merge` relies on to recognise a returned file lives here, so that the two sides
+cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+from .model import quarter_name
+
+TEMPLATE_VERSION = "wbt-annex2-v1"
+
+# Sheets of a template. The data sheet is first and active; the identity sheet is hidden
+# (never veryHidden: LibreOffice turns that into hidden anyway, PITFALLS 1).
+DATA_SHEET = "完成情况"
+GUIDE_SHEET = "填报说明"
+IDENTITY_SHEET = "模板标识"
+
+# Header of the data sheet, in column order (A..F).
+COL_NUMBER = "序号"
+COL_TEXT = "责任事项"
+COL_ROLE = "本处室职责"
+COL_ANSWER = "完成情况"
+COL_STATUS = "进展状态"
+COL_PLAN = "存在问题及下步打算"
+HEADERS = (COL_NUMBER, COL_TEXT, COL_ROLE, COL_ANSWER, COL_STATUS, COL_PLAN)
+
+# Fixed rows of the data sheet (1-based).
+ROW_ANNEX = 1  # "附件2"
+ROW_TITLE = 2  # the title across the table
+ROW_FILLER = 3  # 填报人 / 联系电话 / 填报日期
+ROW_HEADER = 4
+ROW_FIRST_TASK = 5
+FILLER_LABELS = ("填报人", "联系电话", "填报日期")  # in A3, C3, E3; the answers in B3, D3, F3
+
+# Identity sheet: key/value rows from A1, then a task table.
+#   A1 IDENTITY_BANNER
+#   A2 版本   B2 TEMPLATE_VERSION
+#   A3 年度   B3 2022
+#   A4 季度   B4 1
+#   A5 处室   B5 养老服务处
+#   A7 序号 | 行号 | 指纹     (header)
+#   A8..    task number | data-sheet row | fingerprint(text)
+IDENTITY_BANNER = "本工作表由 workbook-tools 生成，用于识别报送文件，请勿修改或删除。"
+ID_VERSION = "版本"
+ID_YEAR = "年度"
+ID_QUARTER = "季度"
+ID_DIVISION = "处室"
+ID_TABLE_HEADER = ("序号", "行号", "指纹")
+
+# Custom document properties (docProps/custom.xml; LibreOffice keeps them, PITFALLS 1).
+PROP_VERSION = "wbt_version"
+PROP_YEAR = "wbt_year"
+PROP_QUARTER = "wbt_quarter"
+PROP_DIVISION = "wbt_division"
+
+TITLE_RE = re.compile(
+    r"(?P<year>\d{4})\s*年\s*(?:市民政局)?\s*(?P<division>.*?)\s*第\s*(?P<quarter>[一二三四1-4])\s*季度\s*工作目标完成情况"
+)
+_QUARTER_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+
+
+def title(year: int, quarter: int, division: str) -> str:
+    """2022年市民政局养老服务处第一季度工作目标完成情况"""
+    return f"{year}年市民政局{division}第{quarter_name(quarter)}季度工作目标完成情况"
+
+
+def parse_title(text: str) -> tuple[int, int, str] | None:
+    """Inverse of :func:`title`: (year, quarter, division) or None. Division may be ""."""
+    m = TITLE_RE.search(normalise_space(text))
+    if not m:
+        return None
+    return int(m["year"]), _QUARTER_DIGITS[m["quarter"]], normalise_division(m["division"])
+
+
+def parse_quarter(text: str) -> int | None:
+    return _QUARTER_DIGITS.get(str(text).strip())
+
+
+def file_stem(year: int, quarter: int, division: str) -> str:
+    """File name without suffix, before sanitising: 2022年第一季度工作目标完成情况-养老服务处"""
+    return f"{year}年第{quarter_name(quarter)}季度工作目标完成情况-{division}"
+
+
+def normalise_space(text: str) -> str:
+    """NFKC-fold full-width ASCII and collapse every run of whitespace to nothing."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text)))
+
+
+def fingerprint(text: str) -> str:
+    """A short, stable fingerprint of a task text that ignores width and whitespace."""
+    return hashlib.sha256(normalise_space(text).encode("utf-8")).hexdigest()[:16]
+
+
+def normalise_division(name: str) -> str:
+    """Canonical form of a division name: no whitespace, full-width brackets, as in the seed.
+
+    "政策法规处\n(局信息中心)" and "政策法规处（局信息中心）" are the same division.
+    """
+    text = normalise_space(name)
+    return text.replace("(", "（").replace(")", "）")
