@@ -113,7 +113,11 @@ class Master:
         out = []
         for task in self.tasks:
             out += [Assignment(task.number, d, ROLE_LEAD) for d in task.leads]
-            out += [Assignment(task.number, d, ROLE_ASSIST) for d in task.partners if d not in task.leads]
+            out += [
+                Assignment(task.number, d, ROLE_ASSIST)
+                for d in task.partners
+                if d not in task.leads
+            ]
         return tuple(out)
 
     def tasks_of(self, division: str) -> tuple[Task, ...]:
