@@ -1,0 +1,538 @@
+"""summary.write_summary: the leaders' workbook, reopened and checked cell by cell."""
+
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from workbook_tools import summary as summary_module
+from workbook_tools.cells import CELL_LIMIT, clean_text, fit_cell, utf16_len
+from workbook_tools.errors import OutputError
+from workbook_tools.model import (
+    CATEGORY_LIVELIHOOD,
+    CATEGORY_REPORT,
+    ROLE_ASSIST,
+    ROLE_LEAD,
+    SUMMARY_SHEETS,
+    Answer,
+    DivisionStatus,
+    FileVerdict,
+    Flag,
+    Master,
+    Summary,
+    Task,
+    TaskSummary,
+)
+from workbook_tools.summary import DETAIL_TRUNCATION_MARKER, TRUNCATION_MARKER, write_summary
+
+YANG = "养老服务处"
+JIU = "社会救助处"
+SHI = "社会事务处"
+CAI = "规划财务处"
+
+LONG_A = "甲" * CELL_LIMIT
+LONG_B = "乙" * CELL_LIMIT
+DIRTY = "含控制字符\x0b和\x00以及孤立代理\ud800结束"
+EMOJI = "完成了😀，涉及𠀀𪚥等生僻字"
+
+
+def make_summary() -> Summary:
+    t1 = Task(
+        number="1",
+        label="*1",
+        text="推进养老服务体系建设（牵头单位：市民政局）",
+        leader="张三",
+        leads=(YANG,),
+        partners=(JIU, CAI),
+        bureau_leads=True,
+        categories=(CATEGORY_REPORT,),
+    )
+    t2 = Task(
+        "2", "*2", "做好困难群众救助工作", "李四", (JIU,), (YANG,), True, (CATEGORY_LIVELIHOOD,)
+    )
+    t3 = Task(
+        "3",
+        "3",
+        "两个牵头处室的事项",
+        "张三",
+        (YANG, SHI),
+        (),
+        False,
+        (CATEGORY_REPORT, CATEGORY_LIVELIHOOD),
+    )
+    t4 = Task("4", "4", "规划财务处牵头的事项", "李四", (CAI,), (), False, (CATEGORY_REPORT,))
+    t5 = Task("5", "5", "牵头处室未选进展状态的事项", "王五", (SHI,), (), False, (CATEGORY_REPORT,))
+    master = Master("分解方案.xlsx", "Sheet1", "分解方案", 2022, (t1, t2, t3, t4, t5))
+
+    def ans(task, division, role, answer, status, plan="", note="", cell="D5"):
+        src = f"{division}.xlsx"
+        return Answer(task, division, role, answer, status, status, plan, src, cell, note)
+
+    a1 = ans("1", YANG, ROLE_LEAD, "=1+1", "已完成", "@SUM(A1)")
+    a2 = ans("1", JIU, ROLE_ASSIST, "+86 138 0000 0000", "滞后", "-")
+    a3 = ans("2", JIU, ROLE_LEAD, '=HYPERLINK("http://x")', "按序时推进", "http://example.com")
+    a4 = ans("2", YANG, ROLE_ASSIST, DIRTY, "已完成", EMOJI, note="删除了控制字符")
+    a5 = ans("3", YANG, ROLE_LEAD, LONG_A, "滞后")
+    a6 = ans("3", SHI, ROLE_LEAD, LONG_B, "按序时推进")
+    a7 = ans("5", SHI, ROLE_LEAD, "", "")
+    f_formula = Flag(
+        "疑似公式",
+        "养老服务处.xlsx 完成情况!D5 以“=”开头，已按文本保留",
+        YANG,
+        "1",
+        "养老服务处.xlsx",
+    )
+    f_late = Flag("进度滞后", "社会救助处报告滞后", JIU, "1", "社会救助处.xlsx")
+    f_missing = Flag("未报送", "规划财务处未报送", CAI)
+    f_empty = Flag("未填写", "完成情况为空", SHI, "5", "社会事务处.xlsx")
+    f_mismatch = Flag("状态不一致", "牵头已完成，配合滞后", "", "1")
+    f_repeat = Flag(
+        "重复报送", "养老服务处报送了两个文件，采用较新的", YANG, "", "养老服务处(1).xlsx"
+    )
+    flags = (f_formula, f_late, f_missing, f_empty, f_mismatch, f_repeat)
+    tasks = (
+        # deliberately not in master order: the writer must sort
+        TaskSummary(t2, "按序时推进", (a3,), (a4,), ()),
+        TaskSummary(t1, "已完成", (a1,), (a2,), (f_formula, f_late, f_mismatch)),
+        TaskSummary(t3, "滞后", (a5, a6), (), ()),
+        TaskSummary(t4, "", (), (), (f_missing,)),
+        TaskSummary(t5, "", (a7,), (), (f_empty,)),
+    )
+    divisions = (
+        DivisionStatus(YANG, True, "养老服务处.xlsx", "2022-04-06", 3, 3, (f_formula, f_repeat)),
+        DivisionStatus(JIU, True, "社会救助处.xlsx", "2022-04-07", 2, 2, (f_late,)),
+        DivisionStatus(SHI, True, "社会事务处.xlsx", "", 2, 1, (f_empty,)),
+        DivisionStatus(CAI, False, "", "", 2, 0, (f_missing,)),
+    )
+    files = (
+        FileVerdict("养老服务处.xlsx", True, YANG, "采用"),
+        FileVerdict("养老服务处(1).xlsx", False, YANG, "重复报送，采用较新的文件"),
+    )
+    answers = (a7, a6, a5, a4, a3, a2, a1)  # reversed: the writer must sort
+    return Summary(2022, 1, master, tasks, divisions, answers, flags, files)
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("summary") / "汇总" / "2022年第一季度汇总.xlsx"
+    assert write_summary(make_summary(), out) == out
+    return out
+
+
+@pytest.fixture(scope="module")
+def wb(written):
+    return openpyxl.load_workbook(written)
+
+
+def rows(ws, first: int) -> list[list]:
+    return [[c.value for c in r] for r in ws.iter_rows(min_row=first)]
+
+
+# --- the workbook as a whole -------------------------------------------------------------------
+
+
+def test_sheets_in_order_and_overview_active(wb):
+    assert wb.sheetnames == list(SUMMARY_SHEETS)
+    assert wb.active.title == "总览"
+
+
+def test_no_formula_anywhere(written, wb):
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (ws.title, cell.coordinate, cell.value)
+    with zipfile.ZipFile(written) as z:
+        for name in z.namelist():
+            if name.startswith("xl/worksheets/"):
+                assert "<f>" not in z.read(name).decode("utf-8"), name
+        # no hyperlinks made from answers that look like URLs
+        assert not [n for n in z.namelist() if "hyperlink" in n.lower()]
+        for name in z.namelist():
+            if name.endswith(".rels"):
+                assert "hyperlink" not in z.read(name).decode("utf-8")
+
+
+def test_same_input_same_bytes(tmp_path):
+    a = write_summary(make_summary(), tmp_path / "a.xlsx")
+    b = write_summary(make_summary(), tmp_path / "b.xlsx")
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_created_time_fixed(wb):
+    assert wb.properties.created.year == 2022
+    assert (wb.properties.created.month, wb.properties.created.day) == (1, 1)
+
+
+# --- 汇总 --------------------------------------------------------------------------------------
+
+TASK_HEADER = [
+    "序号",
+    "类别",
+    "工作事项",
+    "分管领导",
+    "牵头处室",
+    "责任处室",
+    "进展状态",
+    "牵头处室完成情况",
+    "配合处室完成情况",
+    "存在问题及下步打算",
+    "问题标记",
+]
+
+
+def test_tasks_sheet_rows(wb):
+    ws = wb["汇总"]
+    assert ws["A1"].value == "2022年市《政府工作报告》民政工作第一季度完成情况汇总表"
+    assert [c.value for c in ws[2]] == TASK_HEADER
+    data = rows(ws, 3)
+    assert [r[0] for r in data] == ["*1", "*2", "3", "4", "5"]
+    assert data[0] == [
+        "*1",
+        "政府工作报告",
+        "推进养老服务体系建设（牵头单位：市民政局）",
+        "张三",
+        YANG,
+        f"{JIU}、{CAI}",
+        "已完成",
+        f"【{YANG}】=1+1",
+        f"【{JIU}】+86 138 0000 0000\n\n【{CAI}】（未报送）",
+        f"【{YANG}】@SUM(A1)\n\n【{JIU}】-",
+        "进度滞后、状态不一致、疑似公式",
+    ]
+    assert data[1][6:10] == [
+        "按序时推进",
+        f'【{JIU}】=HYPERLINK("http://x")',
+        f"【{YANG}】含控制字符和以及孤立代理结束",
+        f"【{JIU}】http://example.com\n\n【{YANG}】{EMOJI}",
+    ]
+    assert data[2][1] == "政府工作报告、民生实事"
+    assert data[2][4] == f"{YANG}、{SHI}"
+    assert data[3][6] == "未报送"
+    assert data[3][7] == f"【{CAI}】（未报送）"
+    assert data[3][10] == "未报送"
+    assert data[4][6] == "未填写"
+    assert data[4][7] == f"【{SHI}】（未填写）"
+
+
+def test_answer_cells_are_strings(wb):
+    ws = wb["汇总"]
+    for row in ws.iter_rows(min_row=3, min_col=8, max_col=10):
+        for cell in row:
+            assert cell.data_type == "s", cell.coordinate
+    ws = wb["明细"]
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            if cell.value is not None:
+                assert cell.data_type == "s", cell.coordinate
+
+
+def test_combined_cell_cut_with_marker(wb):
+    cell = wb["汇总"]["H5"].value
+    assert cell.startswith(f"【{YANG}】甲甲甲")
+    assert cell.endswith(TRUNCATION_MARKER)
+    assert utf16_len(cell) <= CELL_LIMIT
+    assert f"【{SHI}】" not in cell  # cut inside the first answer
+
+
+def test_tasks_sheet_layout(wb):
+    ws = wb["汇总"]
+    assert ws.freeze_panes == "A3"
+    assert ws.auto_filter.ref == "A2:K7"
+    assert ws.print_title_rows == "$1:$2"
+    assert 408 <= ws.row_dimensions[5].height <= 409  # capped (xlsxwriter rounds to pixels)
+    assert 20 < ws.row_dimensions[3].height < 100
+    # status colours, error rows marked
+    fill = ws["G3"].fill.fgColor.rgb
+    assert fill.endswith("E2EFDA")  # 已完成
+    assert ws["G6"].fill.fgColor.rgb.endswith("FFF2CC")  # 未报送
+    assert ws["K6"].fill.fgColor.rgb.endswith("FFC7CE")  # 错误 flag
+    assert ws["K3"].fill.fgColor.rgb.endswith("E2EFDA")  # warnings only: not marked
+    assert ws["C3"].alignment.wrap_text
+    assert ws["C3"].font.name == "宋体"
+    assert ws["A2"].font.name == "黑体"
+
+
+def test_print_settings_every_sheet(wb):
+    for ws in wb.worksheets:
+        assert ws.page_setup.orientation == "landscape", ws.title
+        assert int(ws.page_setup.paperSize) == 9, ws.title
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert ws.page_setup.fitToWidth in (1, None), ws.title  # 1 is the default, may be omitted
+    assert wb["汇总"].page_setup.fitToHeight == 0
+    assert wb["总览"].page_setup.fitToHeight in (1, None)
+
+
+# --- 总览 --------------------------------------------------------------------------------------
+
+
+def test_overview(wb):
+    ws = wb["总览"]
+    assert ws["A1"].value == "2022年市《政府工作报告》民政工作第一季度完成情况汇总"
+    values = rows(ws, 1)
+    first = {r[0]: r[1:] for r in values if r[0] is not None}
+    # 报送情况: expected, submitted, missing, rate
+    header_row = next(i for i, r in enumerate(values) if r[0] == "应报送处室（单位）")
+    assert values[header_row + 1][:4] == [4, 3, 1, 0.75]
+    assert first["未报送处室（单位）"][0] == CAI
+    # tasks by status
+    assert first["已完成"][:2] == [1, 0.2]
+    assert first["按序时推进"][0] == 1
+    assert first["滞后"][0] == 1
+    assert first["未启动"][0] == 0
+    assert first["未填写"][0] == 1
+    assert first["未报送"][0] == 1
+    # by category and by leader: total then one column per status
+    assert first["政府工作报告"][:3] == [3, 1, 0]
+    assert first["政府工作报告、民生实事"][:5] == [1, 0, 0, 1, 0]
+    assert first["张三"][:4] == [2, 1, 0, 1]
+    assert first["李四"][0] == 2
+    assert first["王五"][0] == 1
+    # flags by type and severity: total, 错误, 警告, 提示
+    assert first["未报送"][0] == 1  # (status table row comes first; the flag rows follow)
+    flag_rows = [r for r in values if r[0] in ("疑似公式", "进度滞后", "状态不一致")]
+    assert [r[:5] for r in flag_rows] == [
+        ["进度滞后", 1, 0, 1, 0],
+        ["状态不一致", 1, 0, 1, 0],
+        ["疑似公式", 1, 0, 0, 1],
+    ]
+
+
+def test_overview_charts(written, wb):
+    with zipfile.ZipFile(written) as z:
+        charts = [n for n in z.namelist() if re.fullmatch(r"xl/charts/chart\d+\.xml", n)]
+        assert len(charts) == 3
+        xml = z.read("xl/charts/chart1.xml").decode("utf-8")
+        assert "总览" in xml and "任务进展状态" in xml
+    assert len(wb["总览"]._charts) == 3
+
+
+# --- 报送情况 ----------------------------------------------------------------------------------
+
+
+def test_divisions_sheet(wb):
+    ws = wb["报送情况"]
+    assert [c.value for c in ws[2]] == [
+        "处室（单位）",
+        "报送状态",
+        "采用文件",
+        "填报时间",
+        "应报事项数",
+        "已填报事项数",
+        "问题",
+    ]
+    data = rows(ws, 3)
+    assert data[0] == [YANG, "已报送", "养老服务处.xlsx", "2022-04-06", 3, 3, "重复报送、疑似公式"]
+    assert data[3] == [CAI, "未报送", "", "", 2, 0, "未报送"]
+    assert ws["A6"].fill.fgColor.rgb.endswith("FFF2CC")
+    assert ws["A3"].fill.fgColor.rgb in (None, "00000000")
+    assert ws.auto_filter.ref == "A2:G6"
+    # the received files, below the table
+    files = [r[:4] for r in data if r[2] in ("养老服务处(1).xlsx",)]
+    assert files == [[YANG, "未采用", "养老服务处(1).xlsx", "重复报送，采用较新的文件"]]
+
+
+# --- 问题清单 ----------------------------------------------------------------------------------
+
+
+def test_flags_sorted_by_severity_stable(wb):
+    ws = wb["问题清单"]
+    assert [c.value for c in ws[2]] == ["严重程度", "问题类型", "处室", "序号", "说明", "来源文件"]
+    data = rows(ws, 3)
+    assert [(r[0], r[1]) for r in data] == [
+        ("错误", "未报送"),
+        ("错误", "未填写"),
+        ("警告", "进度滞后"),
+        ("警告", "状态不一致"),
+        ("提示", "疑似公式"),
+        ("提示", "重复报送"),
+    ]
+    assert data[2] == ["警告", "进度滞后", JIU, "*1", "社会救助处报告滞后", "社会救助处.xlsx"]
+    assert data[0][3] == ""  # no task
+    assert ws["A3"].fill.fgColor.rgb.endswith("FFC7CE")
+    assert ws.auto_filter.ref == "A2:F8"
+    assert ws.freeze_panes == "A3"
+
+
+# --- 明细 --------------------------------------------------------------------------------------
+
+DETAIL_HEADER = [
+    "序号",
+    "工作事项",
+    "处室",
+    "职责",
+    "进展状态",
+    "进展状态（原文）",
+    "完成情况",
+    "存在问题及下步打算",
+    "来源文件",
+    "单元格",
+    "备注",
+    "类别",
+    "分管领导",
+]
+
+
+def test_details_exact(wb):
+    ws = wb["明细"]
+    assert [c.value for c in ws[1]] == DETAIL_HEADER
+    data = rows(ws, 2)
+    t1 = "推进养老服务体系建设（牵头单位：市民政局）"
+    assert [(r[0], r[2], r[3]) for r in data] == [
+        ("*1", YANG, "牵头"),
+        ("*1", JIU, "配合"),
+        ("*2", JIU, "牵头"),
+        ("*2", YANG, "配合"),
+        ("3", YANG, "牵头"),
+        ("3", SHI, "牵头"),
+        ("5", SHI, "牵头"),
+    ]
+    assert data[0] == [
+        "*1",
+        t1,
+        YANG,
+        "牵头",
+        "已完成",
+        "已完成",
+        "=1+1",
+        "@SUM(A1)",
+        "养老服务处.xlsx",
+        "D5",
+        "",
+        "政府工作报告",
+        "张三",
+    ]
+    assert data[1][6:8] == ["+86 138 0000 0000", "-"]
+    assert data[2][6:8] == ['=HYPERLINK("http://x")', "http://example.com"]
+    assert data[3][6] == "含控制字符和以及孤立代理结束"
+    assert data[3][7] == EMOJI
+    assert data[3][10] == "删除了控制字符；写入汇总时删除了完成情况中 Excel 无法保存的字符"
+    assert data[4][6] == LONG_A  # both long answers in full
+    assert data[5][6] == LONG_B
+    assert data[6][4:8] == ["", "", "", ""]
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == "A1:M8"
+
+
+# --- atomic write ------------------------------------------------------------------------------
+
+
+def test_target_open_elsewhere_keeps_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "汇总.xlsx"
+    target.write_bytes(b"old summary")
+
+    def refuse(src, dst):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(summary_module.os, "replace", refuse)
+    with pytest.raises(OutputError) as info:
+        write_summary(make_summary(), target)
+    message = str(info.value)
+    assert str(target) in message
+    assert "可能正在被其他程序（如 Excel）打开" in message
+    assert "原文件未改动" in message
+    assert target.read_bytes() == b"old summary"
+    assert os.listdir(tmp_path) == ["汇总.xlsx"]
+
+
+def test_folder_not_writable_keeps_old_file(tmp_path):
+    target = tmp_path / "汇总.xlsx"
+    target.write_bytes(b"old summary")
+    # a directory where the temporary file would go makes the write fail
+    (tmp_path / f".汇总.xlsx.tmp-{os.getpid()}").mkdir()
+    with pytest.raises(OutputError) as info:
+        write_summary(make_summary(), target)
+    assert "原文件未改动" in str(info.value)
+    assert target.read_bytes() == b"old summary"
+
+
+def test_parent_is_a_file(tmp_path):
+    (tmp_path / "a").write_text("x")
+    with pytest.raises(OutputError) as info:
+        write_summary(make_summary(), tmp_path / "a" / "汇总.xlsx")
+    assert "无法创建文件夹" in str(info.value)
+
+
+def test_replaces_existing_file(tmp_path):
+    target = tmp_path / "汇总.xlsx"
+    target.write_bytes(b"old summary")
+    write_summary(make_summary(), target)
+    assert openpyxl.load_workbook(target).sheetnames == list(SUMMARY_SHEETS)
+    assert os.listdir(tmp_path) == ["汇总.xlsx"]
+
+
+def test_empty_summary(tmp_path):
+    s = make_summary()
+    empty = Summary(s.year, 4, s.master, (), (), (), (), ())
+    out = write_summary(empty, tmp_path / "空.xlsx")
+    wb = openpyxl.load_workbook(out)
+    assert wb.sheetnames == list(SUMMARY_SHEETS)
+    assert wb["总览"]["A1"].value.endswith("第四季度完成情况汇总")
+    assert wb["问题清单"]["A3"].value == "未发现问题"
+
+
+# --- text helpers ------------------------------------------------------------------------------
+
+
+def test_clean_text():
+    assert clean_text("正常文本\t\n\r") == ("正常文本\t\n\r", False)
+    assert clean_text("a\x0bb\x00c\x1fd") == ("abcd", True)
+    assert clean_text("x\ud800y") == ("xy", True)
+    assert clean_text("\ud83d\ude00") == ("😀", False)  # a surrogate pair is joined, not removed
+    assert clean_text("😀𠀀") == ("😀𠀀", False)
+
+
+ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+any_code_points = st.lists(st.integers(0, 0x10FFFF)).map(lambda cps: "".join(map(chr, cps)))
+
+
+@given(any_code_points)
+def test_clean_text_always_writable(s):
+    cleaned, removed = clean_text(s)
+    cleaned.encode("utf-8")  # no lone surrogates left
+    assert not ILLEGAL.search(cleaned)
+    assert clean_text(cleaned) == (cleaned, False)
+    if not re.search("[\ud800-\udfff]", s):
+        assert cleaned == ILLEGAL.sub("", s)
+        assert removed == (cleaned != s)
+
+
+@given(st.text(alphabet="a甲😀", max_size=40), st.integers(0, 3))
+def test_fit_cell(s, copies):
+    text = s * (CELL_LIMIT // max(len(s), 1)) * copies
+    cut, was_cut = fit_cell(text, TRUNCATION_MARKER)
+    assert utf16_len(cut) <= CELL_LIMIT
+    assert was_cut == (utf16_len(text) > CELL_LIMIT)
+    if was_cut:
+        assert cut.endswith(TRUNCATION_MARKER)
+        assert text.startswith(cut[: -len(TRUNCATION_MARKER)])
+    else:
+        assert cut == text
+
+
+def test_fit_cell_other_marker():
+    cut, was_cut = fit_cell("😀" * CELL_LIMIT, DETAIL_TRUNCATION_MARKER)
+    assert was_cut and cut.endswith(DETAIL_TRUNCATION_MARKER)
+    assert utf16_len(cut) <= CELL_LIMIT
+
+
+# --- LibreOffice -------------------------------------------------------------------------------
+
+
+def test_opens_in_libreoffice(written, soffice, tmp_path):
+    pdf = soffice.convert(written, "pdf", tmp_path / "pdf")
+    assert pdf.stat().st_size > 1000
+    again = soffice.convert(written, "xlsx", tmp_path / "xlsx")
+    wb = openpyxl.load_workbook(again)
+    assert wb.sheetnames == list(SUMMARY_SHEETS)
+    ws = wb["汇总"]
+    assert ws["H3"].value == f"【{YANG}】=1+1"
+    assert ws["H3"].data_type == "s"
+    assert wb["明细"]["G2"].value == "=1+1"
+    assert wb["明细"]["G2"].data_type == "s"

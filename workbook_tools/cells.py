@@ -1,0 +1,94 @@
+"""Text that an xlsx cell can hold, and how much room it takes.
+
+Shared by the writers: remove characters the file format cannot store (PITFALLS 8), respect
+Excel's 32,767-character cell limit, and estimate row heights for wrapped Chinese text, because
+Excel and LibreOffice do not auto-fit them (PITFALLS 10). No I/O here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Sequence
+
+CELL_LIMIT = 32767  # Excel's limit, in UTF-16 code units (an emoji counts twice)
+TRUNCATION_MARKER = "……（内容过长，已截断）"
+MAX_ROW_HEIGHT = 409.0  # points; Excel's maximum
+LINE_HEIGHT = 14.5  # points per line of 11 pt 宋体
+CELL_PADDING = 4.0  # points above and below the text
+
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(s: str) -> tuple[str, bool]:
+    """Remove characters an xlsx file cannot hold; return the text and whether any were removed.
+
+    Removed: control characters other than tab, line feed and carriage return, the
+    non-characters U+FFFE/U+FFFF, and lone surrogates. Well-formed surrogate pairs (as left by
+    ``surrogatepass`` decoding) are joined into the character they encode, not removed.
+    """
+    text = "" if s is None else str(s)
+    removed = 0
+    if _SURROGATE.search(text):
+        text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
+        text, removed = _SURROGATE.subn("", text)
+    text, n = _ILLEGAL.subn("", text)
+    return text, bool(removed + n)
+
+
+def utf16_len(text: str) -> int:
+    """Length as Excel counts it: characters outside the BMP count twice."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def fit_cell(text: str, marker: str = TRUNCATION_MARKER) -> tuple[str, bool]:
+    """Shorten ``text`` to Excel's cell limit, ending it with ``marker``; return (text, cut)."""
+    if len(text) <= CELL_LIMIT // 2 or utf16_len(text) <= CELL_LIMIT:
+        return text, False
+    budget = CELL_LIMIT - utf16_len(marker)
+    used = 0
+    for i, ch in enumerate(text):
+        used += 2 if ord(ch) > 0xFFFF else 1
+        if used > budget:
+            return text[:i] + marker, True
+    return text, False  # unreachable: the text was over the limit
+
+
+def display_width(text: str) -> int:
+    """Width in Excel column units: a CJK (or ambiguous-width, e.g. “”) character is about 2."""
+    width = 0
+    for ch in text:
+        if ch < "\u0300":  # fast path for ASCII and Latin-1
+            width += 1
+        elif unicodedata.combining(ch):
+            continue
+        elif unicodedata.east_asian_width(ch) in "WFA":
+            width += 2
+        else:
+            width += 1
+    return width
+
+
+def line_count(text: str, width: float, cap: int = 1000) -> int:
+    """Lines ``text`` takes when wrapped in a column ``width`` units wide (stops counting at cap)."""
+    usable = max(width - 1.5, 1.0)  # cell padding, and slack for words that wrap early
+    lines = 0
+    for paragraph in text.split("\n"):
+        lines += max(1, math.ceil(display_width(paragraph) / usable))
+        if lines >= cap:
+            return cap
+    return lines
+
+
+def row_height(
+    values: Sequence[object], widths: Sequence[float], *, minimum: float = 20.0
+) -> float:
+    """Height in points for a wrapped row (Excel and LibreOffice do not auto-fit, PITFALLS 10)."""
+    cap = math.ceil(MAX_ROW_HEIGHT / LINE_HEIGHT)
+    lines = max(
+        (line_count(v, w, cap) for v, w in zip(values, widths, strict=False) if isinstance(v, str)),
+        default=1,
+    )
+    return min(MAX_ROW_HEIGHT, max(minimum, lines * LINE_HEIGHT + 2 * CELL_PADDING))

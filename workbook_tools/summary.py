@@ -1,0 +1,781 @@
+"""Summary -> the leaders' status workbook (汇总文件), written with xlsxwriter.
+
+Sheets (model.SUMMARY_SHEETS): 总览 (one screen with tables and charts), 汇总 (one row per task),
+报送情况 (one row per division), 问题清单 (one row per flag) and 明细 (one row per answer, for
+pivot tables). Every piece of user text goes through :func:`clean_text` and ``write_string``, so an
+answer such as ``=1+1`` or ``http://…`` stays text (PITFALLS 7, 8). The file is written next to the
+target and moved over it at the end, so a failed write never damages an older summary (PITFALLS 12).
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import xlsxwriter
+from xlsxwriter.exceptions import XlsxFileError
+
+from .cells import CELL_LIMIT, clean_text, fit_cell, row_height
+from .errors import OutputError
+from .model import (
+    FLAG_TYPES,
+    ROLE_LEAD,
+    SEVERITIES,
+    SEVERITY_ERROR,
+    SEVERITY_WARNING,
+    STATUSES,
+    SUMMARY_SHEETS,
+    Answer,
+    Flag,
+    Summary,
+    TaskSummary,
+    quarter_name,
+)
+
+SHEET_OVERVIEW, SHEET_TASKS, SHEET_DIVISIONS, SHEET_FLAGS, SHEET_DETAILS = SUMMARY_SHEETS
+
+TRUNCATION_MARKER = "……（内容过长，已截断，完整内容见“明细”工作表）"  # in 汇总
+DETAIL_TRUNCATION_MARKER = "……（内容过长，已截断，完整内容见来源文件）"
+
+# Labels for a task whose lead status is "": no lead answer at all, or an answer without status.
+NOT_SUBMITTED = "未报送"
+NOT_FILLED = "未填写"
+STATUS_LABELS = (*STATUSES, NOT_FILLED, NOT_SUBMITTED)
+
+WORKBOOK_OPTIONS = {
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+    "in_memory": True,  # no scratch files in the system temp folder
+}
+
+# Light fills for rows, stronger colours for chart points.
+STATUS_FILLS = {
+    "已完成": "#E2EFDA",
+    "按序时推进": "#DDEBF7",
+    "滞后": "#F8CBAD",
+    "未启动": "#E7E6E6",
+    NOT_FILLED: "#FFF2CC",
+    NOT_SUBMITTED: "#FFF2CC",
+}
+STATUS_CHART_COLOURS = {
+    "已完成": "#70AD47",
+    "按序时推进": "#5B9BD5",
+    "滞后": "#ED7D31",
+    "未启动": "#A5A5A5",
+    NOT_FILLED: "#FFC000",
+    NOT_SUBMITTED: "#BF9000",
+}
+SEVERITY_FILLS = {SEVERITY_ERROR: "#FFC7CE", SEVERITY_WARNING: "#FFEB9C"}
+ERROR_MARK = {"bg_color": "#FFC7CE", "font_color": "#9C0006", "bold": True}
+
+BODY_FONT = "宋体"
+HEAD_FONT = "黑体"
+FONT_SIZE = 11
+
+
+# ---------------------------------------------------------------------------------------------
+# Text helpers
+
+
+def _text(value: object) -> str:
+    """Cell text: cleaned, with line breaks normalised to \\n."""
+    text, _ = clean_text("" if value is None else str(value))
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _unique(items: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def _flag_kinds(flags: Iterable[Flag]) -> str:
+    """问题类型 of ``flags``, each once, in the order of model.FLAG_TYPES."""
+    order = list(FLAG_TYPES)
+    kinds = _unique(f.kind for f in flags)
+    return "、".join(sorted(kinds, key=lambda k: order.index(k) if k in order else len(order)))
+
+
+def task_status_label(ts: TaskSummary) -> str:
+    """进展状态 shown for a task: the lead status, else 未填写 (lead answered) or 未报送."""
+    if ts.status:
+        return ts.status
+    return NOT_FILLED if ts.lead_answers else NOT_SUBMITTED
+
+
+# ---------------------------------------------------------------------------------------------
+# Formats and tables
+
+
+class _Styles:
+    """Cached xlsxwriter formats: one Format per distinct set of properties."""
+
+    CELL = {
+        "font_name": BODY_FONT,
+        "font_size": FONT_SIZE,
+        "border": 1,
+        "valign": "vcenter",
+        "text_wrap": True,
+    }
+
+    def __init__(self, workbook: xlsxwriter.Workbook) -> None:
+        self._workbook = workbook
+        self._cache: dict[tuple, object] = {}
+
+    def get(self, **props: object):
+        merged = {**self.CELL, **props}
+        key = tuple(sorted(merged.items()))
+        if key not in self._cache:
+            self._cache[key] = self._workbook.add_format(merged)
+        return self._cache[key]
+
+    def title(self):
+        return self.get(font_name=HEAD_FONT, font_size=18, border=0, align="center")
+
+    def section(self):
+        return self.get(font_name=HEAD_FONT, font_size=12, border=0, align="left", text_wrap=False)
+
+    def header(self):
+        return self.get(font_name=HEAD_FONT, align="center", bg_color="#D9E1F2")
+
+
+class _Col:
+    def __init__(
+        self, header: str, width: float, align: str = "left", num_format: str = ""
+    ) -> None:
+        self.header, self.width, self.align, self.num_format = header, width, align, num_format
+
+
+def _write_row(
+    ws,
+    styles: _Styles,
+    row: int,
+    cols: Sequence[_Col],
+    values: Sequence[object],
+    fill: str | None = None,
+    overrides: dict[int, dict] | None = None,
+    first_col: int = 0,
+) -> None:
+    """Write one data row: text with write_string, numbers with write_number; set its height."""
+    overrides = overrides or {}
+    for i, (col, value) in enumerate(zip(cols, values, strict=True)):
+        props: dict[str, object] = {"align": col.align}
+        if fill:
+            props["bg_color"] = fill
+        if col.num_format:
+            props["num_format"] = col.num_format
+        props.update(overrides.get(i, {}))
+        fmt = styles.get(**props)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            ws.write_number(row, first_col + i, value, fmt)
+        else:
+            ws.write_string(row, first_col + i, "" if value is None else str(value), fmt)
+    ws.set_row(row, row_height(values, [c.width for c in cols]))
+
+
+def _write_header(ws, styles: _Styles, row: int, cols: Sequence[_Col], first_col: int = 0) -> None:
+    for i, col in enumerate(cols):
+        ws.write_string(row, first_col + i, col.header, styles.header())
+    ws.set_row(row, row_height([c.header for c in cols], [c.width for c in cols], minimum=24.0))
+
+
+def _set_widths(ws, cols: Sequence[_Col], first_col: int = 0) -> None:
+    for i, col in enumerate(cols):
+        ws.set_column(first_col + i, first_col + i, col.width)
+
+
+def _write_title(ws, styles: _Styles, text: str, last_col: int) -> None:
+    ws.merge_range(0, 0, 0, last_col, "", styles.title())
+    ws.write_string(0, 0, text, styles.title())
+    ws.set_row(0, 36)
+
+
+def _print_setup(ws, *, repeat_rows: tuple[int, int] | None, one_page: bool = False) -> None:
+    """A4 landscape, fit to one page wide (height 0: as many pages as needed, PITFALLS 11)."""
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 1 if one_page else 0)
+    ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+    ws.center_horizontally()
+    ws.set_footer("&C第 &P 页，共 &N 页")
+    if repeat_rows:
+        ws.repeat_rows(*repeat_rows)
+
+
+def _title(summary: Summary) -> str:
+    return f"{summary.year}年市《政府工作报告》民政工作第{quarter_name(summary.quarter)}季度完成情况汇总"
+
+
+# ---------------------------------------------------------------------------------------------
+# Ordering
+
+
+def _task_order(summary: Summary) -> dict[str, int]:
+    return {t.number: i for i, t in enumerate(summary.master.tasks)}
+
+
+def _ordered_tasks(summary: Summary) -> list[TaskSummary]:
+    order = _task_order(summary)
+    return sorted(summary.tasks, key=lambda ts: order.get(ts.task.number, len(order)))
+
+
+def _ordered_answers(summary: Summary) -> list[Answer]:
+    tasks = _task_order(summary)
+    divisions = {d: i for i, d in enumerate(summary.master.divisions)}
+    return sorted(
+        summary.answers,
+        key=lambda a: (
+            tasks.get(a.task_number, len(tasks)),
+            0 if a.role == ROLE_LEAD else 1,
+            divisions.get(a.division, len(divisions)),
+        ),
+    )
+
+
+def ordered_flags(flags: Iterable[Flag]) -> list[Flag]:
+    """错误, then 警告, then 提示; the given order within each severity."""
+    rank = {s: i for i, s in enumerate(SEVERITIES)}
+    return sorted(flags, key=lambda f: rank.get(f.severity, len(rank)))
+
+
+# ---------------------------------------------------------------------------------------------
+# 总览
+
+_COUNT_COLS = [_Col("合计", 8, "center"), *(_Col(s, 9, "center") for s in STATUS_LABELS)]
+
+
+def _crosstab(tasks: Sequence[TaskSummary], key) -> list[tuple[str, list[int]]]:
+    groups: dict[str, Counter] = {}
+    for ts in tasks:
+        groups.setdefault(key(ts), Counter())[task_status_label(ts)] += 1
+    return [(g, [sum(c.values()), *(c[s] for s in STATUS_LABELS)]) for g, c in groups.items()]
+
+
+def _write_overview(workbook, ws, styles: _Styles, summary: Summary) -> None:
+    tasks = _ordered_tasks(summary)
+    first_col_width = 24
+    ws.set_column(0, 0, first_col_width)
+    ws.set_column(1, len(STATUS_LABELS) + 1, 10)
+    ws.hide_gridlines(2)
+    _write_title(ws, styles, _title(summary), len(STATUS_LABELS) + 1)
+    row = 1
+
+    def section(text: str) -> None:
+        nonlocal row
+        row += 1
+        ws.write_string(row, 0, text, styles.section())
+        ws.set_row(row, 22)
+        row += 1
+
+    # 一、报送情况
+    expected = len(summary.divisions)
+    submitted = sum(1 for d in summary.divisions if d.submitted)
+    missing = [_text(d.division) for d in summary.divisions if not d.submitted]
+    section("一、报送情况")
+    cols = [
+        _Col("应报送处室（单位）", first_col_width, "center"),
+        _Col("已报送", 10, "center"),
+        _Col("未报送", 10, "center"),
+        _Col("报送率", 10, "center", "0.0%"),
+    ]
+    _write_header(ws, styles, row, cols)
+    rate = submitted / expected if expected else 0.0
+    _write_row(ws, styles, row + 1, cols, [expected, submitted, expected - submitted, rate])
+    row += 2
+    names = "、".join(missing) or "无"
+    last = len(STATUS_LABELS) + 1
+    ws.write_string(row, 0, "未报送处室（单位）", styles.header())
+    ws.merge_range(row, 1, row, last, "", styles.get(align="left"))
+    ws.write_string(row, 1, names, styles.get(align="left"))
+    ws.set_row(row, row_height([names], [10 * last]))
+    row += 1
+
+    # 二、任务进展状态
+    section("二、任务进展状态（按牵头处室报送的进展状态）")
+    counts = Counter(task_status_label(ts) for ts in tasks)
+    total = len(tasks)
+    cols = [
+        _Col("进展状态", first_col_width, "center"),
+        _Col("事项数", 10, "center"),
+        _Col("占比", 10, "center", "0.0%"),
+    ]
+    _write_header(ws, styles, row, cols)
+    status_first = row + 1
+    for label in STATUS_LABELS:
+        row += 1
+        share = counts[label] / total if total else 0.0
+        _write_row(ws, styles, row, cols, [label, counts[label], share], STATUS_FILLS[label])
+    row += 1
+    _write_row(
+        ws, styles, row, cols, ["合计", total, 1.0 if total else 0.0], overrides={0: {"bold": True}}
+    )
+    status_last = row - 1
+    row += 1
+
+    # 三、按类别 / 四、按分管领导
+    tables = {}
+    for heading, first, key in (
+        ("三、按类别", "类别", lambda ts: ts.task.category or "未分类"),
+        ("四、按分管领导", "分管领导", lambda ts: ts.task.leader or "未明确"),
+    ):
+        section(heading)
+        cols = [_Col(first, first_col_width, "center"), *_COUNT_COLS]
+        _write_header(ws, styles, row, cols)
+        top = row + 1
+        for name, numbers in _crosstab(tasks, key):
+            row += 1
+            _write_row(ws, styles, row, cols, [_text(name), *numbers])
+        tables[first] = (top, row)
+        row += 1
+
+    # 五、问题统计
+    section("五、问题统计")
+    cols = [
+        _Col("问题类型", first_col_width, "center"),
+        _Col("合计", 10, "center"),
+        *(_Col(s, 10, "center") for s in SEVERITIES),
+    ]
+    _write_header(ws, styles, row, cols)
+    by_kind: dict[str, Counter] = {}
+    for flag in summary.flags:
+        by_kind.setdefault(flag.kind, Counter())[flag.severity] += 1
+    for kind in [k for k in FLAG_TYPES if k in by_kind]:
+        row += 1
+        c = by_kind[kind]
+        _write_row(ws, styles, row, cols, [kind, sum(c.values()), *(c[s] for s in SEVERITIES)])
+    row += 1
+    sev = Counter(f.severity for f in summary.flags)
+    totals = ["合计", len(summary.flags), *(sev[s] for s in SEVERITIES)]
+    _write_row(ws, styles, row, cols, totals, overrides={0: {"bold": True}})
+    row += 2
+    note = "说明：进展状态以牵头处室报送为准；“未填写”指牵头处室已报送但未选择进展状态，“未报送”指牵头处室未报送该事项。各事项详情见“汇总”工作表，问题详情见“问题清单”工作表。"
+    ws.merge_range(row, 0, row, last, "", styles.get(border=0, align="left"))
+    ws.write_string(row, 0, note, styles.get(border=0, align="left"))
+    ws.set_row(row, row_height([note], [first_col_width + 10 * last]))
+
+    if tasks:
+        _overview_charts(workbook, ws, status_first, status_last, tables)
+    _print_setup(ws, repeat_rows=None, one_page=True)
+
+
+def _overview_charts(workbook, ws, status_first: int, status_last: int, tables: dict) -> None:
+    """Native charts over the 总览 tables (they stay live if someone edits the numbers)."""
+    sheet = SHEET_OVERVIEW
+    anchor_col = len(STATUS_LABELS) + 3
+    font = {"name": BODY_FONT, "size": 9}
+
+    def style(chart, title: str) -> None:
+        chart.set_title(
+            {"name": title, "name_font": {"name": HEAD_FONT, "size": 12, "bold": False}}
+        )
+        chart.set_legend({"position": "bottom", "font": font})
+        chart.set_size({"width": 520, "height": 300})
+
+    status_chart = workbook.add_chart({"type": "column"})
+    status_chart.add_series(
+        {
+            "name": "事项数",
+            "categories": [sheet, status_first, 0, status_last, 0],
+            "values": [sheet, status_first, 1, status_last, 1],
+            "points": [{"fill": {"color": STATUS_CHART_COLOURS[s]}} for s in STATUS_LABELS],
+            "data_labels": {"value": True, "font": font},
+        }
+    )
+    style(status_chart, "任务进展状态")
+    status_chart.set_legend({"none": True})
+    status_chart.set_x_axis({"num_font": font})
+    status_chart.set_y_axis(
+        {
+            "num_font": font,
+            "num_format": "0",
+            "major_unit": 1,
+            "min": 0,
+            "major_gridlines": {"visible": True},
+        }
+    )
+    ws.insert_chart(2, anchor_col, status_chart)
+
+    offsets = ((0, 320), (540, 0))
+    for (name, (top, bottom)), (dx, dy) in zip(tables.items(), offsets, strict=True):
+        chart = workbook.add_chart({"type": "bar", "subtype": "stacked"})
+        for i, label in enumerate(STATUS_LABELS):
+            chart.add_series(
+                {
+                    "name": [sheet, top - 1, 2 + i],
+                    "categories": [sheet, top, 0, bottom, 0],
+                    "values": [sheet, top, 2 + i, bottom, 2 + i],
+                    "fill": {"color": STATUS_CHART_COLOURS[label]},
+                    "gap": 60,
+                }
+            )
+        style(chart, f"按{name}的任务进展状态")
+        chart.set_x_axis({"num_font": font, "major_unit": 1})
+        chart.set_y_axis({"num_font": font, "reverse": True, "crossing": "max"})
+        height = max(300, 120 + 30 * (bottom - top + 1))
+        chart.set_size({"width": 520, "height": height})
+        ws.insert_chart(2, anchor_col, chart, {"x_offset": dx, "y_offset": dy})
+
+
+# ---------------------------------------------------------------------------------------------
+# 汇总
+
+TASK_COLS = [
+    _Col("序号", 6, "center"),
+    _Col("类别", 10, "center"),
+    _Col("工作事项", 34),
+    _Col("分管领导", 9, "center"),
+    _Col("牵头处室", 13, "center"),
+    _Col("责任处室", 15, "center"),
+    _Col("进展状态", 10, "center"),
+    _Col("牵头处室完成情况", 44),
+    _Col("配合处室完成情况", 40),
+    _Col("存在问题及下步打算", 32),
+    _Col("问题标记", 12, "center"),
+]
+
+
+def _by_division(
+    divisions: Sequence[str], answers: Sequence[Answer], field: str, submitted: dict[str, bool]
+) -> str:
+    """Answers prefixed with their division (【养老服务处】…), divisions in master order.
+
+    For 完成情况 a division without an answer is listed too, so leaders see who is missing;
+    plans are listed only where one was written.
+    """
+    rank = {d: i for i, d in enumerate(divisions)}
+    entries: list[tuple[int, int, str]] = []
+    for seq, a in enumerate(answers):
+        text = _text(getattr(a, field)).strip()
+        if not text and field != "answer":
+            continue
+        entries.append(
+            (rank.get(a.division, len(rank)), seq, f"【{_text(a.division)}】{text or '（未填写）'}")
+        )
+    if field == "answer":
+        answered = {a.division for a in answers}
+        for d in divisions:
+            if d not in answered:
+                why = "未填报此事项" if submitted.get(d) else "未报送"
+                entries.append((rank[d], len(answers), f"【{_text(d)}】（{why}）"))
+    text, _ = fit_cell("\n\n".join(e[2] for e in sorted(entries)), TRUNCATION_MARKER)
+    return text
+
+
+def _write_tasks(ws, styles: _Styles, summary: Summary) -> None:
+    _set_widths(ws, TASK_COLS)
+    _write_title(ws, styles, _title(summary) + "表", len(TASK_COLS) - 1)
+    _write_header(ws, styles, 1, TASK_COLS)
+    submitted = {d.division: d.submitted for d in summary.divisions}
+    row = 1
+    for ts in _ordered_tasks(summary):
+        row += 1
+        task = ts.task
+        status = task_status_label(ts)
+        lead_divisions = task.leads
+        partner_divisions = tuple(d for d in task.partners if d not in task.leads)
+        plans = _by_division(
+            (*lead_divisions, *partner_divisions),
+            (*ts.lead_answers, *ts.partner_answers),
+            "plan",
+            submitted,
+        )
+        values = [
+            _text(task.label),
+            _text(task.category),
+            _text(task.text),
+            _text(task.leader),
+            "、".join(_text(d) for d in task.leads),
+            "、".join(_text(d) for d in partner_divisions),
+            status,
+            _by_division(lead_divisions, ts.lead_answers, "answer", submitted),
+            _by_division(partner_divisions, ts.partner_answers, "answer", submitted),
+            plans,
+            _flag_kinds(ts.flags),
+        ]
+        overrides = {6: {"bold": True}}
+        if any(f.severity == SEVERITY_ERROR for f in ts.flags):
+            overrides[10] = ERROR_MARK
+            overrides[0] = {"font_color": "#9C0006", "bold": True}
+        _write_row(ws, styles, row, TASK_COLS, values, STATUS_FILLS.get(status), overrides)
+    ws.freeze_panes(2, 0)
+    ws.autofilter(1, 0, max(row, 1), len(TASK_COLS) - 1)
+    _print_setup(ws, repeat_rows=(0, 1))
+
+
+# ---------------------------------------------------------------------------------------------
+# 报送情况
+
+DIVISION_COLS = [
+    _Col("处室（单位）", 22),
+    _Col("报送状态", 10, "center"),
+    _Col("采用文件", 40),
+    _Col("填报时间", 16, "center"),
+    _Col("应报事项数", 11, "center"),
+    _Col("已填报事项数", 13, "center"),
+    _Col("问题", 30),
+]
+FILE_HEADERS = ("识别为处室（单位）", "是否采用", "文件", "说明")  # in columns A, B, C, D:G
+
+
+def _write_divisions(ws, styles: _Styles, summary: Summary) -> None:
+    _set_widths(ws, DIVISION_COLS)
+    _write_title(
+        ws,
+        styles,
+        f"{summary.year}年第{quarter_name(summary.quarter)}季度各处室（单位）报送情况",
+        len(DIVISION_COLS) - 1,
+    )
+    _write_header(ws, styles, 1, DIVISION_COLS)
+    row = 1
+    for d in summary.divisions:
+        row += 1
+        values = [
+            _text(d.division),
+            "已报送" if d.submitted else "未报送",
+            _text(d.source),
+            _text(d.fill_time),
+            d.expected,
+            d.answered,
+            _flag_kinds(d.flags),
+        ]
+        fill = None if d.submitted else STATUS_FILLS[NOT_SUBMITTED]
+        overrides = {} if d.submitted else {1: {"bold": True, "font_color": "#9C0006"}}
+        _write_row(ws, styles, row, DIVISION_COLS, values, fill, overrides)
+    ws.freeze_panes(2, 0)
+    ws.autofilter(1, 0, max(row, 1), len(DIVISION_COLS) - 1)
+    if summary.files:
+        # Every file received, used or not, so a coordinator can answer "did you get my file?".
+        row += 2
+        ws.write_string(row, 0, "附：收到的文件", styles.section())
+        row += 1
+        widths = [c.width for c in DIVISION_COLS[:3]] + [sum(c.width for c in DIVISION_COLS[3:])]
+        last = len(DIVISION_COLS) - 1
+        ws.merge_range(row, 3, row, last, "", styles.header())
+        for i, header in enumerate(FILE_HEADERS):
+            ws.write_string(row, i, header, styles.header())
+        ws.set_row(row, 24)
+        for f in summary.files:
+            row += 1
+            values = [
+                _text(f.division),
+                "采用" if f.accepted else "未采用",
+                _text(f.source),
+                _text(f.reason),
+            ]
+            props = (
+                {"align": "left"}
+                if f.accepted
+                else {"align": "left", "bg_color": STATUS_FILLS[NOT_SUBMITTED]}
+            )
+            ws.merge_range(row, 3, row, last, "", styles.get(**props))
+            for i, value in enumerate(values):
+                ws.write_string(
+                    row, i, value, styles.get(**{**props, "align": "center" if i == 1 else "left"})
+                )
+            ws.set_row(row, row_height(values, widths))
+    _print_setup(ws, repeat_rows=(0, 1))
+
+
+# ---------------------------------------------------------------------------------------------
+# 问题清单
+
+FLAG_COLS = [
+    _Col("严重程度", 10, "center"),
+    _Col("问题类型", 14, "center"),
+    _Col("处室", 22),
+    _Col("序号", 6, "center"),
+    _Col("说明", 70),
+    _Col("来源文件", 36),
+]
+
+
+def _write_flags(ws, styles: _Styles, summary: Summary) -> None:
+    labels = {t.number: t.label for t in summary.master.tasks}
+    _set_widths(ws, FLAG_COLS)
+    _write_title(
+        ws,
+        styles,
+        f"{summary.year}年第{quarter_name(summary.quarter)}季度汇总问题清单",
+        len(FLAG_COLS) - 1,
+    )
+    _write_header(ws, styles, 1, FLAG_COLS)
+    row = 1
+    for flag in ordered_flags(summary.flags):
+        row += 1
+        values = [
+            _text(flag.severity),
+            _text(flag.kind),
+            _text(flag.division),
+            _text(labels.get(flag.task, flag.task)),
+            fit_cell(_text(flag.detail), DETAIL_TRUNCATION_MARKER)[0],
+            _text(flag.source),
+        ]
+        overrides = {0: {"bold": True}}
+        _write_row(ws, styles, row, FLAG_COLS, values, SEVERITY_FILLS.get(flag.severity), overrides)
+    if not summary.flags:
+        row += 1
+        ws.merge_range(row, 0, row, len(FLAG_COLS) - 1, "", styles.get(align="center"))
+        ws.write_string(row, 0, "未发现问题", styles.get(align="center"))
+    ws.freeze_panes(2, 0)
+    ws.autofilter(1, 0, max(row, 1), len(FLAG_COLS) - 1)
+    _print_setup(ws, repeat_rows=(0, 1))
+
+
+# ---------------------------------------------------------------------------------------------
+# 明细
+
+DETAIL_COLS = [
+    _Col("序号", 6, "center"),
+    _Col("工作事项", 30),
+    _Col("处室", 20),
+    _Col("职责", 6, "center"),
+    _Col("进展状态", 10, "center"),
+    _Col("进展状态（原文）", 16, "center"),
+    _Col("完成情况", 50),
+    _Col("存在问题及下步打算", 36),
+    _Col("来源文件", 30),
+    _Col("单元格", 8, "center"),
+    _Col("备注", 24),
+    # Not in the brief's list; added at the end for pivot tables by leader and category.
+    _Col("类别", 12, "center"),
+    _Col("分管领导", 10, "center"),
+]
+
+
+def _detail_cell(value: str, what: str, notes: list[str]) -> str:
+    text, removed = clean_text(value)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if removed:
+        notes.append(f"写入汇总时删除了{what}中 Excel 无法保存的字符")
+    text, cut = fit_cell(text, DETAIL_TRUNCATION_MARKER)
+    if cut:
+        notes.append(f"{what}超过 Excel 单元格 {CELL_LIMIT} 字上限，已截断")
+    return text
+
+
+def _write_details(ws, styles: _Styles, summary: Summary) -> None:
+    tasks = {ts.task.number: ts.task for ts in summary.tasks}
+    tasks.update({t.number: t for t in summary.master.tasks})
+    _set_widths(ws, DETAIL_COLS)
+    # Header in row 1, no title: a pivot table or filter picks up the table without help.
+    _write_header(ws, styles, 0, DETAIL_COLS)
+    row = 0
+    for a in _ordered_answers(summary):
+        row += 1
+        task = tasks.get(a.task_number)
+        notes = [_text(a.note)] if a.note else []
+        answer = _detail_cell(a.answer, "完成情况", notes)
+        plan = _detail_cell(a.plan, "存在问题及下步打算", notes)
+        values = [
+            _text(task.label if task else a.task_number),
+            _text(task.text if task else ""),
+            _text(a.division),
+            _text(a.role),
+            _text(a.status),
+            _text(a.status_raw),
+            answer,
+            plan,
+            _text(a.source),
+            _text(a.cell),
+            "；".join(notes),
+            _text(task.category if task else ""),
+            _text(task.leader if task else ""),
+        ]
+        _write_row(
+            ws, styles, row, DETAIL_COLS, values, STATUS_FILLS.get(a.status) if a.status else None
+        )
+    ws.freeze_panes(1, 0)
+    ws.autofilter(0, 0, max(row, 1), len(DETAIL_COLS) - 1)
+    _print_setup(ws, repeat_rows=(0, 0))
+
+
+# ---------------------------------------------------------------------------------------------
+# The file
+
+
+def _build(summary: Summary, target: str) -> None:
+    workbook = xlsxwriter.Workbook(target, WORKBOOK_OPTIONS)
+    month = 3 * (summary.quarter - 1) + 1
+    workbook.set_properties(
+        {
+            "title": _title(summary),
+            "subject": "季度工作目标完成情况汇总",
+            "author": "workbook-tools",
+            "company": "市民政局",
+            "created": datetime(summary.year, month, 1),  # fixed: same input, same file
+        }
+    )
+    styles = _Styles(workbook)
+    sheets = [workbook.add_worksheet(name) for name in SUMMARY_SHEETS]
+    overview, tasks, divisions, flags, details = sheets
+    _write_overview(workbook, overview, styles, summary)
+    _write_tasks(tasks, styles, summary)
+    _write_divisions(divisions, styles, summary)
+    _write_flags(flags, styles, summary)
+    _write_details(details, styles, summary)
+    overview.activate()
+    workbook.close()
+
+
+def write_summary(summary: Summary, path: Path) -> Path:
+    """Write the leaders' summary workbook to ``path`` and return it.
+
+    The workbook is built in a temporary file next to ``path`` and moved over it, so an older
+    summary stays intact if anything fails. Raises :class:`OutputError` when the folder cannot be
+    written or the file is open in another program.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"无法创建文件夹 {path.parent}：{exc.strerror or exc}",
+            file=str(path),
+            hint="请检查路径和写入权限",
+        ) from exc
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        try:
+            _build(summary, str(tmp))
+        except (XlsxFileError, OSError) as exc:
+            raise OutputError(
+                f"无法在文件夹 {path.parent} 中写入汇总文件",
+                file=str(path),
+                hint="请检查该文件夹是否可写；原文件未改动",
+            ) from exc
+        try:
+            os.replace(tmp, path)
+        except PermissionError as exc:
+            raise OutputError(
+                "汇总文件可能正在被其他程序（如 Excel）打开，无法覆盖",
+                file=str(path),
+                hint="请关闭后重试；原文件未改动",
+            ) from exc
+        except OSError as exc:
+            raise OutputError(
+                f"无法写入汇总文件：{exc.strerror or exc}", file=str(path), hint="原文件未改动"
+            ) from exc
+    finally:
+        if tmp.exists():
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+    return path
+
+
+__all__ = [
+    "CELL_LIMIT",
+    "DETAIL_TRUNCATION_MARKER",
+    "NOT_FILLED",
+    "NOT_SUBMITTED",
+    "STATUS_LABELS",
+    "TRUNCATION_MARKER",
+    "clean_text",
+    "fit_cell",
+    "ordered_flags",
+    "task_status_label",
+    "write_summary",
+]
