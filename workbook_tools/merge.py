@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from .cells import clean_text
 from .layout import fingerprint, normalise_division, normalise_space
 from .model import (
     ROLE_LEAD,
@@ -66,17 +67,9 @@ STATUS_VARIANTS = {
 _SEVERITY_ORDER = {"滞后": 0, "未启动": 1, "按序时推进": 2, "已完成": 3}
 _CALM_STATUSES = {"已完成", "按序时推进"}
 
-# Characters an xlsx cell cannot hold (PITFALLS 8); tab, LF and CR are fine.
-_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 _FORMULA_START = re.compile(r"^\s*(?:[=@]|[+\-](?=[\s]*[0-9A-Za-z(=@+\-]))")
 _STAR = re.compile(r"^[\s*＊]+")
 TEXT_MATCH_RATIO = 0.6
-
-
-def clean_text(text: str) -> tuple[str, bool]:
-    """Remove characters an xlsx cell cannot hold; say whether any were removed."""
-    cleaned = _ILLEGAL.sub("", text)
-    return cleaned, cleaned != text
 
 
 def looks_like_formula(text: str) -> bool:
