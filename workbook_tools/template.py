@@ -1,0 +1,652 @@
+"""Master -> one Annex 2 workbook (附件2) per division: the `split` stage.
+
+Everything a returned file is recognised by (sheet names, header labels, fixed rows, the identity
+sheet, custom properties, title, file stem) comes from :mod:`layout`; this module only decides how
+the workbook looks. Written with xlsxwriter, in memory, one small workbook per division, so that
+splitting thousands of tasks over hundreds of divisions stays fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+import os
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import xlsxwriter
+from xlsxwriter.utility import xl_rowcol_to_cell
+
+from . import layout
+from .errors import InputError, OutputError
+from .model import BUREAU, ROLE_ASSIST, ROLE_LEAD, STATUSES, Master, Task, quarter_name
+
+__all__ = [
+    "TemplateInfo",
+    "build_template",
+    "role_text",
+    "safe_filename",
+    "write_template",
+    "write_templates",
+]
+
+# --------------------------------------------------------------------------------------------
+# File names
+
+_WINDOWS_BAD = set('<>:"/\\|?*')
+# Device names Windows refuses as a file name, with or without an extension. The superscript
+# digits are reserved too (Microsoft "Naming Files, Paths, and Namespaces").
+_RESERVED = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    "CONIN$",
+    "CONOUT$",
+    *(f"COM{d}" for d in "123456789¹²³"),
+    *(f"LPT{d}" for d in "123456789¹²³"),
+}
+# Linux file systems cap a name at 255 bytes; a Chinese character takes 3 in UTF-8.
+_MAX_NAME_BYTES = 240
+
+
+def _is_reserved(name: str) -> bool:
+    base = name.split(".", 1)[0].rstrip(" ")
+    return base.upper() in _RESERVED
+
+
+def safe_filename(stem: str, suffix: str = ".xlsx", max_len: int = 120) -> str:
+    """A file name for ``stem`` + ``suffix`` that is valid on Windows, macOS and Linux.
+
+    Characters Windows forbids (``<>:"/\\|?*``) and control characters become ``_``; leading dots
+    and spaces and trailing dots and spaces are removed; device names (CON, PRN, AUX, NUL, COM1-9,
+    LPT1-9, in any case, with or without an extension) get a leading ``_``; the stem is cut so
+    the whole name has at most ``max_len`` characters (and at most 240 UTF-8 bytes). The result
+    is never empty and never contains a path separator.
+
+    >>> safe_filename("a:b*?")
+    'a_b__.xlsx'
+    >>> safe_filename("CON")
+    '_CON.xlsx'
+    """
+    if suffix and (not suffix.startswith(".") or any(_bad_char(c) for c in suffix)):
+        raise ValueError(f"bad suffix {suffix!r}")
+    budget = max_len - len(suffix)
+    byte_budget = _MAX_NAME_BYTES - len(suffix.encode("utf-8"))
+    if budget < 6:
+        raise ValueError(f"max_len {max_len} leaves no room for a name before {suffix!r}")
+
+    text = "".join("_" if _bad_char(c) else c for c in stem)
+    text = _trim(text)
+    if _is_reserved(text):
+        text = "_" + text
+    text = text[:budget]
+    while len(text.encode("utf-8")) > byte_budget:
+        text = text[:-1]
+    text = _trim(text)  # cutting can leave a trailing dot or space
+    if not text:
+        text = "_"
+    if _is_reserved(text):  # only if the cut shortened e.g. "CONSOLE" to "CON"
+        text = "_" + text[: budget - 1]
+    return text + suffix
+
+
+def _bad_char(c: str) -> bool:
+    # Cc: C0/C1 controls (Windows forbids 0-31); Cs: lone surrogates cannot be encoded.
+    return c in _WINDOWS_BAD or unicodedata.category(c) in ("Cc", "Cs")
+
+
+def _trim(text: str) -> str:
+    return text.lstrip(". ").rstrip(". ")
+
+
+# --------------------------------------------------------------------------------------------
+# Layout of the data sheet
+
+FONT_BODY = "宋体"
+FONT_HEAD = "黑体"
+SIZE_BODY = 11
+SIZE_TITLE = 16
+SIZE_ANNEX = 12
+CHARSET_GB2312 = 134  # lets Excel pick the Chinese face for 宋体/黑体 on any locale
+HEADER_FILL = "#D9E1F2"
+
+ANNEX_LABEL = "附件2"
+ANSWER_MIN_LINES = 3  # empty answer cells still get room to write in
+MAX_ROW_HEIGHT = 409  # Excel's limit, in points
+
+# Column widths in Excel units (width of "0" in Calibri 11, about 1.85 mm). About 146 units fill
+# an A4 landscape page at 100 % with our margins; fit-to-width scales anything wider.
+PAGE_UNITS = 146
+_COLS = range(len(layout.HEADERS))
+(C_NUMBER, C_TEXT, C_ROLE, C_ANSWER, C_STATUS, C_PLAN) = _COLS
+_COL_OF = dict(zip(layout.HEADERS, _COLS, strict=True))
+INPUT_COLUMNS = (C_ANSWER, C_STATUS, C_PLAN)
+FILLER_COLUMNS = (0, 2, 4)  # labels in A3, C3, E3; answers to their right
+
+_R_ANNEX = layout.ROW_ANNEX - 1
+_R_TITLE = layout.ROW_TITLE - 1
+_R_FILLER = layout.ROW_FILLER - 1
+_R_HEADER = layout.ROW_HEADER - 1
+_R_FIRST = layout.ROW_FIRST_TASK - 1
+
+STATUS_LIST = "、".join(STATUSES)
+STATUS_MEANINGS = {
+    "已完成": "全年目标已完成。",
+    "按序时推进": "进度与时间进度相符。",
+    "滞后": f"进度落后于序时进度，请在“{layout.COL_PLAN}”中说明原因和措施。",
+    "未启动": "尚未开展。",
+}
+assert tuple(STATUS_MEANINGS) == STATUSES
+
+
+@functools.lru_cache(maxsize=8192)  # a task's text is measured once per division it goes to
+def _units(text: str) -> float:
+    """Display width of one line in column units at 11 pt: CJK and full width ≈ 2, ASCII ≈ 1.1.
+
+    East-Asian 'ambiguous' characters (“ ” ‘ ’ · ①) are drawn full width by Chinese fonts.
+    """
+    return sum(2.0 if unicodedata.east_asian_width(c) in "WFA" else 1.1 for c in text)
+
+
+def _lines(text: str, width: float, size: float = SIZE_BODY) -> int:
+    """How many lines ``text`` wraps to in a column ``width`` units wide."""
+    usable = max(1.0, (width - 1.5) * SIZE_BODY / size)
+    return sum(max(1, math.ceil(_units(part) / usable)) for part in text.split("\n"))
+
+
+def _height(lines: int, size: float = SIZE_BODY) -> float:
+    """Row height in points for ``lines`` lines of text in ``size`` pt (Chinese fonts: ~1.3 em)."""
+    return min(MAX_ROW_HEIGHT, round(lines * size * 1.3 + 4, 1))
+
+
+def role_text(task: Task, division: str) -> str:
+    """What the 本处室职责 cell says: the division's role, then who else is on the task.
+
+    牵头 / 牵头\\n配合：A、B / 配合\\n牵头：C / 牵头\\n共同牵头：D / 配合\\n牵头：C\\n其他配合：E
+    """
+    role = task.role_of(division)
+    if role is None:
+        raise ValueError(f"{division} has no role in task {task.number}")
+    leads = [d for d in task.leads if d != division]
+    partners = [d for d in task.partners if d != division and d not in task.leads]
+    lines = [role]
+    if role == ROLE_LEAD:
+        if leads:
+            lines.append(f"共同{ROLE_LEAD}：" + "、".join(leads))
+        if partners:
+            lines.append(f"{ROLE_ASSIST}：" + "、".join(partners))
+    else:
+        if leads:
+            lines.append(f"{ROLE_LEAD}：" + "、".join(leads))
+        if partners:
+            lines.append(f"其他{ROLE_ASSIST}：" + "、".join(partners))
+    return "\n".join(lines)
+
+
+def _column_widths(tasks: tuple[Task, ...], roles: list[str]) -> list[float]:
+    """Narrow columns sized to their content; the three wide text columns share the rest."""
+    number = max(
+        [_units(layout.COL_NUMBER), _units(layout.FILLER_LABELS[0])]
+        + [_units(t.label) for t in tasks]
+    )
+    role_need = max(
+        [_units(layout.COL_ROLE)] + [_units(line) for r in roles for line in r.split("\n")]
+    )
+    status = max(_units(s) for s in (*STATUSES, layout.COL_STATUS, layout.FILLER_LABELS[2]))
+    widths = [0.0] * len(layout.HEADERS)
+    widths[C_NUMBER] = min(12.0, number + 2)
+    widths[C_ROLE] = min(26.0, max(12.0, role_need + 2))
+    widths[C_STATUS] = status + 4  # room for the dropdown arrow
+    rest = max(90.0, PAGE_UNITS - widths[C_NUMBER] - widths[C_ROLE] - widths[C_STATUS])
+    widths[C_TEXT] = round(rest * 0.38, 1)
+    widths[C_ANSWER] = round(rest * 0.38, 1)
+    widths[C_PLAN] = round(rest * 0.24, 1)
+    return widths
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """One template written by :func:`write_template`."""
+
+    division: str
+    path: Path
+    led: int  # tasks the division leads
+    assisted: int  # tasks it assists on
+
+
+class _Book:
+    """One workbook being built, with the formats it needs."""
+
+    def __init__(self, buffer: io.BytesIO) -> None:
+        # Defence in depth: we only call write_string, but no string may ever become a formula,
+        # a link or a number (PITFALLS 7).
+        self.wb = xlsxwriter.Workbook(
+            buffer,
+            {
+                "in_memory": True,
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+            },
+        )
+        body = {"font_name": FONT_BODY, "font_size": SIZE_BODY, "font_charset": CHARSET_GB2312}
+        head = {"font_name": FONT_HEAD, "font_size": SIZE_BODY, "font_charset": CHARSET_GB2312}
+        cell = {**body, "border": 1, "text_wrap": True, "valign": "vcenter"}
+        entry = {"locked": False, "num_format": "@"}  # "@": a typed 0278… or 3/31 stays text
+        f = self.wb.add_format
+        self.annex = f({**head, "font_size": SIZE_ANNEX})
+        self.title = f(
+            {
+                **head,
+                "font_size": SIZE_TITLE,
+                "align": "center",
+                "valign": "vcenter",
+                "text_wrap": True,
+            }
+        )
+        self.label = f({**body, "align": "right", "valign": "vcenter"})
+        self.filler = f({**body, **entry, "bottom": 1, "valign": "vcenter", "text_wrap": True})
+        self.header = f(
+            {
+                **head,
+                **{k: cell[k] for k in ("border", "text_wrap", "valign")},
+                "bold": True,
+                "align": "center",
+                "bg_color": HEADER_FILL,
+            }
+        )
+        self.number = f({**cell, "align": "center"})
+        self.text = f({**cell, "align": "left"})
+        self.answer = f({**cell, **entry, "align": "left", "valign": "top"})
+        self.status = f({**cell, **entry, "align": "center"})
+        self.guide_title = f(
+            {**head, "font_size": SIZE_TITLE, "align": "center", "valign": "vcenter"}
+        )
+        self.guide_head = f({**head, "font_size": 12, "bold": True, "valign": "vcenter"})
+        self.guide_key = f({**body, "bold": True, "valign": "top", "text_wrap": True})
+        self.guide_text = f({**body, "valign": "top", "text_wrap": True})
+        self.plain = f(body)
+        self.bold = f({**body, "bold": True})
+
+    def close(self) -> None:
+        self.wb.close()
+
+
+def _put(ws, row: int, col: int, text: str, fmt) -> None:
+    """write_string, refusing the silent truncation xlsxwriter does beyond 32,767 characters."""
+    rc = ws.write_string(row, col, text, fmt)
+    if rc != 0:
+        cell = xl_rowcol_to_cell(row, col)
+        if rc == -2:
+            raise InputError(
+                f"内容有 {len(text)} 个字符，超过单元格上限 32767",
+                sheet=ws.name,
+                cell=cell,
+                hint="请在分解方案中缩短该内容",
+            )
+        raise InputError(f"无法写入内容（xlsxwriter 返回 {rc}）", sheet=ws.name, cell=cell)
+
+
+def build_template(master: Master, division: str, year: int, quarter: int) -> bytes:
+    """The Annex 2 workbook of ``division`` for ``year``/``quarter``, as xlsx bytes.
+
+    Deterministic: the same input always gives the same bytes.
+    """
+    _check_period(year, quarter)
+    tasks = master.tasks_of(division)
+    if not tasks:
+        raise InputError(
+            f"处室“{division}”在分解方案中没有牵头或配合的任务，无法生成模板",
+            file=master.source or None,
+            hint="可选的处室有：" + "、".join(master.divisions),
+        )
+    title = layout.title(year, quarter, division)
+    buffer = io.BytesIO()
+    book = _Book(buffer)
+    wb = book.wb
+    data = wb.add_worksheet(layout.DATA_SHEET)
+    guide = wb.add_worksheet(layout.GUIDE_SHEET)
+    ident = wb.add_worksheet(layout.IDENTITY_SHEET)
+
+    rows = _write_data_sheet(book, data, tasks, division, title)
+    _write_guide(book, guide, division, year, quarter, title)
+    _write_identity(book, ident, tasks, rows, division, year, quarter)
+
+    data.activate()
+    data.set_first_sheet()
+    ident.hide()  # hidden, not veryHidden (PITFALLS 1); never active
+
+    wb.set_properties(
+        {
+            "title": title,
+            "subject": f"{year}年第{quarter_name(quarter)}季度工作目标完成情况",
+            "author": BUREAU,
+            "company": BUREAU,
+            "category": layout.TEMPLATE_VERSION,
+            "comments": f"由 workbook-tools 生成（{layout.TEMPLATE_VERSION}），请填写后发回。",
+            # Fixed, so the same input gives the same bytes.
+            "created": datetime(year, 1, 1),
+        }
+    )
+    for name, value in (
+        (layout.PROP_VERSION, layout.TEMPLATE_VERSION),
+        (layout.PROP_YEAR, str(year)),
+        (layout.PROP_QUARTER, str(quarter)),
+        (layout.PROP_DIVISION, division),
+    ):
+        if wb.set_custom_property(name, value, "text") != 0:
+            raise InputError(
+                f"无法写入文档属性 {name}（处室名称过长？最多 255 个字符）：{value[:40]}"
+            )
+    book.close()
+    return buffer.getvalue()
+
+
+def _check_period(year: int, quarter: int) -> None:
+    if not isinstance(year, int) or not 1000 <= year <= 9999:
+        raise InputError(f"年度 {year!r} 无效", hint="应为四位数的年份，如 2022")
+    if quarter not in (1, 2, 3, 4):
+        raise InputError(f"季度 {quarter!r} 无效", hint="应为 1、2、3 或 4")
+
+
+def _write_data_sheet(
+    book: _Book, ws, tasks: tuple[Task, ...], division: str, title: str
+) -> list[int]:
+    """Fill the data sheet; return the 1-based sheet row of each task."""
+    roles = [role_text(t, division) for t in tasks]
+    widths = _column_widths(tasks, roles)
+    for col, width in enumerate(widths):
+        ws.set_column(col, col, width)
+    last_col = len(widths) - 1
+
+    _put(ws, _R_ANNEX, 0, ANNEX_LABEL, book.annex)
+
+    # merge_range() would pass the title through write(); merge blank, then write_string.
+    ws.merge_range(_R_TITLE, 0, _R_TITLE, last_col, "", book.title)
+    _put(ws, _R_TITLE, 0, title, book.title)
+    ws.set_row(_R_TITLE, _height(_lines(title, sum(widths), SIZE_TITLE), SIZE_TITLE) + 8)
+
+    for col, label in zip(FILLER_COLUMNS, layout.FILLER_LABELS, strict=True):
+        _put(ws, _R_FILLER, col, label, book.label)
+        ws.write_blank(_R_FILLER, col + 1, None, book.filler)
+    ws.set_row(_R_FILLER, _height(1) + 8)
+
+    for col, label in enumerate(layout.HEADERS):
+        _put(ws, _R_HEADER, col, label, book.header)
+    ws.set_row(_R_HEADER, _height(max(_lines(h, widths[c]) for c, h in enumerate(layout.HEADERS))))
+
+    sheet_rows = []
+    for i, (task, role) in enumerate(zip(tasks, roles, strict=True)):
+        r = _R_FIRST + i
+        _put(ws, r, C_NUMBER, task.label, book.number)
+        _put(ws, r, C_TEXT, task.text, book.text)
+        _put(ws, r, C_ROLE, role, book.text)
+        ws.write_blank(r, C_ANSWER, None, book.answer)
+        ws.write_blank(r, C_STATUS, None, book.status)
+        ws.write_blank(r, C_PLAN, None, book.answer)
+        lines = max(
+            ANSWER_MIN_LINES,
+            _lines(task.label, widths[C_NUMBER]),
+            _lines(task.text, widths[C_TEXT]),
+            _lines(role, widths[C_ROLE]),
+        )
+        ws.set_row(r, _height(lines))
+        sheet_rows.append(r + 1)
+    last_row = _R_FIRST + len(tasks) - 1
+
+    source = list(STATUSES)
+    assert len(",".join(source)) < 255  # inline lists are kept by every reader (PITFALLS 4)
+    ws.data_validation(
+        _R_FIRST,
+        C_STATUS,
+        last_row,
+        C_STATUS,
+        {
+            "validate": "list",
+            "source": source,
+            "ignore_blank": True,
+            "input_title": f"{layout.COL_STATUS}",
+            "input_message": f"请从下拉列表中选择：{STATUS_LIST}",
+            "error_type": "stop",
+            "error_title": f"{layout.COL_STATUS}填写有误",
+            "error_message": f"{layout.COL_STATUS}只能是以下之一：{STATUS_LIST}。请点击单元格右侧的下拉箭头选择。",
+        },
+    )
+
+    ws.freeze_panes(_R_HEADER + 1, 0)
+    ws.protect(
+        "",
+        {
+            "format_rows": True,
+            "format_columns": True,
+            "select_locked_cells": True,
+            "select_unlocked_cells": True,
+        },
+    )
+    _page_setup(ws, landscape=True)
+    ws.repeat_rows(_R_TITLE, _R_HEADER)
+    ws.print_area(0, 0, last_row, last_col)
+    ws.set_footer(f'&C&"{FONT_BODY}"&9第 &P 页，共 &N 页')
+    return sheet_rows
+
+
+def _page_setup(ws, *, landscape: bool) -> None:
+    ws.set_paper(9)  # A4
+    if landscape:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
+    ws.fit_to_pages(1, 0)  # one page wide, as many pages tall as needed (PITFALLS 11)
+    ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
+    ws.center_horizontally()
+
+
+def _guide_rows(division: str, year: int, quarter: int, title: str) -> list[tuple[str, str, str]]:
+    """(kind, key, text) rows of the guide sheet; kind is title / para / head / item / blank."""
+    period = f"{year}年第{quarter_name(quarter)}季度"
+    a, s, p = layout.COL_ANSWER, layout.COL_STATUS, layout.COL_PLAN
+    rows = [
+        ("title", "", "填报说明"),
+        ("para", "", f"本表供【{division}】填报{period}工作目标完成情况。表名：{title}。"),
+        ("blank", "", ""),
+        ("head", "", f"一、填写内容（在“{layout.DATA_SHEET}”工作表中）"),
+        ("item", a, "必填。写明本季度该事项的工作进展、主要举措和取得的成效，尽量用数据说明。"),
+        ("item", s, f"请点击单元格，从下拉列表中选择：{STATUS_LIST}。"),
+        ("item", p, "写明存在的问题、困难和下一步工作打算；进度滞后的事项必须填写。"),
+        ("item", "、".join(layout.FILLER_LABELS), "填写在表格上方第 3 行对应的空白单元格中。"),
+        ("blank", "", ""),
+        ("head", "", f"二、{s}的含义"),
+        *[("item", k, v) for k, v in STATUS_MEANINGS.items()],
+        ("blank", "", ""),
+        ("head", "", "三、注意事项"),
+        (
+            "item",
+            "1",
+            f"不要修改“{layout.COL_NUMBER}”“{layout.COL_TEXT}”“{layout.COL_ROLE}”等已有内容。",
+        ),
+        (
+            "item",
+            "2",
+            "不要增加、删除行，不要调整行的顺序；如需补充说明，请写在对应事项的单元格中。",
+        ),
+        (
+            "item",
+            "3",
+            "不要重命名、删除或增加工作表。单元格中可以按 Alt+Enter 换行；行高可以自行调整。",
+        ),
+        ("item", "4", "单元格内容不要以“=”开头，不要粘贴公式或图片。"),
+        ("blank", "", ""),
+        ("head", "", "四、报送方式"),
+        (
+            "item",
+            "1",
+            "填写完成后，用 Excel 或 WPS 保存为 .xlsx 格式（不要另存为 .et、.xls 或 PDF），文件名可保持不变。",
+        ),
+        (
+            "item",
+            "2",
+            f"通过电子邮件发回。本文件只用于【{division}】{period}的报送，请勿转给其他处室填写。",
+        ),
+    ]
+    return rows
+
+
+def _write_guide(book: _Book, ws, division: str, year: int, quarter: int, title: str) -> None:
+    key_width, text_width = 16.0, 84.0
+    ws.set_column(0, 0, key_width)
+    ws.set_column(1, 1, text_width)
+    rows = _guide_rows(division, year, quarter, title)
+    for r, (kind, key, text) in enumerate(rows):
+        if kind == "title":
+            ws.merge_range(r, 0, r, 1, "", book.guide_title)
+            _put(ws, r, 0, text, book.guide_title)
+            ws.set_row(r, _height(1, SIZE_TITLE) + 8)
+        elif kind in ("para", "head"):
+            fmt = book.guide_text if kind == "para" else book.guide_head
+            ws.merge_range(r, 0, r, 1, "", fmt)
+            _put(ws, r, 0, text, fmt)
+            ws.set_row(r, _height(_lines(text, key_width + text_width, 12)) + 4)
+        elif kind == "item":
+            _put(ws, r, 0, key, book.guide_key)
+            _put(ws, r, 1, text, book.guide_text)
+            ws.set_row(r, _height(max(_lines(key, key_width), _lines(text, text_width))) + 2)
+    ws.hide_gridlines(2)  # reads as a page, not a table
+    ws.protect("", {"format_rows": True, "format_columns": True})
+    _page_setup(ws, landscape=False)
+    ws.print_area(0, 0, len(rows) - 1, 1)
+
+
+def _write_identity(
+    book: _Book,
+    ws,
+    tasks: tuple[Task, ...],
+    rows: list[int],
+    division: str,
+    year: int,
+    quarter: int,
+) -> None:
+    """The identity sheet, exactly as the comment in layout.py lays it out. Numbers as text."""
+    ws.set_column(0, 0, 12)
+    ws.set_column(1, 1, 40)
+    ws.set_column(2, 2, 20)
+    _put(ws, 0, 0, layout.IDENTITY_BANNER, book.bold)
+    for r, (key, value) in enumerate(
+        (
+            (layout.ID_VERSION, layout.TEMPLATE_VERSION),
+            (layout.ID_YEAR, str(year)),
+            (layout.ID_QUARTER, str(quarter)),
+            (layout.ID_DIVISION, division),
+        ),
+        start=1,
+    ):
+        _put(ws, r, 0, key, book.plain)
+        _put(ws, r, 1, value, book.plain)
+    header_row = 6
+    for c, label in enumerate(layout.ID_TABLE_HEADER):
+        _put(ws, header_row, c, label, book.bold)
+    for i, (task, row) in enumerate(zip(tasks, rows, strict=True)):
+        r = header_row + 1 + i
+        _put(ws, r, 0, task.number, book.plain)
+        _put(ws, r, 1, str(row), book.plain)
+        _put(ws, r, 2, layout.fingerprint(task.text), book.plain)
+    ws.protect("", {"format_rows": True, "format_columns": True})
+
+
+def write_template(
+    master: Master, division: str, year: int, quarter: int, path: Path
+) -> TemplateInfo:
+    """Write the Annex 2 template of ``division`` to ``path`` (replaced atomically)."""
+    data = build_template(master, division, year, quarter)
+    _atomic_write(Path(path), data)
+    tasks = master.tasks_of(division)
+    led = sum(1 for t in tasks if t.role_of(division) == ROLE_LEAD)
+    return TemplateInfo(division=division, path=Path(path), led=led, assisted=len(tasks) - led)
+
+
+def write_templates(master: Master, year: int, quarter: int, outbox: Path) -> list[TemplateInfo]:
+    """Write one template per division into ``outbox``, in the master's division order.
+
+    File names are :func:`safe_filename` of :func:`layout.file_stem`; names that clash after
+    sanitising (compared case-insensitively, as Windows and macOS do) get ``-2``, ``-3``…
+    """
+    _check_period(year, quarter)
+    outbox = Path(outbox)
+    try:
+        outbox.mkdir(parents=True, exist_ok=True)
+        root = outbox.resolve(strict=True)
+    except OSError as exc:
+        raise OutputError(f"无法创建输出文件夹：{exc.strerror or exc}", file=str(outbox)) from exc
+    if not root.is_dir():
+        raise OutputError("输出位置不是文件夹", file=str(outbox))
+
+    used: set[str] = set()
+    out = []
+    for division in master.divisions:
+        name = _unique_name(layout.file_stem(year, quarter, division), used)
+        path = root / name
+        resolved = path.resolve()  # follows a planted symlink, which must not lead outside
+        if resolved.parent != root:
+            raise OutputError(
+                f"处室“{division}”的文件名 {name} 会写到输出文件夹之外",
+                file=str(resolved),
+                hint="请检查输出文件夹中是否有同名的链接",
+            )
+        out.append(write_template(master, division, year, quarter, path))
+    return out
+
+
+def _unique_name(stem: str, used: set[str]) -> str:
+    name = safe_filename(stem)
+    n = 1
+    while _name_key(name) in used:
+        n += 1
+        tag = f"-{n}"
+        base = safe_filename(stem, max_len=120 - len(tag))
+        name = base[: -len(".xlsx")] + tag + ".xlsx"
+    used.add(_name_key(name))
+    return name
+
+
+def _name_key(name: str) -> str:
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Write to a temporary file next to ``path``, then replace it (PITFALLS 12)."""
+    folder = path.parent
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".wbt-", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise OutputError(
+            f"无法在文件夹中创建文件：{exc.strerror or exc}", file=str(folder)
+        ) from exc
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except PermissionError as exc:
+        _unlink_quietly(tmp)
+        raise OutputError(
+            "无法写入文件，该文件可能已在其他程序（如 Excel、WPS）中打开",
+            file=str(path),
+            hint="请关闭该文件后重试；原文件未被改动",
+        ) from exc
+    except OSError as exc:
+        _unlink_quietly(tmp)
+        raise OutputError(f"无法写入文件：{exc.strerror or exc}", file=str(path)) from exc
+
+
+def _unlink_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
