@@ -155,13 +155,15 @@ def _units(text: str) -> float:
 
 def _lines(text: str, width: float, size: float = SIZE_BODY) -> int:
     """How many lines ``text`` wraps to in a column ``width`` units wide."""
-    usable = max(1.0, (width - 1.5) * SIZE_BODY / size)
+    # 0.9: LibreOffice substitutes a wider CJK face where 宋体 is missing; better a little air
+    # than clipped text.
+    usable = max(1.0, (width - 1.5) * 0.9 * SIZE_BODY / size)
     return sum(max(1, math.ceil(_units(part) / usable)) for part in text.split("\n"))
 
 
 def _height(lines: int, size: float = SIZE_BODY) -> float:
-    """Row height in points for ``lines`` lines of text in ``size`` pt (Chinese fonts: ~1.3 em)."""
-    return min(MAX_ROW_HEIGHT, round(lines * size * 1.3 + 4, 1))
+    """Row height in points for ``lines`` lines of text in ``size`` pt (CJK fonts: up to ~1.45 em)."""
+    return min(MAX_ROW_HEIGHT, round(lines * size * 1.45 + 6, 1))
 
 
 def role_text(task: Task, division: str) -> str:
