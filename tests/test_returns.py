@@ -1,0 +1,761 @@
+"""returns.py: real files made in tmp_path, read back by content, never trusted."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import struct
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from workbook_tools import layout
+from workbook_tools.errors import ReturnReadError
+from workbook_tools.returns import (
+    Collected,
+    Rejected,
+    collect,
+    member_name,
+    read_return,
+    sniff,
+)
+
+DIVISION = "养老服务处"
+ROWS = (
+    ("*1", "推进养老服务体系建设", "牵头", "=已完成 80%", "已完成", "无"),
+    ("7", "提升社会救助水平", "配合", "进行中\n第二行 😀", "滞后", "资金未到位"),
+)
+
+
+# --- Builders ------------------------------------------------------------------------------
+def build_return(
+    path: Path,
+    *,
+    division: str = DIVISION,
+    year: int = 2022,
+    quarter: int = 1,
+    identity: dict | None = None,
+    props: dict | None = None,
+    title: str | None = None,
+    rows=ROWS,
+    extra_cells: dict[tuple[int, int], object] | None = None,
+    extra_sheet: dict[tuple[int, int], object] | None = None,
+    with_identity_sheet: bool = True,
+    with_props: bool = True,
+) -> Path:
+    """An Annex 2 file following layout.py: title row 2, filler row 3, header row 4, tasks from 5."""
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
+    ws = wb.add_worksheet(layout.DATA_SHEET)
+    ws.write_string(0, 0, "附件2")
+    if title is None:
+        title = layout.title(year, quarter, division)
+    if title:
+        ws.write_string(layout.ROW_TITLE - 1, 0, title)
+    filler = ("张三", 13800138000, "2022-03-31")
+    for i, (label, value) in enumerate(zip(layout.FILLER_LABELS, filler, strict=True)):
+        ws.write_string(layout.ROW_FILLER - 1, 2 * i, label)
+        ws.write(layout.ROW_FILLER - 1, 2 * i + 1, value)
+    for c, h in enumerate(layout.HEADERS):
+        ws.write_string(layout.ROW_HEADER - 1, c, h)
+    for r, row in enumerate(rows, start=layout.ROW_FIRST_TASK - 1):
+        for c, v in enumerate(row):
+            if isinstance(v, int | float):
+                ws.write_number(r, c, v)
+            elif v is not None:
+                ws.write_string(r, c, v)
+    for (r, c), v in (extra_cells or {}).items():
+        ws.write(r, c, v)
+    if extra_sheet:
+        other = wb.add_worksheet("Sheet2")
+        for (r, c), v in extra_sheet.items():
+            other.write(r, c, v)
+    if with_identity_sheet:
+        ident = {
+            "版本": layout.TEMPLATE_VERSION,
+            "年度": str(year),
+            "季度": str(quarter),
+            "处室": division,
+        }
+        ident.update(identity or {})
+        idws = wb.add_worksheet(layout.IDENTITY_SHEET)
+        idws.write_string(0, 0, layout.IDENTITY_BANNER)
+        for r, (k, v) in enumerate(ident.items(), start=1):
+            idws.write_string(r, 0, k)
+            idws.write_string(r, 1, v)
+        idws.write_row(6, 0, layout.ID_TABLE_HEADER)
+        for r, row in enumerate(rows, start=7):
+            number = str(row[0]).lstrip("*")
+            idws.write_row(r, 0, [number, r - 2, layout.fingerprint(str(row[1]))])
+        idws.hide()
+    if with_props:
+        values = {
+            layout.PROP_VERSION: layout.TEMPLATE_VERSION,
+            layout.PROP_YEAR: str(year),
+            layout.PROP_QUARTER: str(quarter),
+            layout.PROP_DIVISION: division,
+        }
+        values.update(props or {})
+        for k, v in values.items():
+            wb.set_custom_property(k, v)
+    ws.activate()
+    wb.close()
+    return path
+
+
+def read(path: Path, source: str | None = None):
+    return read_return(path.read_bytes(), source or path.name)
+
+
+def refused(data: bytes, source: str = "x.xlsx") -> ReturnReadError:
+    with pytest.raises(ReturnReadError) as info:
+        read_return(data, source)
+    assert info.value.file == source
+    return info.value
+
+
+def patch_zip(src: bytes, replace: dict[str, bytes], add: dict[str, bytes] | None = None) -> bytes:
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(src)) as zin,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout,
+    ):
+        for info in zin.infolist():
+            zout.writestr(info.filename, replace.get(info.filename, zin.read(info.filename)))
+        for name, data in (add or {}).items():
+            zout.writestr(name, data)
+    return out.getvalue()
+
+
+def make_ole(streams: dict[str, bytes]) -> bytes:
+    """A minimal compound file (512-byte sectors, no mini stream) holding ``streams``."""
+    end, free, fatsect = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFD
+    assert len(streams) <= 3
+    fat = [fatsect, end]  # sector 0: FAT, sector 1: directory
+    data = b""
+    entries = [("Root Entry", 5, end, 0)]
+    for name, body in streams.items():
+        body = body.ljust(4096, b"\0")  # at the mini stream cutoff: regular sectors
+        first = len(fat)
+        n = len(body) // 512
+        fat += [first + i + 1 for i in range(n - 1)] + [end]
+        data += body
+        entries.append((name, 2, first, len(body)))
+    fat += [free] * (128 - len(fat))
+    directory = b""
+    for i, (name, etype, start, size) in enumerate(entries):
+        raw = name.encode("utf-16-le") + b"\0\0"
+        child = 1 if etype == 5 else free
+        right = i + 1 if etype == 2 and i + 1 < len(entries) else free
+        directory += (
+            raw.ljust(64, b"\0")
+            + struct.pack("<HBBIII", len(raw), etype, 1, free, right, child)
+            + b"\0" * 36
+            + struct.pack("<IQ", start, size)
+        )
+    directory = directory.ljust(512, b"\0")
+    header = (
+        bytes.fromhex("d0cf11e0a1b11ae1")
+        + b"\0" * 16
+        + struct.pack("<HHHHHH", 0x3E, 3, 0xFFFE, 9, 6, 0)
+        + b"\0" * 4
+        + struct.pack("<IIIIIIIII", 0, 1, 1, 0, 4096, end, 0, end, 0)
+        + struct.pack("<I", 0)
+        + struct.pack("<108I", *([free] * 108))
+    )
+    assert len(header) == 512
+    return header + struct.pack("<128I", *fat) + directory + data
+
+
+# --- Identity ------------------------------------------------------------------------------
+def test_identity_from_sheet_and_properties(tmp_path):
+    r = read(build_return(tmp_path / "whatever.xlsx"))
+    assert (r.division, r.year, r.quarter, r.identified_by) == (DIVISION, 2022, 1, "模板标识")
+    assert r.format == "xlsx" and r.sheet == layout.DATA_SHEET
+    assert r.template_version == layout.TEMPLATE_VERSION
+    assert r.fingerprints == (
+        ("1", layout.fingerprint(ROWS[0][1])),
+        ("7", layout.fingerprint(ROWS[1][1])),
+    )
+    assert (r.filled_by, r.phone, r.fill_date) == ("张三", "13800138000", "2022-03-31")
+    assert r.conflicts == () and r.extra == () and r.notes == ()
+    assert r.modified.startswith(str(time.gmtime().tm_year)[:2])
+    assert len(r.sha256) == 64
+
+
+def test_identity_from_properties_alone(tmp_path):
+    path = build_return(tmp_path / "x.xlsx", with_identity_sheet=False, title="")
+    r = read(path)
+    assert (r.division, r.year, r.quarter, r.identified_by) == (DIVISION, 2022, 1, "模板标识")
+    assert r.fingerprints == ()
+
+
+def test_identity_sheet_wins_over_properties(tmp_path):
+    path = build_return(tmp_path / "x.xlsx", props={layout.PROP_DIVISION: "社会救助处"})
+    r = read(path)
+    assert r.division == DIVISION
+    assert r.conflicts == (
+        "文档属性中的处室为“社会救助处”，模板标识工作表为“养老服务处”，以模板标识工作表为准",
+    )
+
+
+def test_identity_from_title(tmp_path):
+    path = build_return(
+        tmp_path / "x.xlsx",
+        division="政策法规处(局信息中心)",
+        quarter=3,
+        with_identity_sheet=False,
+        with_props=False,
+    )
+    r = read(path)
+    assert (r.division, r.year, r.quarter, r.identified_by) == (
+        "政策法规处（局信息中心）",
+        2022,
+        3,
+        "标题",
+    )
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("2022年第二季度工作目标完成情况-养老服务处.xlsx", ("养老服务处", 2022, 2)),
+        ("2022年第二季度工作目标完成情况-养老服务处(1).xlsx", ("养老服务处", 2022, 2)),
+        ("2022年第二季度工作目标完成情况-养老服务处 - 副本.xlsx", ("养老服务处", 2022, 2)),
+        ("2022年市民政局社会事务处第四季度工作目标完成情况.xls", ("社会事务处", 2022, 4)),
+        ("附件2-市低保中心.xlsx", ("市低保中心", None, None)),
+    ],
+)
+def test_identity_from_file_name(tmp_path, name, expected):
+    path = build_return(tmp_path / "x.xlsx", title="", with_identity_sheet=False, with_props=False)
+    r = read(path, source=f"inbox/sub/{name}")
+    assert (r.division, r.year, r.quarter) == expected
+    assert r.identified_by == "文件名"
+
+
+def test_nothing_identifies_the_file(tmp_path):
+    path = build_return(tmp_path / "x.xlsx", title="", with_identity_sheet=False, with_props=False)
+    r = read(path, source="新建 Microsoft Excel 工作表.xlsx")
+    assert (r.division, r.year, r.quarter, r.identified_by) == (None, None, None, "")
+
+
+def test_conflicts_between_identity_title_and_file_name(tmp_path):
+    path = build_return(
+        tmp_path / "x.xlsx",
+        title=layout.title(2022, 2, "养老服务处"),
+        identity={"处室": "社会救助处", "季度": "1"},
+        props={layout.PROP_DIVISION: "社会救助处"},
+    )
+    r = read(path, source="2021年第一季度工作目标完成情况-社会事务处.xlsx")
+    assert (r.division, r.year, r.quarter, r.identified_by) == ("社会救助处", 2022, 1, "模板标识")
+    assert r.conflicts == (
+        "标题中的处室为“养老服务处”，模板标识为“社会救助处”，以模板标识为准",
+        "文件名中的处室为“社会事务处”，模板标识为“社会救助处”，以模板标识为准",
+        "文件名中的年度为“2021”，模板标识为“2022”，以模板标识为准",
+        "标题中的季度为“第二季度”，模板标识为“第一季度”，以模板标识为准",
+    )
+
+
+def test_title_wins_over_file_name(tmp_path):
+    path = build_return(tmp_path / "x.xlsx", with_identity_sheet=False, with_props=False)
+    r = read(path, source="2022年第一季度工作目标完成情况-社会事务处.xlsx")
+    assert (r.division, r.identified_by) == (DIVISION, "标题")
+    assert r.conflicts == ("文件名中的处室为“社会事务处”，标题为“养老服务处”，以标题为准",)
+
+
+# --- Values --------------------------------------------------------------------------------
+def test_values_exact(tmp_path):
+    long_text = "长" * 32_000
+    rows = (
+        (" *1 ", "事项一", "牵头", "=SUM(A1:A3)", " 已完成 ", "  前后空格保留  "),
+        (3, "事项三\t制表符", "配合", "控制字符\x01\x0b保留", "滞后", long_text),
+        (4.0, "事项四", "", "emoji 😀👍🏽 与 \u200b 零宽", "", "+1"),
+        ("", "没有序号的事项", "", "-1", "", "@cmd"),
+        (5, "", "", 2.5, "", 44651),
+    )
+    r = read(build_return(tmp_path / "x.xlsx", rows=rows))
+    got = [(x.row, x.number, x.text, x.answer, x.status, x.plan) for x in r.rows]
+    assert got == [
+        (5, "*1", "事项一", "=SUM(A1:A3)", "已完成", "  前后空格保留  "),
+        (6, "3", "事项三\t制表符", "控制字符\x01\x0b保留", "滞后", long_text),
+        (7, "4", "事项四", "emoji 😀👍🏽 与 \u200b 零宽", "", "+1"),
+        (8, "", "没有序号的事项", "-1", "", "@cmd"),
+        (9, "5", "", "2.5", "", "44651"),
+    ]
+    assert r.rows[0].cells == {
+        "序号": "A5",
+        "责任事项": "B5",
+        "本处室职责": "C5",
+        "完成情况": "D5",
+        "进展状态": "E5",
+        "存在问题及下步打算": "F5",
+    }
+
+
+def test_dates_read_as_iso(tmp_path):
+    import datetime as dt
+
+    path = tmp_path / "x.xlsx"
+    build_return(path)
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet(layout.DATA_SHEET)
+    fmt = wb.add_format({"num_format": "yyyy-mm-dd"})
+    for c, h in enumerate(layout.HEADERS):
+        ws.write_string(3, c, h)
+    ws.write_string(2, 4, "填报日期")
+    ws.write_datetime(2, 5, dt.datetime(2022, 3, 31), fmt)
+    ws.write_row(4, 0, ["1", "事项"])
+    ws.write_datetime(
+        4, 3, dt.datetime(2022, 3, 1, 9, 30), wb.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    )
+    wb.close()
+    r = read(path)
+    assert r.fill_date == "2022-03-31"
+    assert r.rows[0].answer == "2022-03-01 09:30:00"
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    answer=st.text(
+        st.characters(blacklist_categories=("Cs",), blacklist_characters="\ufffe\uffff\x00"),
+        max_size=200,
+    )
+)
+def test_what_is_filled_comes_back_exactly(tmp_path, answer):
+    path = build_return(
+        tmp_path / "h.xlsx", rows=(("1", "事项", "牵头", answer, "已完成", answer),)
+    )
+    row = read(path).rows[0]
+    assert (row.answer, row.plan) == (answer, answer)
+
+
+def test_content_outside_the_table(tmp_path):
+    path = build_return(
+        tmp_path / "x.xlsx",
+        extra_cells={
+            (6, 7): "我在表格右边写了很长很长很长很长很长很长很长很长很长很长很长的一段话",
+            (8, 3): "表格下面的备注",
+        },
+        extra_sheet={(0, 0): "另起一页", (1, 1): 42},
+    )
+    r = read(path)
+    assert r.extra == (
+        "工作表 完成情况 单元格 H7：“我在表格右边写了很长很长很长很长很长很长很长很长很长很长很长…”",
+        "工作表 完成情况 单元格 D9：“表格下面的备注”",
+        "工作表 Sheet2 单元格 A1：“另起一页”",
+        "工作表 Sheet2 单元格 B2：“42”",
+    )
+    assert [x.row for x in r.rows] == [5, 6]
+
+
+def test_header_found_elsewhere_and_columns_by_name(tmp_path):
+    path = tmp_path / "moved.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    wb.add_worksheet("说明").write_string(0, 0, "随便写点")
+    ws = wb.add_worksheet("Sheet1")
+    ws.write_string(0, 0, "2022年市民政局养老服务处第一季度工作目标完成情况")
+    headers = ["完成情况", "序 号", "责任事项", "进展状态", "存在问题及下步打算"]
+    for c, h in enumerate(headers):
+        ws.write_string(5, c + 1, h)
+    ws.write_row(6, 1, ["做完了", "2", "事项二", "已完成", ""])
+    wb.close()
+    r = read(path)
+    assert r.sheet == "Sheet1"
+    assert [(x.number, x.text, x.answer, x.status) for x in r.rows] == [
+        ("2", "事项二", "做完了", "已完成")
+    ]
+    assert r.rows[0].cells["完成情况"] == "B7"
+    assert r.identified_by == "标题"
+    assert "工作表 说明 单元格 A1：“随便写点”" in r.extra
+
+
+def test_no_header_lists_the_sheets(tmp_path):
+    path = tmp_path / "x.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    wb.add_worksheet("Sheet1").write_string(0, 0, "hello")
+    wb.add_worksheet("数据")
+    wb.close()
+    err = refused(path.read_bytes())
+    assert (
+        err.message
+        == "找不到含“序号、责任事项、完成情况”表头的工作表（文件中的工作表：Sheet1、数据）"
+    )
+
+
+def test_macros_and_external_links_are_noted(tmp_path):
+    data = build_return(tmp_path / "x.xlsx").read_bytes()
+    data = patch_zip(
+        data, {}, {"xl/vbaProject.bin": b"\0" * 100, "xl/externalLinks/externalLink1.xml": b"<x/>"}
+    )
+    r = read_return(data, "x.xlsm")
+    assert r.notes == (
+        "含宏（VBA），仅读取数值，未运行任何宏",
+        "含外部链接（引用其他工作簿），读取的是文件中保存的值，可能不是最新",
+    )
+
+
+# --- LibreOffice round trips ---------------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["xlsx", "xls", "ods"])
+def test_resaved_by_libreoffice_reads_the_same(tmp_path, soffice, fmt):
+    rows = (*ROWS, (3, "事项三", "配合", "=不是公式", "按序时推进", "无"))
+    (tmp_path / "src").mkdir()
+    original = build_return(tmp_path / "src" / "a.xlsx", rows=rows)
+    converted = soffice.convert(original, fmt, tmp_path / "out")
+    a, b = read(original), read(converted)
+    assert sniff(converted.read_bytes()) == fmt
+    assert b.format == fmt
+    assert b.rows == a.rows
+    assert [x.cells for x in b.rows] == [x.cells for x in a.rows]
+    assert (b.division, b.year, b.quarter, b.identified_by) == (DIVISION, 2022, 1, "模板标识")
+    assert b.fingerprints == a.fingerprints
+    assert (b.filled_by, b.phone, b.fill_date) == (a.filled_by, a.phone, a.fill_date)
+    assert b.extra == () and b.conflicts == ()
+    assert b.modified
+
+
+def test_ods_renamed_xlsx_is_read_by_content(tmp_path, soffice):
+    (tmp_path / "src").mkdir()
+    ods = soffice.convert(build_return(tmp_path / "src" / "a.xlsx"), "ods", tmp_path / "out")
+    renamed = tmp_path / "2022年第一季度工作目标完成情况-养老服务处.xlsx"
+    shutil.copy(ods, renamed)
+    r = read(renamed)
+    assert r.format == "ods" and r.division == DIVISION and len(r.rows) == 2
+
+
+# --- Sniffing and refusals -----------------------------------------------------------------
+def test_sniff_kinds(tmp_path):
+    xlsx = build_return(tmp_path / "x.xlsx").read_bytes()
+    assert sniff(xlsx) == "xlsx"
+    assert sniff(patch_zip(xlsx, {}, {"xl/vbaProject.bin": b"x"})) == "xlsx"  # types decide
+    types = zipfile.ZipFile(io.BytesIO(xlsx)).read("[Content_Types].xml")
+    macro = types.replace(b"sheet.main+xml", b"sheet.macroEnabled.main+xml")
+    assert sniff(patch_zip(xlsx, {"[Content_Types].xml": macro})) == "xlsm"
+    assert sniff(b"") == "empty"
+    assert sniff(xlsx[: len(xlsx) // 2]) == "corrupt"
+    assert sniff(b"%PDF-1.7\n...") == "pdf"
+    assert sniff(b"<html><body><table><tr><td>1</td></tr></table></body></html>") == "html"
+    assert sniff("\ufeff<table border=1><tr><td>序号</td></tr></table>".encode()) == "html"
+    assert sniff("序号,责任事项\n1,事项".encode()) == "unknown"
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("a.xlsx", xlsx)
+    assert sniff(archive.getvalue()) == "zip"
+    assert sniff(make_ole({"EncryptionInfo": b"x", "EncryptedPackage": b"y"})) == "encrypted"
+    assert sniff(make_ole({"Workbook": b"\x09\x08\x10\x00" + b"\0" * 16})) == "xls"
+    assert sniff(make_ole({"Workbook": b"\x09\x08\x04\x00\0\0\0\0\x2f\x00\x00\x00"})) == "encrypted"
+    assert sniff(make_ole({"WordDocument": b"x"})) == "unknown"
+    assert sniff(make_ole({"SomethingElse": b"x"})) == "et"
+
+
+@pytest.mark.parametrize(
+    "data, source, message, hint",
+    [
+        (b"", "空.xlsx", "文件是空的（没有任何内容）", "请重新保存后再报送"),
+        (
+            b"%PDF-1.4\n%...",
+            "a.pdf",
+            "这是 PDF 文件，不是 Excel 工作簿",
+            "请使用下发的 Excel 模板（.xlsx）填报后报送",
+        ),
+        (
+            "<html><table><tr><td>序号</td></tr></table></html>".encode(),
+            "系统导出.xls",
+            "这是网页导出的表格（HTML），不是真正的 Excel 工作簿",
+            "请用 Excel 或 WPS 打开后另存为 .xlsx 再报送",
+        ),
+        (
+            "这不是表格".encode(),
+            "a.xlsx",
+            "不是 Excel 工作簿（文本文件）",
+            "请使用下发的 Excel 模板（.xlsx）填报后报送",
+        ),
+        (
+            make_ole({"EncryptionInfo": b"x", "EncryptedPackage": b"y"}),
+            "加密.xlsx",
+            "文件已加密（设置了打开密码）",
+            "请取消密码后另存为 .xlsx 再报送",
+        ),
+        (
+            make_ole({"ETStream": b"x"}),
+            "a.et",
+            "无法识别的表格格式（可能是 WPS 表格 .et 文件）",
+            "请在 WPS 中另存为 .xlsx 再报送",
+        ),
+    ],
+)
+def test_refusals(data, source, message, hint):
+    err = refused(data, source)
+    assert (err.message, err.hint) == (message, hint)
+    assert str(err) == f"文件 {source}：{message}；{hint}"
+
+
+def test_truncated_zip_refused(tmp_path):
+    data = build_return(tmp_path / "x.xlsx").read_bytes()
+    err = refused(data[: len(data) - 100])
+    assert err.message.startswith("文件已损坏或不完整")
+
+
+def test_really_encrypted_xlsx_refused(tmp_path):
+    msoffcrypto = pytest.importorskip("msoffcrypto")
+    src = build_return(tmp_path / "x.xlsx")
+    out = io.BytesIO()
+    with src.open("rb") as f:
+        msoffcrypto.OfficeFile(f).encrypt("x", out)
+    assert sniff(out.getvalue()) == "encrypted"
+    assert refused(out.getvalue()).message == "文件已加密（设置了打开密码）"
+
+
+def test_zip_bomb_refused_fast(tmp_path):
+    data = build_return(tmp_path / "x.xlsx").read_bytes()
+    bomb = patch_zip(data, {"xl/worksheets/sheet1.xml": b"<row/>" * 10_000_000})
+    assert len(bomb) < 1_000_000
+    start = time.perf_counter()
+    err = refused(bomb)
+    assert time.perf_counter() - start < 1.0
+    assert "疑似压缩炸弹" in err.message and "xl/worksheets/sheet1.xml" in err.message
+
+
+def test_zip_with_lying_sizes_refused(tmp_path):
+    data = build_return(tmp_path / "x.xlsx").read_bytes()
+    real = b"<!-- " + b"x" * 900_000 + b" -->"
+    sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+    padded = patch_zip(
+        data, {"xl/worksheets/sheet1.xml": sheet.replace(b"<sheetData>", real + b"<sheetData>")}
+    )
+    size = len(sheet) + len(real)
+    lying = padded.replace(struct.pack("<I", size), struct.pack("<I", 5000))
+    assert lying != padded
+    assert refused(lying).message.startswith("文件已损坏")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_entity_bomb_refused(tmp_path, encoding):
+    data = build_return(tmp_path / "x.xlsx").read_bytes()
+    lol = (
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        '<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">]>'
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&lol2;</t></si></sst>'
+    )
+    bomb = patch_zip(data, {"xl/sharedStrings.xml": lol.encode(encoding)})
+    err = refused(bomb)
+    assert "DOCTYPE/ENTITY" in err.message and "xl/sharedStrings.xml" in err.message
+
+
+def test_far_away_cell_refused_instead_of_crashing(tmp_path):
+    # python-calamine allocates first-to-last-cell densely and aborts the process when it cannot.
+    path = build_return(tmp_path / "x.xlsx", extra_cells={(1_048_575, 16_383): "远处"})
+    err = refused(path.read_bytes())
+    assert (
+        err.message
+        == "工作表 完成情况 的内容范围过大（单元格 XFD1048576 处仍有内容，最多读取 5000 行、50 列）"
+    )
+
+
+def test_far_away_cell_in_xls_refused(tmp_path, soffice):
+    # calamine took 2.5 s and 1 GB for a 5 KB xls with text in A1 and IV65536.
+    (tmp_path / "src").mkdir()
+    path = build_return(tmp_path / "src" / "far.xlsx", extra_cells={(65_535, 255): "远处"})
+    xls = soffice.convert(path, "xls", tmp_path / "out")
+    start = time.perf_counter()
+    err = refused(xls.read_bytes(), "far.xls")
+    assert time.perf_counter() - start < 1.0
+    assert (
+        err.message
+        == "工作表 完成情况 的内容范围过大（单元格 IV65536 处仍有内容，最多读取 5000 行、50 列）"
+    )
+
+
+def test_ods_repeated_rows_refused(tmp_path):
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:spreadsheet>'
+        '<table:table table:name="完成情况"><table:table-row table:number-rows-repeated="1000000">'
+        '<table:table-cell table:number-columns-repeated="1000" office:value-type="string"><text:p>x</text:p>'
+        "</table:table-cell></table:table-row></table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as z:
+        z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", content)
+    data = out.getvalue()
+    assert sniff(data) == "ods"
+    assert "内容范围过大" in refused(data).message
+
+
+def test_oversized_file_refused():
+    err = refused(b"PK\x03\x04" + b"\0" * (20 * 1024 * 1024))
+    assert err.message.startswith("文件过大")
+
+
+# --- The inbox -----------------------------------------------------------------------------
+def gbk_zip(members: dict[str, bytes]) -> bytes:
+    """A zip as made on Chinese Windows: names in GBK, UTF-8 flag (0x800) clear."""
+    out = io.BytesIO()
+    placeholders = {}
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for i, (name, data) in enumerate(members.items()):
+            raw = name.encode("gbk")
+            stand_in = f"{i:03d}".ljust(len(raw), "_").encode()
+            placeholders[stand_in] = raw
+            z.writestr(stand_in.decode(), data)
+    blob = out.getvalue()
+    for stand_in, raw in placeholders.items():
+        blob = blob.replace(stand_in, raw)
+    for info in zipfile.ZipFile(io.BytesIO(blob)).infolist():
+        assert not info.flag_bits & 0x800
+    return blob
+
+
+def snapshot(root: Path) -> dict[str, tuple[bytes, int]]:
+    out = {}
+    for dirpath, _, files in os.walk(root):
+        for f in files:
+            p = Path(dirpath, f)
+            if p.is_symlink() or not os.access(p, os.R_OK):
+                continue
+            out[p.relative_to(root).as_posix()] = (p.read_bytes(), p.stat().st_mtime_ns)
+    return out
+
+
+def test_collect_inbox(tmp_path):
+    inbox = tmp_path / "inbox"
+    (inbox / "b" / "sub").mkdir(parents=True)
+    (inbox / "a").mkdir()
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    build_return(
+        inbox / "b" / "sub" / "2022年第一季度工作目标完成情况-社会救助处.xlsx",
+        division="社会救助处",
+    )
+    build_return(inbox / "a" / "养老.xlsx")
+    build_return(outside / "linked.xlsx", division="社会事务处")
+    (inbox / "link.xlsx").symlink_to(outside / "linked.xlsx")
+    (inbox / "loop").symlink_to(inbox, target_is_directory=True)
+    (inbox / "~$养老.xlsx").write_bytes(b"owner")
+    (inbox / "a" / ".~lock.养老.xlsx#").write_text("lock")
+    (inbox / ".DS_Store").write_bytes(b"\0\0")
+    (inbox / "Thumbs.db").write_bytes(b"\0")
+    (inbox / "desktop.ini").write_text("[x]")
+    (inbox / "._养老.xlsx").write_bytes(b"\0")
+    (inbox / "说明.pdf").write_bytes(b"%PDF-1.4")
+    (inbox / "broken.xlsx").symlink_to(tmp_path / "missing.xlsx")
+    member = build_return(tmp_path / "m.xlsx", division="儿童福利处").read_bytes()
+    (inbox / "returns.zip").write_bytes(
+        gbk_zip(
+            {
+                "儿童福利处/儿童福利处.xlsx": member,
+                "~$儿童福利处.xlsx": b"x",
+                "说明.txt": "随便".encode("gbk"),
+            }
+        )
+    )
+    before = snapshot(inbox)
+
+    got = collect(inbox)
+
+    assert isinstance(got, Collected)
+    assert [r.source for r in got.returns] == [
+        "a/养老.xlsx",
+        "b/sub/2022年第一季度工作目标完成情况-社会救助处.xlsx",
+        "link.xlsx",
+        "returns.zip/儿童福利处/儿童福利处.xlsx",
+    ]
+    assert [r.division for r in got.returns] == [
+        "养老服务处",
+        "社会救助处",
+        "社会事务处",
+        "儿童福利处",
+    ]
+    assert got.returns[3].mtime > 0
+    assert [r.source for r in got.rejected] == ["broken.xlsx", "returns.zip/说明.txt", "说明.pdf"]
+    assert got.rejected[0].reason.startswith("无法读取文件（文件不存在")
+    assert got.rejected[2] == Rejected(
+        "说明.pdf", "这是 PDF 文件，不是 Excel 工作簿；请使用下发的 Excel 模板（.xlsx）填报后报送"
+    )
+    assert got.skipped == (
+        ".DS_Store",
+        "._养老.xlsx",
+        "Thumbs.db",
+        "a/.~lock.养老.xlsx#",
+        "desktop.ini",
+        "loop",
+        "returns.zip/~$儿童福利处.xlsx",
+        "~$养老.xlsx",
+    )
+    assert snapshot(inbox) == before
+
+
+def test_collect_order_does_not_depend_on_creation_order(tmp_path):
+    names = ["c.xlsx", "a.xlsx", "b/z.xlsx", "b/a.xlsx"]
+    results = []
+    for attempt, order in enumerate((names, list(reversed(names)))):
+        inbox = tmp_path / f"inbox{attempt}"
+        for name in order:
+            (inbox / name).parent.mkdir(parents=True, exist_ok=True)
+            build_return(inbox / name)
+        results.append([r.source for r in collect(inbox).returns])
+    assert results[0] == results[1] == ["a.xlsx", "b/a.xlsx", "b/z.xlsx", "c.xlsx"]
+
+
+def test_unreadable_file_rejected(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    build_return(inbox / "ok.xlsx")
+    locked = build_return(inbox / "locked.xlsx")
+    locked.chmod(0)
+    try:
+        if os.access(locked, os.R_OK):
+            pytest.skip("running as root: chmod 000 does not stop reading")
+        got = collect(inbox)
+        assert got.rejected == (Rejected("locked.xlsx", "无法读取文件（没有读取权限）"),)
+        assert [r.source for r in got.returns] == ["ok.xlsx"]
+    finally:
+        locked.chmod(0o644)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_special_file_rejected_without_blocking(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    build_return(inbox / "ok.xlsx")
+    os.mkfifo(inbox / "pipe.xlsx")  # opening a pipe for reading would block forever
+    got = collect(inbox)
+    assert got.rejected == (Rejected("pipe.xlsx", "不是普通文件"),)
+    assert [r.source for r in got.returns] == ["ok.xlsx"]
+
+
+def test_bad_zip_in_inbox_does_not_stop_others(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    build_return(inbox / "ok.xlsx")
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("big.xlsx", b"\0" * 50_000_000)
+    (inbox / "bomb.zip").write_bytes(bomb.getvalue())
+    nested = io.BytesIO()
+    with zipfile.ZipFile(nested, "w") as z:
+        z.writestr("inner.zip", bomb.getvalue())
+    (inbox / "nested.zip").write_bytes(nested.getvalue())
+    got = collect(inbox)
+    assert [r.source for r in got.returns] == ["ok.xlsx"]
+    assert [r.source for r in got.rejected] == ["bomb.zip", "nested.zip/inner.zip"]
+    assert "疑似压缩炸弹" in got.rejected[0].reason
+
+
+def test_member_name_decoding():
+    info = zipfile.ZipInfo("养老服务处.xlsx".encode("gbk").decode("cp437"))
+    assert member_name(info) == "养老服务处.xlsx"
+    info = zipfile.ZipInfo("plain.xlsx")
+    assert member_name(info) == "plain.xlsx"
+    info = zipfile.ZipInfo("养老.xlsx")
+    info.flag_bits |= 0x800
+    assert member_name(info) == "养老.xlsx"

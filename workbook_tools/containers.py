@@ -1,0 +1,704 @@
+"""What a returned file is, decided from its bytes, and whether it is safe to hand to a parser.
+
+Nothing here trusts a file name, an announced size or a stored dimension. Zip archives (xlsx,
+ods, archives of returns) are checked from their central directory *before* any parser sees
+them, then every part is streamed once with a byte cap to look for entity declarations and to
+measure how far the cells really reach: python-calamine allocates a dense grid from the first to
+the last cell of a sheet and aborts the whole process (not an exception) when that fails, so a
+9 KB file with text in A1 and XFD1048576 would otherwise kill the run.
+
+OLE2 files (xls, encrypted xlsx, WPS) are recognised by reading the compound file directory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import struct
+import zipfile
+from dataclasses import dataclass, field
+
+from defusedxml import ElementTree as SafeET
+
+# --- Limits --------------------------------------------------------------------------------
+#: Largest file (or archive member) read at all. A filled Annex 2 is about 10-50 KB.
+MAX_FILE_SIZE = 20 * 1024 * 1024
+#: Most members a zip (workbook or archive of returns) may list.
+MAX_ZIP_ENTRIES = 2_000
+#: Most bytes all members of one zip may inflate to, as announced and as really read.
+MAX_UNCOMPRESSED = 200 * 1024 * 1024
+#: Highest compression ratio of one member. Only checked for members over
+#: RATIO_MIN_SIZE: tiny parts of repeated markup legitimately compress very well.
+MAX_RATIO = 100
+RATIO_MIN_SIZE = 1024 * 1024
+#: Rows and columns of a sheet read; content beyond is reported, not read.
+MAX_ROWS = 5_000
+MAX_COLS = 50
+#: Most cells one sheet may span (first to last non-empty cell), see the module docstring.
+MAX_SHEET_CELLS = 2_000_000
+#: Largest small XML part (properties, content types) parsed into memory.
+MAX_SMALL_PART = 1024 * 1024
+
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
+
+_CHUNK = 1 << 20
+
+
+class UnsafeFile(Exception):
+    """A container is refused before parsing. ``message`` and ``hint`` are Chinese."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+# --- Sniffing ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Sniffed:
+    kind: str  # see sniff()
+    detail: str = ""  # what exactly, for messages ("Word 文档", "Excel 2003 XML")
+
+
+def sniff_bytes(data: bytes) -> Sniffed:
+    """Classify ``data`` by content. See :func:`workbook_tools.returns.sniff` for the kinds."""
+    if not data:
+        return Sniffed("empty")
+    if data[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):
+        return _sniff_zip(data)
+    if data[:8] == OLE_MAGIC:
+        return _sniff_ole(data)
+    head = data[:4096]
+    if head.lstrip().startswith(b"%PDF-") or head.startswith(b"%PDF"):
+        return Sniffed("pdf")
+    text = _head_text(head)
+    if not text.strip():
+        return Sniffed("empty", "只有空白")
+    low = text.lstrip().lower()
+    if "urn:schemas-microsoft-com:office:spreadsheet" in low or 'progid="excel.sheet"' in low:
+        return Sniffed("unknown", "Excel 2003 XML 表格")
+    if low.startswith("mime-version:") or "content-type: multipart/related" in low[:2000]:
+        return Sniffed("html", "单个文件网页（.mht）")
+    if re.search(r"<\s*(html|table|!doctype\s+html|body|meta\b)", low[:4096]):
+        return Sniffed("html")
+    return Sniffed("unknown", "文本文件" if _looks_text(head) else "")
+
+
+def _head_text(head: bytes) -> str:
+    for bom, enc in (
+        (b"\xef\xbb\xbf", "utf-8"),
+        (b"\xff\xfe", "utf-16-le"),
+        (b"\xfe\xff", "utf-16-be"),
+    ):
+        if head.startswith(bom):
+            return head[len(bom) :].decode(enc, "replace")
+    for enc in ("utf-8", "gb18030"):
+        try:
+            return head.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return head.decode("latin-1")
+
+
+def _looks_text(head: bytes) -> bool:
+    return b"\x00" not in head[:1024]
+
+
+def _sniff_zip(data: bytes) -> Sniffed:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        names = {i.filename for i in zf.infolist()[: MAX_ZIP_ENTRIES + 1]}
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        return Sniffed("corrupt", "压缩结构不完整")
+    if "[Content_Types].xml" in names:
+        types = _read_small(zf, "[Content_Types].xml").decode("utf-8", "replace").lower()
+        if "macroenabled" in types or "vbaproject" in types:
+            return Sniffed("xlsm")
+        if "sheet.binary" in types or "xl/workbook.bin" in names:
+            return Sniffed("xlsb")
+        if "spreadsheetml" in types or "xl/workbook.xml" in names:
+            return Sniffed("xlsx")
+        if "wordprocessingml" in types:
+            return Sniffed("unknown", "Word 文档")
+        if "presentationml" in types:
+            return Sniffed("unknown", "PowerPoint 演示文稿")
+        return Sniffed("unknown", "Office 文档，但不是工作簿")
+    if "mimetype" in names:
+        mime = _read_small(zf, "mimetype").strip()
+        if mime.startswith(ODS_MIME) and not mime.endswith(b"-template"):
+            return Sniffed("ods")
+        if mime.startswith(ODS_MIME):
+            return Sniffed("ods", "模板")
+        if mime.startswith(b"application/vnd.oasis.opendocument"):
+            return Sniffed("unknown", "OpenDocument 文档，但不是表格")
+    return Sniffed("zip")
+
+
+def _read_small(zf: zipfile.ZipFile, name: str) -> bytes:
+    try:
+        with zf.open(name) as f:
+            return f.read(MAX_SMALL_PART)
+    except (KeyError, zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+        return b""
+
+
+def _sniff_ole(data: bytes) -> Sniffed:
+    try:
+        ole = OleFile(data)
+    except ValueError:
+        return _sniff_ole_by_names(data)
+    names = ole.names()
+    if {"encryptioninfo", "encryptedpackage"} & names or "\x06dataspaces" in names:
+        return Sniffed("encrypted")
+    if "workbook" in names or "book" in names:
+        stream = ole.stream("Workbook") or ole.stream("Book") or b""
+        if biff_has_filepass(stream):
+            return Sniffed("encrypted", "xls")
+        return Sniffed("xls")
+    if "worddocument" in names:
+        return Sniffed("unknown", "Word 文档")
+    if "powerpoint document" in names:
+        return Sniffed("unknown", "PowerPoint 演示文稿")
+    return Sniffed("et")
+
+
+def _sniff_ole_by_names(data: bytes) -> Sniffed:
+    """Fallback when the directory cannot be walked: look for the stream names themselves."""
+
+    def has(name: str) -> bool:
+        return name.encode("utf-16-le") + b"\x00\x00" in data
+
+    if has("EncryptionInfo") or has("EncryptedPackage"):
+        return Sniffed("encrypted")
+    if has("Workbook") or has("Book"):
+        return Sniffed("xls")
+    if has("WordDocument"):
+        return Sniffed("unknown", "Word 文档")
+    return Sniffed("et")
+
+
+def biff_has_filepass(stream: bytes) -> bool:
+    """True when the BIFF globals carry a FILEPASS record (an xls with an open password)."""
+    pos = 0
+    for _ in range(64):
+        if pos + 4 > len(stream):
+            return False
+        rtype, length = struct.unpack_from("<HH", stream, pos)
+        if rtype == 0x002F:
+            return True
+        if rtype == 0x0085:  # BOUNDSHEET: FILEPASS would have come before
+            return False
+        pos += 4 + length
+    return False
+
+
+_BIFF_CELLS = {0x0006, 0x00FD, 0x0203, 0x027E, 0x0204, 0x0205, 0x00D6}  # FORMULA … RSTRING
+_BIFF_MULRK = 0x00BD
+
+
+def inspect_xls(data: bytes) -> None:
+    """Refuse an xls whose cells reach too far (calamine would allocate the whole span).
+
+    Walks the BIFF records of the Workbook stream: BOUNDSHEET gives each sheet's name and the
+    offset of its BOF; cell records carry (row, column) in their first four bytes.
+    """
+    try:
+        ole = OleFile(data)
+    except ValueError:
+        return  # calamine will say what is wrong
+    stream = ole.stream("Workbook") or ole.stream("Book") or b""
+    names: dict[int, str] = {}
+    extents: dict[int, Extent] = {}
+    pos, sheet_start = 0, 0
+    while pos + 4 <= len(stream):
+        rtype, length = struct.unpack_from("<HH", stream, pos)
+        body = stream[pos + 4 : pos + 4 + length]
+        if rtype == 0x0809:
+            sheet_start = pos
+        elif rtype == 0x0085 and len(body) >= 8:
+            names[struct.unpack_from("<I", body)[0]] = _biff_short_string(body[6:])
+        elif rtype in _BIFF_CELLS and len(body) >= 4:
+            row, col = struct.unpack_from("<HH", body)
+            extents.setdefault(sheet_start, Extent()).add(row, col)
+        elif rtype == _BIFF_MULRK and len(body) >= 6:
+            row, first = struct.unpack_from("<HH", body)
+            (last,) = struct.unpack_from("<H", body, len(body) - 2)
+            extents.setdefault(sheet_start, Extent()).add(row, first, row, max(first, last))
+        pos += 4 + length
+    for start, extent in extents.items():
+        if extent.too_big():
+            raise UnsafeFile(
+                f"工作表 {names.get(start, '?')} 的内容范围过大（单元格 {extent.far_cell()} 处仍有内容，"
+                f"最多读取 {MAX_ROWS} 行、{MAX_COLS} 列）",
+                "请删除表格以外的内容后另存再报送",
+            )
+
+
+def _biff_short_string(raw: bytes) -> str:
+    if len(raw) < 2:
+        return "?"
+    count, flags = raw[0], raw[1]
+    if flags & 0x1:
+        return raw[2 : 2 + 2 * count].decode("utf-16-le", "replace")
+    return raw[2 : 2 + count].decode("latin-1")
+
+
+# --- OLE2 compound file (read-only, minimal) ----------------------------------------------
+class OleFile:
+    """Directory and stream reader for a compound file; raises ValueError on anything odd."""
+
+    FREE, END = 0xFFFFFFFF, 0xFFFFFFFE
+
+    def __init__(self, data: bytes) -> None:
+        if len(data) < 512 or data[:8] != OLE_MAGIC:
+            raise ValueError("not an OLE file")
+        self.data = data
+        shift, mini_shift = struct.unpack_from("<HH", data, 0x1E)
+        if shift not in (9, 12) or mini_shift != 6:
+            raise ValueError("bad sector size")
+        self.ssize = 1 << shift
+        (n_fat, first_dir, _, cutoff, first_minifat, n_minifat, first_difat, n_difat) = (
+            struct.unpack_from("<IIIIIIII", data, 0x2C)
+        )
+        self.cutoff = cutoff
+        fat_sids = [s for s in struct.unpack_from("<109I", data, 0x4C) if s < 0xFFFFFFFA]
+        sid, per = first_difat, self.ssize // 4 - 1
+        for _ in range(min(n_difat, 10_000)):
+            if sid >= 0xFFFFFFFA:
+                break
+            block = self._sector(sid)
+            vals = struct.unpack_from(f"<{per + 1}I", block)
+            fat_sids += [s for s in vals[:per] if s < 0xFFFFFFFA]
+            sid = vals[per]
+        fat_sids = fat_sids[: max(n_fat, 0) or len(fat_sids)]
+        fat = bytearray()
+        for s in fat_sids:
+            fat += self._sector(s)
+        self.fat = struct.unpack(f"<{len(fat) // 4}I", bytes(fat))
+        raw_dir = self._chain_bytes(first_dir, self.fat, self._sector)
+        self.entries: list[tuple[str, int, int, int]] = []  # name, type, start, size
+        for off in range(0, len(raw_dir) - 127, 128):
+            name_len, etype = struct.unpack_from("<HB", raw_dir, off + 64)
+            if etype == 0 or name_len < 2 or name_len > 64:
+                continue
+            name = raw_dir[off : off + name_len - 2].decode("utf-16-le", "replace")
+            start, size = struct.unpack_from("<II", raw_dir, off + 116)
+            self.entries.append((name, etype, start, size))
+        if not self.entries:
+            raise ValueError("empty directory")
+        self._minifat: tuple[int, ...] | None = None
+        self._ministream: bytes | None = None
+        self._first_minifat = first_minifat if n_minifat else self.END
+
+    def _sector(self, sid: int) -> bytes:
+        off = (sid + 1) * self.ssize
+        if sid >= 0xFFFFFFFA or off + self.ssize > len(self.data):
+            raise ValueError("sector out of range")
+        return self.data[off : off + self.ssize]
+
+    def _chain_bytes(self, start: int, fat, read, limit: int | None = None) -> bytes:
+        out = bytearray()
+        sid, seen = start, 0
+        while sid < 0xFFFFFFFA:
+            if sid >= len(fat) or seen > len(fat):
+                raise ValueError("broken chain")
+            out += read(sid)
+            if limit is not None and len(out) >= limit:
+                break
+            sid, seen = fat[sid], seen + 1
+        return bytes(out)
+
+    def names(self) -> set[str]:
+        return {name.lower() for name, _, _, _ in self.entries}
+
+    def stream(self, name: str) -> bytes | None:
+        """The bytes of the first stream called ``name`` (case-insensitive), or None."""
+        for ename, etype, start, size in self.entries:
+            if etype == 2 and ename.lower() == name.lower():
+                size = min(size, len(self.data))
+                try:
+                    if size < self.cutoff:
+                        return self._mini(start, size)
+                    return self._chain_bytes(start, self.fat, self._sector, size)[:size]
+                except (ValueError, struct.error):
+                    return None
+        return None
+
+    def _mini(self, start: int, size: int) -> bytes:
+        if self._ministream is None:
+            root = next((e for e in self.entries if e[1] == 5), None)
+            if root is None:
+                raise ValueError("no root entry")
+            self._ministream = self._chain_bytes(root[2], self.fat, self._sector, root[3])
+            raw = self._chain_bytes(self._first_minifat, self.fat, self._sector)
+            self._minifat = struct.unpack(f"<{len(raw) // 4}I", raw)
+        ms = self._ministream
+
+        def read(sid: int) -> bytes:
+            if (sid + 1) * 64 > len(ms):
+                raise ValueError("mini sector out of range")
+            return ms[sid * 64 : sid * 64 + 64]
+
+        return self._chain_bytes(start, self._minifat, read, size)[:size]
+
+
+def ole_last_saved(ole: OleFile) -> str:
+    """PIDSI_LASTSAVE_DTM from \\x05SummaryInformation as ISO UTC text, "" if absent."""
+    raw = ole.stream("\x05SummaryInformation")
+    try:
+        if not raw or len(raw) < 48:
+            return ""
+        (sec_off,) = struct.unpack_from("<I", raw, 44)
+        _, count = struct.unpack_from("<II", raw, sec_off)
+        for i in range(min(count, 256)):
+            pid, off = struct.unpack_from("<II", raw, sec_off + 8 + 8 * i)
+            if pid == 13:
+                vtype, ticks = struct.unpack_from("<IQ", raw, sec_off + off)
+                if vtype != 64 or ticks == 0:
+                    return ""
+                when = dt.datetime(1601, 1, 1) + dt.timedelta(microseconds=ticks // 10)
+                return when.replace(microsecond=0).isoformat() + "Z"
+    except (struct.error, OverflowError, ValueError):
+        return ""
+    return ""
+
+
+# --- Zip containers ------------------------------------------------------------------------
+def check_zip_headers(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """Refuse a zip from its central directory alone: entry count, announced sizes, ratio."""
+    infos = zf.infolist()
+    if len(infos) > MAX_ZIP_ENTRIES:
+        raise UnsafeFile(
+            f"压缩结构中有 {len(infos)} 个条目，超过上限 {MAX_ZIP_ENTRIES}",
+            "请确认文件是正常的 Excel 工作簿后再报送",
+        )
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if info.file_size > RATIO_MIN_SIZE and info.file_size > MAX_RATIO * max(
+            info.compress_size, 1
+        ):
+            raise UnsafeFile(
+                f"压缩条目 {info.filename} 的压缩比异常（{info.file_size} 字节压缩为 {info.compress_size} 字节），疑似压缩炸弹",
+                "请确认文件来源，重新另存后再报送",
+            )
+    if total > MAX_UNCOMPRESSED:
+        raise UnsafeFile(
+            f"解压后总大小 {total // (1024 * 1024)} MB，超过上限 {MAX_UNCOMPRESSED // (1024 * 1024)} MB",
+            "请删除表格中的图片、附件等内容后另存再报送",
+        )
+    return infos
+
+
+_DECL_RE = re.compile(
+    b"|".join(
+        b"\x00?".join(re.escape(bytes([c])) for c in word) for word in (b"<!doctype", b"<!entity")
+    ),
+    re.IGNORECASE,
+)
+_XLSX_TAG_RE = re.compile(
+    rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])([^>]*?)(/?)>"
+    rb"(?:(?=\s{0,64}<(?:[A-Za-z_][\w.-]*:)?(v|is|f)[\s/>]))?"
+)
+_ODS_TAG_RE = re.compile(
+    rb"<(/?)(table:table-row|table:table-cell|table:covered-table-cell|table:table)(?=[\s/>])([^>]*?)(/?)>"
+)
+_R_ATTR = re.compile(rb'\br\s*=\s*["\']([A-Za-z]{0,3})(\d*)["\']')
+_REPEAT_ROWS = re.compile(rb'table:number-rows-repeated\s*=\s*["\'](\d+)["\']')
+_REPEAT_COLS = re.compile(rb'table:number-columns-repeated\s*=\s*["\'](\d+)["\']')
+_ODS_NAME = re.compile(rb'table:name\s*=\s*["\']([^"\']*)["\']')
+_OVERLAP = 4096
+
+
+@dataclass
+class Extent:
+    """Bounding box (0-based, inclusive) of the non-empty cells of one sheet-like part."""
+
+    min_row: int = -1
+    max_row: int = -1
+    min_col: int = -1
+    max_col: int = -1
+
+    def add(self, r0: int, c0: int, r1: int | None = None, c1: int | None = None) -> None:
+        r1 = r0 if r1 is None else r1
+        c1 = c0 if c1 is None else c1
+        if self.max_row < 0:
+            self.min_row, self.max_row, self.min_col, self.max_col = r0, r1, c0, c1
+            return
+        self.min_row, self.max_row = min(self.min_row, r0), max(self.max_row, r1)
+        self.min_col, self.max_col = min(self.min_col, c0), max(self.max_col, c1)
+
+    def too_big(self) -> bool:
+        if self.max_row < 0:
+            return False
+        dense = (self.max_row - self.min_row + 1) * (self.max_col - self.min_col + 1)
+        read = (min(self.max_row, MAX_ROWS) + 1) * (self.max_col + 1)
+        return dense > MAX_SHEET_CELLS or read > MAX_SHEET_CELLS
+
+    def far_cell(self) -> str:
+        return f"{column_letter(self.max_col)}{self.max_row + 1}"
+
+
+@dataclass
+class ZipFacts:
+    """What was learnt from streaming every part of a workbook zip once."""
+
+    names: tuple[str, ...] = ()
+    small_parts: dict[str, bytes] = field(default_factory=dict)
+
+
+_SMALL_PARTS = (
+    "[Content_Types].xml",
+    "docProps/custom.xml",
+    "docProps/core.xml",
+    "meta.xml",
+    "xl/workbook.xml",
+    "xl/_rels/workbook.xml.rels",
+)
+
+
+def inspect_workbook_zip(data: bytes, kind: str) -> ZipFacts:
+    """Check a workbook zip before any parser sees it; raise UnsafeFile when refused.
+
+    Streams every member through zipfile (which stops at the announced size and verifies the
+    CRC, so a member cannot inflate past what was checked), looking for <!DOCTYPE/<!ENTITY in
+    markup and measuring the reach of the cells (xlsx worksheets, ods content.xml).
+    """
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = check_zip_headers(zf)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise UnsafeFile("文件已损坏（压缩结构无法读取）", "请重新保存后再报送") from exc
+    facts = ZipFacts(names=tuple(i.filename for i in infos))
+    extents: dict[str, Extent] = {}
+    total = 0
+    for info in infos:
+        if info.is_dir():
+            continue
+        if info.flag_bits & 0x1:
+            raise UnsafeFile(f"压缩条目 {info.filename} 有密码", "请取消密码后另存为 .xlsx 再报送")
+        lower = info.filename.lower()
+        markup = lower.endswith((".xml", ".rels", ".vml")) or lower == "mimetype"
+        ods_content = kind == "ods" and lower == "content.xml"
+        keep = info.filename in _SMALL_PARTS and info.file_size <= MAX_SMALL_PART
+        scanner = _OdsScanner(extents) if ods_content else _XlsxScanner(extents, info.filename)
+        buf = b""
+        kept = bytearray()
+        try:
+            with zf.open(info) as stream:
+                while True:
+                    chunk = stream.read(_CHUNK)
+                    total += len(chunk)
+                    if total > MAX_UNCOMPRESSED:
+                        raise UnsafeFile(
+                            "解压后内容过大，疑似压缩炸弹", "请确认文件来源，重新另存后再报送"
+                        )
+                    if keep:
+                        kept += chunk
+                    if not markup:
+                        if not chunk:
+                            break
+                        continue
+                    buf += chunk
+                    if _DECL_RE.search(buf):
+                        raise UnsafeFile(
+                            f"文件内部的 {info.filename} 含有 DOCTYPE/ENTITY 声明（可能是实体炸弹），已拒绝读取",
+                            "请确认文件来源，用 Excel 或 WPS 重新另存为 .xlsx 再报送",
+                        )
+                    cut = len(buf) - _OVERLAP if chunk else len(buf)
+                    if cut > 0:
+                        scanner.feed(buf, cut)
+                        buf = buf[cut:]
+                    if not chunk:
+                        break
+        except UnsafeFile:
+            raise
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+            raise UnsafeFile(
+                f"文件已损坏（压缩条目 {info.filename} 无法解压）", "请重新保存后再报送"
+            ) from exc
+        if keep:
+            facts.small_parts[info.filename] = bytes(kept)
+    sheet_names = _xlsx_sheet_parts(facts) if kind != "ods" else {}
+    for part, extent in extents.items():
+        if extent.too_big():
+            raise UnsafeFile(
+                f"工作表 {sheet_names.get(part, part)} 的内容范围过大（单元格 {extent.far_cell()} 处仍有内容，"
+                f"最多读取 {MAX_ROWS} 行、{MAX_COLS} 列）",
+                "请删除表格以外的内容后另存再报送",
+            )
+    return facts
+
+
+def _xlsx_sheet_parts(facts: ZipFacts) -> dict[str, str]:
+    """Worksheet part name -> sheet name, for messages; empty when it cannot be worked out."""
+    book = parse_xml(facts.small_parts.get("xl/workbook.xml", b""))
+    rels = parse_xml(facts.small_parts.get("xl/_rels/workbook.xml.rels", b""))
+    if book is None or rels is None:
+        return {}
+    targets = {}
+    for rel in rels:
+        target = rel.attrib.get("Target", "")
+        target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        targets[rel.attrib.get("Id", "")] = target
+    out = {}
+    for el in book.iter():
+        if _local(el.tag) == "sheet":
+            rid = next((v for k, v in el.attrib.items() if _local(k) == "id"), "")
+            if rid in targets:
+                out[targets[rid]] = el.attrib.get("name", "")
+    return out
+
+
+class _XlsxScanner:
+    """Tracks the cells that carry a value (<v>, <is> or <f>) in spreadsheetml markup."""
+
+    def __init__(self, extents: dict[str, Extent], part: str) -> None:
+        self.extents = extents
+        self.part = part
+        self.row = -1
+        self.col = -1
+
+    def feed(self, buf: bytes, cut: int) -> None:
+        for m in _XLSX_TAG_RE.finditer(buf, 0, cut + _OVERLAP // 2):
+            if m.start() >= cut:
+                break
+            tag, attrs, has_value = m.group(1), m.group(2), m.group(4)
+            ref = _R_ATTR.search(attrs)
+            if tag == b"row":
+                self.row = int(ref.group(2)) - 1 if ref and ref.group(2) else self.row + 1
+                self.col = -1
+                continue
+            if ref and ref.group(1) and ref.group(2):
+                self.row = int(ref.group(2)) - 1
+                self.col = column_index(ref.group(1).decode())
+            else:
+                self.col += 1
+            if has_value:
+                self.extents.setdefault(self.part, Extent()).add(max(self.row, 0), self.col)
+
+
+class _OdsScanner:
+    """Tracks repeated rows and cells in ODF content.xml; a cell counts when it has a value."""
+
+    def __init__(self, extents: dict[str, Extent]) -> None:
+        self.extents = extents
+        self.sheet = ""
+        self.row = 0
+        self.repeat = 1
+        self.col = 0
+        self.row_max_col = -1
+        self.row_min_col = -1
+        self.open_cell: tuple[int, int] | None = None  # (first col, repeat) of a cell with children
+
+    def feed(self, buf: bytes, cut: int) -> None:
+        for m in _ODS_TAG_RE.finditer(buf, 0, cut + _OVERLAP // 2):
+            if m.start() >= cut:
+                break
+            closing, tag, attrs, selfclose = m.group(1), m.group(2), m.group(3), m.group(4)
+            if tag == b"table:table":
+                if not closing:
+                    name = _ODS_NAME.search(attrs)
+                    self.sheet = name.group(1).decode("utf-8", "replace") if name else "?"
+                    self.row = 0
+            elif tag == b"table:table-row":
+                if not closing:
+                    rep = _REPEAT_ROWS.search(attrs)
+                    self.repeat = int(rep.group(1)) if rep else 1
+                    self.col, self.row_max_col, self.row_min_col = 0, -1, -1
+                if closing or selfclose:
+                    if self.row_max_col >= 0:
+                        self.extents.setdefault(self.sheet, Extent()).add(
+                            self.row, self.row_min_col, self.row + self.repeat - 1, self.row_max_col
+                        )
+                    self.row += self.repeat
+                    self.repeat = 1
+            else:  # a cell
+                if closing:
+                    if self.open_cell is not None:
+                        self._mark(*self.open_cell)
+                        self.open_cell = None
+                    continue
+                rep = _REPEAT_COLS.search(attrs)
+                n = int(rep.group(1)) if rep else 1
+                if b"value-type" in attrs:
+                    self._mark(self.col, n)
+                elif not selfclose:
+                    self.open_cell = (self.col, n)  # text:p inside: content
+                self.col += n
+
+    def _mark(self, first: int, n: int) -> None:
+        last = first + n - 1
+        self.row_max_col = max(self.row_max_col, last)
+        self.row_min_col = first if self.row_min_col < 0 else min(self.row_min_col, first)
+
+
+# --- Document properties -------------------------------------------------------------------
+def parse_xml(raw: bytes):
+    """Parse a small XML part with defusedxml; None when absent or malformed."""
+    if not raw:
+        return None
+    try:
+        return SafeET.fromstring(raw)
+    except Exception:  # defusedxml raises its own tree of errors besides ParseError
+        return None
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def custom_properties(facts: ZipFacts, kind: str) -> dict[str, str]:
+    """Custom document properties: xlsx docProps/custom.xml, ods meta:user-defined."""
+    out: dict[str, str] = {}
+    if kind == "ods":
+        root = parse_xml(facts.small_parts.get("meta.xml", b""))
+        if root is None:
+            return out
+        for el in root.iter():
+            if _local(el.tag) == "user-defined":
+                name = next((v for k, v in el.attrib.items() if _local(k) == "name"), "")
+                if name:
+                    out[name] = "".join(el.itertext())
+        return out
+    root = parse_xml(facts.small_parts.get("docProps/custom.xml", b""))
+    if root is None:
+        return out
+    for prop in root:
+        name = prop.attrib.get("name", "")
+        if name:
+            out[name] = "".join(prop.itertext())
+    return out
+
+
+def last_saved(facts: ZipFacts, kind: str) -> str:
+    """dcterms:modified (xlsx) or dc:date (ods) as stored, "" if absent."""
+    part, wanted = ("meta.xml", "date") if kind == "ods" else ("docProps/core.xml", "modified")
+    root = parse_xml(facts.small_parts.get(part, b""))
+    if root is None:
+        return ""
+    for el in root.iter():
+        if _local(el.tag) == wanted and "purl.org/dc" in el.tag:
+            return (el.text or "").strip()
+    return ""
+
+
+# --- Cell references -----------------------------------------------------------------------
+def column_letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    out = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def column_index(letters: str) -> int:
+    """A -> 0, AA -> 26."""
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n - 1

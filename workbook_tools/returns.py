@@ -1,0 +1,785 @@
+"""Returned files -> :class:`~workbook_tools.model.ReturnFile`, trusting nothing.
+
+The reader never modifies, moves or deletes what it reads, and it decides what a file is from
+its bytes, never from its name. Containers are checked by :mod:`workbook_tools.containers`
+(size, zip bombs, entity declarations, cell reach) before python-calamine parses them. Values
+come back as text exactly as typed; only 序号 and 进展状态 are stripped.
+
+Identity (division, year, quarter) is taken, in order of trust, from the hidden identity sheet
+and the custom document properties (``模板标识``), the title above the table (``标题``), and
+the file name (``文件名``); disagreements are recorded as sentences in ``conflicts``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import os
+import re
+import stat
+import time
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import python_calamine as calamine
+
+from . import layout
+from .containers import (
+    MAX_COLS,
+    MAX_FILE_SIZE,
+    MAX_ROWS,
+    OleFile,
+    Sniffed,
+    UnsafeFile,
+    check_zip_headers,
+    column_letter,
+    custom_properties,
+    inspect_workbook_zip,
+    inspect_xls,
+    last_saved,
+    ole_last_saved,
+    sniff_bytes,
+)
+from .errors import InputError, ReturnReadError
+from .model import ReturnFile, ReturnRow, quarter_name
+
+__all__ = [
+    "MAX_COLS",
+    "MAX_FILE_SIZE",
+    "MAX_ROWS",
+    "Collected",
+    "Rejected",
+    "collect",
+    "read_return",
+    "sniff",
+]
+
+#: Rows searched for the header (序号 / 责任事项 / 完成情况).
+HEADER_SEARCH_ROWS = 20
+#: Entries kept in ReturnFile.extra; further ones are counted in a last entry.
+MAX_EXTRA = 50
+#: Characters of a cell quoted in an extra entry.
+EXTRA_QUOTE = 30
+
+BY_IDENTITY = "模板标识"
+BY_TITLE = "标题"
+BY_FILE_NAME = "文件名"
+
+READABLE = ("xlsx", "xlsm", "xls", "ods")
+MACRO_NOTE = "含宏（VBA），仅读取数值，未运行任何宏"
+_SAVE_AS = "请用 Excel 或 WPS 打开后另存为 .xlsx 再报送"
+_USE_TEMPLATE = "请使用下发的 Excel 模板（.xlsx）填报后报送"
+
+
+def sniff(data: bytes) -> str:
+    """What ``data`` is, by content: one of
+
+    ``xlsx``, ``xlsm`` (macro-enabled), ``xlsb``, ``ods``, ``xls``, ``encrypted`` (an OOXML
+    file with an open password, or an xls with a FILEPASS record), ``et`` (an OLE file that is
+    not Excel, Word or PowerPoint: WPS), ``html`` (web page or .mht passed off as .xls),
+    ``pdf``, ``zip`` (an archive that is not an office document), ``corrupt`` (zip signature
+    but no readable directory: truncated), ``empty`` and ``unknown``.
+    """
+    return sniff_bytes(data).kind
+
+
+# --- Reading one file ----------------------------------------------------------------------
+def read_return(data: bytes, source: str, mtime: float = 0.0) -> ReturnFile:
+    """Read one returned file from its bytes. Raises :class:`ReturnReadError` when unreadable."""
+    if len(data) > MAX_FILE_SIZE:
+        raise ReturnReadError(
+            f"文件过大（{len(data) / 1024 / 1024:.1f} MB，上限 {MAX_FILE_SIZE // 1024 // 1024} MB）",
+            file=source,
+            hint="请删除图片、附件等内容后另存再报送",
+        )
+    sniffed = sniff_bytes(data)
+    _refuse(sniffed, source)
+    kind = sniffed.kind
+    notes: list[str] = []
+    props: dict[str, str] = {}
+    modified = ""
+    if kind in ("xlsx", "xlsm", "ods"):
+        try:
+            facts = inspect_workbook_zip(data, kind)
+        except UnsafeFile as exc:
+            raise ReturnReadError(exc.message, file=source, hint=exc.hint) from None
+        props = custom_properties(facts, kind)
+        modified = last_saved(facts, kind)
+        notes += _zip_notes(facts.names, kind)
+    else:
+        try:
+            inspect_xls(data)
+        except UnsafeFile as exc:
+            raise ReturnReadError(exc.message, file=source, hint=exc.hint) from None
+        try:
+            ole = OleFile(data)
+            modified = ole_last_saved(ole)
+            if "_vba_project_cur" in ole.names():
+                notes.append(MACRO_NOTE)
+        except ValueError:
+            pass
+    sheets = _load_sheets(data, source)
+    return _interpret(sheets, props, notes, source, kind, data, modified, mtime)
+
+
+def _refuse(sniffed: Sniffed, source: str) -> None:
+    kind, detail = sniffed.kind, sniffed.detail
+    if kind in READABLE:
+        return
+    messages = {
+        "empty": (
+            "文件是空的（没有任何内容）" if not detail else f"文件没有内容（{detail}）",
+            "请重新保存后再报送",
+        ),
+        "corrupt": (
+            "文件已损坏或不完整（压缩结构无法读取，可能未下载完或传输中断）",
+            "请重新保存后再报送",
+        ),
+        "encrypted": ("文件已加密（设置了打开密码）", "请取消密码后另存为 .xlsx 再报送"),
+        "pdf": ("这是 PDF 文件，不是 Excel 工作簿", _USE_TEMPLATE),
+        "html": (f"这是网页导出的表格（{detail or 'HTML'}），不是真正的 Excel 工作簿", _SAVE_AS),
+        "et": ("无法识别的表格格式（可能是 WPS 表格 .et 文件）", "请在 WPS 中另存为 .xlsx 再报送"),
+        "xlsb": ("这是 Excel 二进制工作簿（.xlsb），不能读取", "请另存为 .xlsx 再报送"),
+        "zip": ("这是压缩包，不是工作簿", "请解压后报送其中的 .xlsx 文件"),
+    }
+    message, hint = messages.get(
+        kind,
+        (
+            f"不是 Excel 工作簿（{detail}）" if detail else "无法识别的文件格式，不是 Excel 工作簿",
+            _USE_TEMPLATE,
+        ),
+    )
+    raise ReturnReadError(message, file=source, hint=hint)
+
+
+def _zip_notes(names: Sequence[str], kind: str) -> list[str]:
+    lower = [n.lower() for n in names]
+    notes = []
+    if (
+        kind == "xlsm"
+        or any(n.endswith("vbaproject.bin") for n in lower)
+        or any(n.startswith("basic/") and not n.endswith("/") for n in lower)
+    ):
+        notes.append(MACRO_NOTE)
+    if any(n.startswith("xl/externallinks/") for n in lower):
+        notes.append("含外部链接（引用其他工作簿），读取的是文件中保存的值，可能不是最新")
+    if any(n.startswith("xl/comments") or n.startswith("xl/threadedcomments/") for n in lower):
+        notes.append("含批注，批注内容未读取")
+    if any(n.startswith("xl/embeddings/") for n in lower):
+        notes.append("含嵌入的对象或附件，未读取")
+    return notes
+
+
+@dataclass
+class _Sheet:
+    name: str
+    hidden: bool
+    grid: list[list[Any]]  # rows from sheet row 1, at most MAX_COLS values each
+    rows_cut: bool  # the sheet goes on past MAX_ROWS
+    beyond: list[tuple[int, int, Any]]  # (row, col) 0-based of values right of MAX_COLS
+
+
+def _load_sheets(data: bytes, source: str) -> list[_Sheet]:
+    def fail(exc: BaseException) -> ReturnReadError:
+        if isinstance(exc, calamine.PasswordError):
+            return ReturnReadError(
+                "文件已加密（设置了打开密码）", file=source, hint="请取消密码后另存为 .xlsx 再报送"
+            )
+        return ReturnReadError(
+            f"文件已损坏或格式不受支持，无法读取（{type(exc).__name__}）",
+            file=source,
+            hint=_SAVE_AS + "；如果是 WPS 表格文件，请在 WPS 中另存为 .xlsx",
+        )
+
+    sheets = []
+    try:
+        book = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        for meta in book.sheets_metadata:
+            if meta.typ != calamine.SheetTypeEnum.WorkSheet:
+                continue
+            sheet = book.get_sheet_by_name(meta.name)
+            # skip_empty_area=False keeps row 1 at index 0 and column A at index 0; iter_rows
+            # does not (it starts at the first used column).
+            rows = sheet.to_python(skip_empty_area=False, nrows=MAX_ROWS + 1)
+            grid, beyond = [], []
+            for r, row in enumerate(rows[:MAX_ROWS]):
+                grid.append(list(row[:MAX_COLS]))
+                if len(row) > MAX_COLS and len(beyond) < MAX_EXTRA:
+                    beyond += [
+                        (r, c, v) for c, v in enumerate(row) if c >= MAX_COLS and _text(v).strip()
+                    ]
+            hidden = meta.visible != calamine.SheetVisibleEnum.Visible
+            sheets.append(_Sheet(meta.name, hidden, grid, len(rows) > MAX_ROWS, beyond))
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except BaseException as exc:  # pyo3 turns Rust panics into PanicException(BaseException)
+        raise fail(exc) from None
+    return sheets
+
+
+def _text(value: Any) -> str:
+    """A cell value as the text a person sees: 3.0 -> "3", dates as ISO, strings untouched."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _cell(grid: list[list[Any]], r: int, c: int) -> str:
+    if r < len(grid) and 0 <= c < len(grid[r]):
+        return _text(grid[r][c])
+    return ""
+
+
+def _ref(r: int, c: int) -> str:
+    return f"{column_letter(c)}{r + 1}"
+
+
+def _quote(text: str) -> str:
+    text = re.sub(r"\s+", " ", text).strip()
+    return text if len(text) <= EXTRA_QUOTE else text[:EXTRA_QUOTE] + "…"
+
+
+def _find_header(sheet: _Sheet) -> tuple[int, dict[str, int]] | None:
+    for r, row in enumerate(sheet.grid[:HEADER_SEARCH_ROWS]):
+        labels = [layout.normalise_space(_text(v)) for v in row]
+        if all(h in labels for h in (layout.COL_NUMBER, layout.COL_TEXT, layout.COL_ANSWER)):
+            return r, {h: labels.index(h) for h in layout.HEADERS if h in labels}
+    return None
+
+
+def _interpret(
+    sheets: list[_Sheet],
+    props: dict[str, str],
+    notes: list[str],
+    source: str,
+    kind: str,
+    data: bytes,
+    modified: str,
+    mtime: float,
+) -> ReturnFile:
+    ordered = sorted(sheets, key=lambda s: s.name != layout.DATA_SHEET)
+    found = next(
+        (
+            (s, h)
+            for s in ordered
+            if s.name != layout.IDENTITY_SHEET
+            for h in [_find_header(s)]
+            if h
+        ),
+        None,
+    )
+    if found is None:
+        seen = "、".join(s.name for s in sheets) or "（没有工作表）"
+        raise ReturnReadError(
+            f"找不到含“序号、责任事项、完成情况”表头的工作表（文件中的工作表：{seen}）",
+            file=source,
+            hint="请使用下发的模板填报，不要修改表头",
+        )
+    sheet, (header, cols) = found
+    if sheet.name != layout.DATA_SHEET:
+        notes.append(f"表格在工作表 {sheet.name} 中（模板中为 {layout.DATA_SHEET}）")
+    if sheet.hidden:
+        notes.append(f"工作表 {sheet.name} 被隐藏")
+    for label in (layout.COL_STATUS, layout.COL_PLAN):
+        if label not in cols:
+            notes.append(f"工作表 {sheet.name} 缺少“{label}”列")
+    if sheet.rows_cut:
+        notes.append(f"工作表 {sheet.name} 超过 {MAX_ROWS} 行，只读取了前 {MAX_ROWS} 行")
+
+    rows, extra = _task_rows(sheet, header, cols)
+    extra += [
+        f"工作表 {sheet.name} 单元格 {_ref(r, c)}：“{_quote(_text(v))}”（超出读取范围）"
+        for r, c, v in sheet.beyond
+    ]
+    for other in sheets:
+        if other is not sheet and other.name not in (layout.GUIDE_SHEET, layout.IDENTITY_SHEET):
+            extra += _sheet_content(other)
+    if len(extra) > MAX_EXTRA:
+        extra = [*extra[: MAX_EXTRA - 1], f"……另有 {len(extra) - MAX_EXTRA + 1} 处表格以外的内容"]
+
+    filler = _filler(sheet, header)
+    ident = _identity(sheets, props, notes)
+    title = next(
+        (
+            t
+            for row in sheet.grid[:header]
+            for v in row
+            for t in [layout.parse_title(_text(v))]
+            if t
+        ),
+        None,
+    )
+    from_title = {}
+    if title:
+        from_title = {
+            "year": title[0],
+            "quarter": title[1],
+            "division": _division_or_none(title[2]),
+        }
+    chosen, by, conflicts = _resolve(ident, from_title, _from_file_name(source))
+    return ReturnFile(
+        source=source,
+        sha256=hashlib.sha256(data).hexdigest(),
+        format=kind,
+        sheet=sheet.name,
+        division=chosen.get("division"),
+        year=chosen.get("year"),
+        quarter=chosen.get("quarter"),
+        identified_by=by,
+        rows=tuple(rows),
+        fingerprints=ident.fingerprints,
+        template_version=ident.version,
+        conflicts=tuple(ident.conflicts + conflicts),
+        extra=tuple(extra),
+        notes=tuple(dict.fromkeys(notes)),
+        filled_by=filler.get(layout.FILLER_LABELS[0], ""),
+        phone=filler.get(layout.FILLER_LABELS[1], ""),
+        fill_date=filler.get(layout.FILLER_LABELS[2], ""),
+        modified=modified,
+        mtime=mtime,
+    )
+
+
+def _task_rows(
+    sheet: _Sheet, header: int, cols: dict[str, int]
+) -> tuple[list[ReturnRow], list[str]]:
+    rows, extra = [], []
+    mapped = set(cols.values())
+    for r in range(header + 1, len(sheet.grid)):
+        values = {label: _cell(sheet.grid, r, c) for label, c in cols.items()}
+        number = values[layout.COL_NUMBER].strip()
+        text = values[layout.COL_TEXT]
+        stray = [c for c, v in enumerate(sheet.grid[r]) if _text(v).strip()]
+        if number or text.strip():
+            if re.fullmatch(r"\d+\.0+", number):
+                number = number.split(".")[0]
+            rows.append(
+                ReturnRow(
+                    row=r + 1,
+                    number=number,
+                    text=text,
+                    answer=values[layout.COL_ANSWER],
+                    status=values.get(layout.COL_STATUS, "").strip(),
+                    plan=values.get(layout.COL_PLAN, ""),
+                    cells={label: _ref(r, c) for label, c in cols.items()},
+                )
+            )
+            stray = [c for c in stray if c not in mapped]
+        extra += [
+            f"工作表 {sheet.name} 单元格 {_ref(r, c)}：“{_quote(_cell(sheet.grid, r, c))}”"
+            for c in stray
+        ]
+    return rows, extra
+
+
+def _sheet_content(sheet: _Sheet) -> list[str]:
+    cells = [
+        (r, c, v) for r, row in enumerate(sheet.grid) for c, v in enumerate(row) if _text(v).strip()
+    ]
+    cells += sheet.beyond
+    out = [
+        f"工作表 {sheet.name} 单元格 {_ref(r, c)}：“{_quote(_text(v))}”" for r, c, v in cells[:5]
+    ]
+    if len(cells) > 5:
+        out.append(f"工作表 {sheet.name} 另有 {len(cells) - 5} 个非空单元格")
+    return out
+
+
+def _filler(sheet: _Sheet, header: int) -> dict[str, str]:
+    """Values right of the 填报人 / 联系电话 / 填报日期 labels above the header."""
+    labels = layout.FILLER_LABELS
+    out: dict[str, str] = {}
+    for row in sheet.grid[:header]:
+        texts = [_text(v).strip() for v in row]
+        for c, text in enumerate(texts):
+            norm = layout.normalise_space(text)
+            label = next((lb for lb in labels if norm.startswith(lb)), None)
+            if label is None or label in out:
+                continue
+            rest = norm[len(label) :]
+            if rest.strip("：:"):  # "填报人：张三" in one cell
+                out[label] = re.split(r"[：:]", text, maxsplit=1)[-1].strip()
+                continue
+            for value in texts[c + 1 :]:
+                if layout.normalise_space(value).rstrip("：:") in labels:
+                    break
+                if value:
+                    out[label] = value
+                    break
+    return out
+
+
+# --- Identity ------------------------------------------------------------------------------
+@dataclass
+class _Identity:
+    values: dict[str, Any]
+    version: str
+    fingerprints: tuple[tuple[str, str], ...]
+    conflicts: list[str]
+
+
+_FIELD_NAMES = {"division": "处室", "year": "年度", "quarter": "季度"}
+
+
+def _show(field: str, value: Any) -> str:
+    return f"第{quarter_name(value)}季度" if field == "quarter" else str(value)
+
+
+def _parse_year(text: str) -> int | None:
+    m = re.fullmatch(r"(\d{4})(?:年|\.0+)?", layout.normalise_space(text))
+    return int(m.group(1)) if m else None
+
+
+def _parse_quarter(text: str) -> int | None:
+    norm = layout.normalise_space(text)
+    m = re.fullmatch(r"第?([一二三四1-4])(?:季度)?(?:\.0+)?", norm)
+    return layout.parse_quarter(m.group(1)) if m else None
+
+
+def _division_or_none(text: str) -> str | None:
+    name = layout.normalise_division(text)
+    return name if name and "XXX" not in name.upper() else None
+
+
+def _identity_values(raw: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if (year := _parse_year(raw.get("year", ""))) is not None:
+        out["year"] = year
+    if (quarter := _parse_quarter(raw.get("quarter", ""))) is not None:
+        out["quarter"] = quarter
+    if division := _division_or_none(raw.get("division", "")):
+        out["division"] = division
+    return out
+
+
+def _identity(sheets: list[_Sheet], props: dict[str, str], notes: list[str]) -> _Identity:
+    keys = {
+        layout.ID_VERSION: "version",
+        layout.ID_YEAR: "year",
+        layout.ID_QUARTER: "quarter",
+        layout.ID_DIVISION: "division",
+    }
+    from_sheet: dict[str, str] = {}
+    prints: list[tuple[str, str]] = []
+    sheet = next((s for s in sheets if s.name == layout.IDENTITY_SHEET), None)
+    if sheet is not None:
+        in_table = False
+        for r in range(len(sheet.grid)):
+            a, b, c = (_cell(sheet.grid, r, i).strip() for i in range(3))
+            if in_table:
+                if a:
+                    prints.append((a, c))
+                continue
+            if tuple(layout.normalise_space(x) for x in (a, b, c)) == layout.ID_TABLE_HEADER:
+                in_table = True
+            elif (key := keys.get(layout.normalise_space(a))) and key not in from_sheet:
+                from_sheet[key] = b
+    from_props = {
+        "version": props.get(layout.PROP_VERSION, "").strip(),
+        "year": props.get(layout.PROP_YEAR, ""),
+        "quarter": props.get(layout.PROP_QUARTER, ""),
+        "division": props.get(layout.PROP_DIVISION, ""),
+    }
+    sheet_vals, prop_vals = _identity_values(from_sheet), _identity_values(from_props)
+    conflicts = []
+    for name in ("division", "year", "quarter"):
+        if name in sheet_vals and name in prop_vals and sheet_vals[name] != prop_vals[name]:
+            conflicts.append(
+                f"文档属性中的{_FIELD_NAMES[name]}为“{_show(name, prop_vals[name])}”，"
+                f"模板标识工作表为“{_show(name, sheet_vals[name])}”，以模板标识工作表为准"
+            )
+    version = from_sheet.get("version", "").strip() or from_props["version"]
+    if version and version != layout.TEMPLATE_VERSION:
+        notes.append(f"模板版本为 {version}，当前版本为 {layout.TEMPLATE_VERSION}")
+    return _Identity({**prop_vals, **sheet_vals}, version, tuple(prints), conflicts)
+
+
+_DIVISION_LIKE = re.compile(
+    r"[\u4e00-\u9fff]{1,30}(?:处|室|中心|站|院|所|馆|会|队|办|科|局|部|组|园|校|庭)(?:（[^（）]*）)?"
+)
+_COPY_SUFFIX = re.compile(
+    r"(?:\s*[-－_]?\s*副本|\s*[（(]\d{1,3}[)）]|\s*-\s*copy)+$", re.IGNORECASE
+)
+
+
+def _from_file_name(source: str) -> dict[str, Any]:
+    """Year, quarter and division read from a file name such as
+    2022年第一季度工作目标完成情况-养老服务处.xlsx (layout.file_stem) or the full title."""
+    name = PurePosixPath(source).name
+    stem = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", name)
+    stem = _COPY_SUFFIX.sub("", layout.normalise_space(stem))
+    out: dict[str, Any] = {}
+    parsed = layout.parse_title(stem)
+    if parsed:
+        out = {"year": parsed[0], "quarter": parsed[1]}
+        if division := _division_or_none(parsed[2]):
+            out["division"] = division
+    else:
+        if m := re.search(r"(\d{4})年", stem):
+            out["year"] = int(m.group(1))
+        if m := re.search(r"第([一二三四1-4])季度", stem):
+            out["quarter"] = layout.parse_quarter(m.group(1))
+    if "division" not in out:
+        last = re.split(r"[-－—_]", stem)[-1]
+        candidate = layout.normalise_division(last)
+        if _DIVISION_LIKE.fullmatch(candidate) and "工作目标完成情况" not in candidate:
+            out["division"] = candidate
+    return out
+
+
+def _resolve(
+    ident: _Identity, title: dict[str, Any], file_name: dict[str, Any]
+) -> tuple[dict[str, Any], str, list[str]]:
+    sources = [(BY_IDENTITY, ident.values), (BY_TITLE, title), (BY_FILE_NAME, file_name)]
+    chosen: dict[str, Any] = {}
+    chosen_by: dict[str, str] = {}
+    conflicts = []
+    for name in ("division", "year", "quarter"):
+        for by, values in sources:
+            value = values.get(name)
+            if value is None:
+                continue
+            if name not in chosen:
+                chosen[name], chosen_by[name] = value, by
+            elif value != chosen[name]:
+                where = f"{by}中的" if by != BY_IDENTITY else by
+                conflicts.append(
+                    f"{where}{_FIELD_NAMES[name]}为“{_show(name, value)}”，{chosen_by[name]}为"
+                    f"“{_show(name, chosen[name])}”，以{chosen_by[name]}为准"
+                )
+    return chosen, chosen_by.get("division", ""), conflicts
+
+
+# --- The inbox -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Rejected:
+    """A file in the inbox that could not be read as a return, and why (Chinese, one line)."""
+
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Collected:
+    """Everything found in an inbox: the returns read, the files refused, the files ignored."""
+
+    returns: tuple[ReturnFile, ...]
+    rejected: tuple[Rejected, ...]
+    skipped: tuple[str, ...]
+
+
+_SYSTEM_NAMES = {
+    "thumbs.db",
+    "ehthumbs.db",
+    "desktop.ini",
+    "__macosx",
+    "$recycle.bin",
+    "system volume information",
+}
+
+
+def is_ignored_name(name: str) -> bool:
+    """Lock, owner and system files: ~$x.xlsx, .~lock.x.xlsx#, .DS_Store, ._x, Thumbs.db…"""
+    return (
+        name.startswith(("~$", ".", "~WRL"))
+        or (name.startswith("~") and name.lower().endswith(".tmp"))
+        or name.lower() in _SYSTEM_NAMES
+    )
+
+
+def collect(inbox: Path) -> Collected:
+    """Read every file under ``inbox`` (recursively, in sorted order) without changing any.
+
+    Sources are inbox-relative POSIX paths; members of a .zip archive of returns are read as if
+    unpacked ("archive.zip/member.xlsx"). Lock and system files go to ``skipped``; anything
+    that cannot be read goes to ``rejected`` with a reason. One bad file never stops the others.
+    """
+    inbox = Path(inbox)
+    if not inbox.is_dir():
+        raise InputError("收件箱文件夹不存在或不是文件夹", file=str(inbox), hint="请检查路径")
+    found: list[str] = []
+    skipped: list[str] = []
+    rejected: list[Rejected] = []
+
+    def walk_error(exc: OSError) -> None:
+        rel = _relative(inbox, exc.filename) if exc.filename else "."
+        rejected.append(Rejected(rel, f"无法读取文件夹（{_os_reason(exc)}）"))
+
+    for dirpath, dirnames, filenames in os.walk(inbox, followlinks=False, onerror=walk_error):
+        keep = []
+        for d in dirnames:
+            rel = _relative(inbox, os.path.join(dirpath, d))
+            if os.path.islink(os.path.join(dirpath, d)) or is_ignored_name(d):
+                skipped.append(rel)  # symlinked folders are not followed: no loops, no escapes
+            else:
+                keep.append(d)
+        dirnames[:] = sorted(keep)
+        for f in filenames:
+            rel = _relative(inbox, os.path.join(dirpath, f))
+            (skipped if is_ignored_name(f) else found).append(rel)
+
+    returns: list[ReturnFile] = []
+    for rel in sorted(found):
+        try:
+            data, mtime = _read_file(inbox / rel)
+        except _Refused as exc:
+            rejected.append(Rejected(rel, exc.reason))
+            continue
+        if sniff(data) == "zip":
+            _collect_archive(data, rel, returns, rejected, skipped)
+        else:
+            _read_one(data, rel, mtime, returns, rejected)
+    key = lambda x: x.source  # noqa: E731
+    return Collected(
+        tuple(sorted(returns, key=key)), tuple(sorted(rejected, key=key)), tuple(sorted(skipped))
+    )
+
+
+class _Refused(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _relative(inbox: Path, path: str | os.PathLike) -> str:
+    return Path(os.path.relpath(path, inbox)).as_posix()
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "没有读取权限"
+    if isinstance(exc, FileNotFoundError):
+        return "文件不存在（可能是失效的快捷方式，或已被移走）"
+    return exc.strerror or type(exc).__name__
+
+
+def _reason(exc: ReturnReadError | UnsafeFile) -> str:
+    return f"{exc.message}；{exc.hint}" if exc.hint else exc.message
+
+
+def _read_file(path: Path) -> tuple[bytes, float]:
+    """The bytes of a regular file, refusing oversized ones before reading them."""
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+    try:
+        try:
+            fd = os.open(path, flags | getattr(os, "O_NOATIME", 0) | getattr(os, "O_NONBLOCK", 0))
+        except PermissionError:  # O_NOATIME needs ownership
+            fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                raise _Refused("不是普通文件")
+            if st.st_size > MAX_FILE_SIZE:
+                raise _Refused(_too_large(st.st_size))
+            data = f.read(MAX_FILE_SIZE + 1)
+    except OSError as exc:
+        raise _Refused(f"无法读取文件（{_os_reason(exc)}）") from None
+    if len(data) > MAX_FILE_SIZE:
+        raise _Refused(_too_large(len(data)))
+    return data, st.st_mtime
+
+
+def _too_large(size: int) -> str:
+    return (
+        f"文件过大（{size / 1024 / 1024:.1f} MB，上限 {MAX_FILE_SIZE // 1024 // 1024} MB）；"
+        "请删除图片、附件等内容后另存再报送"
+    )
+
+
+def _read_one(data: bytes, source: str, mtime: float, returns: list, rejected: list) -> None:
+    try:
+        returns.append(read_return(data, source, mtime))
+    except ReturnReadError as exc:
+        rejected.append(Rejected(source, _reason(exc)))
+    except Exception as exc:  # a bug must not stop the other files
+        rejected.append(Rejected(source, f"读取时出现意外错误（{type(exc).__name__}: {exc}）"))
+
+
+def member_name(info: zipfile.ZipInfo) -> str:
+    """A member's name as its author saw it: UTF-8 flag, Info-ZIP unicode path, else GBK."""
+    name = info.filename
+    if info.flag_bits & 0x800:
+        return name
+    extra = info.extra
+    while len(extra) >= 4:
+        tag, size = int.from_bytes(extra[:2], "little"), int.from_bytes(extra[2:4], "little")
+        if tag == 0x7075 and size > 5:
+            try:
+                return extra[9 : 4 + size].decode("utf-8")
+            except UnicodeDecodeError:
+                break
+        extra = extra[4 + size :]
+    try:
+        raw = name.encode("cp437")  # zipfile decoded the bytes as cp437: undo that
+    except UnicodeEncodeError:
+        return name
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return name
+
+
+def _collect_archive(data: bytes, rel: str, returns: list, rejected: list, skipped: list) -> None:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = check_zip_headers(zf)
+    except UnsafeFile as exc:
+        rejected.append(Rejected(rel, _reason(exc)))
+        return
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        rejected.append(Rejected(rel, "压缩包已损坏，无法解开；请重新打包后再报送"))
+        return
+    members = sorted(
+        ((member_name(i).replace("\\", "/").lstrip("/"), i) for i in infos), key=lambda m: m[0]
+    )
+    for name, info in members:
+        if info.is_dir() or name.endswith("/"):
+            continue
+        source = f"{rel}/{name}"
+        if any(is_ignored_name(part) for part in name.split("/")):
+            skipped.append(source)
+            continue
+        if info.flag_bits & 0x1:
+            rejected.append(Rejected(source, "压缩包内的文件设置了密码；请解压后报送"))
+            continue
+        if info.file_size > MAX_FILE_SIZE:
+            rejected.append(Rejected(source, _too_large(info.file_size)))
+            continue
+        try:
+            with zf.open(info) as f:
+                member = f.read(MAX_FILE_SIZE + 1)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+            rejected.append(
+                Rejected(source, f"压缩包内的文件无法解压（{type(exc).__name__}）；请解压后报送")
+            )
+            continue
+        if sniff(member) == "zip":
+            rejected.append(
+                Rejected(source, "压缩包中的压缩包不会再展开；请解压后报送其中的工作簿")
+            )
+            continue
+        try:
+            mtime = time.mktime((*info.date_time, 0, 0, -1))
+        except (OverflowError, ValueError):
+            mtime = 0.0
+        _read_one(member, source, mtime, returns, rejected)
