@@ -113,6 +113,7 @@ def run_demo(directory: Path, master_path: Path, echo: Callable[[str], None] = p
     for folder in (outbox, inbox, work):
         if folder.exists():
             shutil.rmtree(folder)
+    inbox.mkdir(parents=True)
     echo(f"1. 拆分：{master_path} -> {outbox}/")
     infos = write_templates(master, year, quarter, outbox)
 

@@ -653,6 +653,22 @@ def collect(inbox: Path) -> Collected:
     )
 
 
+def read_path(path: Path, source: str | None = None) -> ReturnFile:
+    """Read one returned file from disk (``check``); raises ReturnReadError naming it."""
+    source = source or str(path)
+    try:
+        data, mtime = _read_file(Path(path))
+    except _Refused as exc:
+        raise ReturnReadError(exc.reason, file=source) from None
+    if sniff(data) == "zip":
+        raise ReturnReadError(
+            "这是一个压缩包，不是工作簿",
+            file=source,
+            hint="请解压后逐个检查，或放入收件箱由 merge 读取",
+        )
+    return read_return(data, source, mtime)
+
+
 class _Refused(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
