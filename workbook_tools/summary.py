@@ -170,8 +170,10 @@ def _write_row(
         fmt = styles.get(**props)
         if isinstance(value, int | float) and not isinstance(value, bool):
             ws.write_number(row, first_col + i, value, fmt)
+        elif value is None or value == "":
+            ws.write_blank(row, first_col + i, None, fmt)  # a real blank: filters show (空白)
         else:
-            ws.write_string(row, first_col + i, "" if value is None else str(value), fmt)
+            ws.write_string(row, first_col + i, str(value), fmt)
     ws.set_row(row, row_height(values, [c.width for c in cols]))
 
 
