@@ -93,15 +93,20 @@ def split(quarter: int, year: int | None, master_path: Path, outbox: Path) -> No
       workbook-tools split --quarter 1
       workbook-tools split -q 2 --master master/分解方案.xlsx --outbox outbox
     """
+    from .cells import display_width
     from .template import write_templates
 
     master = _load_master(master_path)
     year = _year(year, master)
     infos = write_templates(master, year, quarter, outbox)
-    width = max((len(i.division) for i in infos), default=0)
-    click.echo(f"{'处室/单位'.ljust(width)}\t牵头\t配合\t文件")
+    width = max(map(display_width, ["处室/单位", *(info.division for info in infos)]))
+
+    def pad(text: str) -> str:
+        return text + " " * (width - display_width(text))
+
+    click.echo(f"{pad('处室/单位')}  牵头  配合  文件")
     for info in infos:
-        click.echo(f"{info.division.ljust(width)}\t{info.led}\t{info.assisted}\t{info.path.name}")
+        click.echo(f"{pad(info.division)}  {info.led:>4}  {info.assisted:>4}  {info.path.name}")
     click.echo(
         f"已生成 {len(infos)} 个模板，位于 {outbox}{'' if str(outbox).endswith('/') else '/'}"
     )

@@ -427,12 +427,10 @@ def merge(master: Master, collected, year: int, quarter: int) -> Summary:
         checked = check_return(master, used, division)
         division_flags += checked.flags
         answers += checked.answers
-        verdicts.append(
-            FileVerdict(
-                used.source, True, division, f"已采用（{len(checked.answers)}/{expected} 项）"
-            )
-        )
         answered = sum(1 for a in checked.answers if a.answer.strip())
+        verdicts.append(
+            FileVerdict(used.source, True, division, f"已采用，已填 {answered}/{expected} 项")
+        )
         statuses.append(
             DivisionStatus(
                 division,
