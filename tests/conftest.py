@@ -4,6 +4,7 @@ or in tests/builders.py when several modules need them."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -31,6 +32,18 @@ class LibreOffice:
 
     def convert(self, src: Path, fmt: str, outdir: Path, *, filter_name: str | None = None) -> Path:
         """Convert ``src`` to ``fmt`` (xlsx, xls, ods, pdf) into ``outdir``; return the new path."""
+        return self.convert_many([src], fmt, outdir, filter_name=filter_name)[0]
+
+    def convert_many(
+        self, sources: list[Path], fmt: str, outdir: Path, *, filter_name: str | None = None
+    ) -> list[Path]:
+        """Convert every file of ``sources`` with one LibreOffice start (each start costs 1-2 s).
+
+        Returns the new paths in the order of ``sources``; their stems must differ.
+        """
+        sources = [Path(s) for s in sources]
+        outs = [outdir / f"{src.stem}.{fmt}" for src in sources]
+        assert len(set(outs)) == len(outs), "sources with the same stem would overwrite each other"
         outdir.mkdir(parents=True, exist_ok=True)
         target = f"{fmt}:{filter_name}" if filter_name else fmt
         cmd = [
@@ -42,16 +55,16 @@ class LibreOffice:
             target,
             "--outdir",
             str(outdir),
-            str(src),
+            *map(str, sources),
         ]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=180)
-        out = outdir / f"{src.stem}.{fmt}"
-        if proc.returncode != 0 or not out.exists():
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120 + 30 * len(sources))
+        missing = [src for src, out in zip(sources, outs, strict=True) if not out.exists()]
+        if proc.returncode != 0 or missing:
             raise AssertionError(
-                f"LibreOffice could not convert {src} to {fmt}: rc={proc.returncode}\n"
-                f"stdout={proc.stdout}\nstderr={proc.stderr}"
+                f"LibreOffice could not convert {missing or sources} to {fmt}: "
+                f"rc={proc.returncode}\nstdout={proc.stdout}\nstderr={proc.stderr}"
             )
-        return out
+        return outs
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +73,48 @@ def soffice(tmp_path_factory) -> LibreOffice:
     exe = find_soffice()
     if exe is None:
         if os.environ.get("CI"):
-            pytest.fail("LibreOffice (soffice) is required when CI is set; install libreoffice-calc-nogui")
+            pytest.fail(
+                "LibreOffice (soffice) is required when CI is set; install libreoffice-calc-nogui"
+            )
         pytest.skip("LibreOffice (soffice) is not installed")
     return LibreOffice(exe, tmp_path_factory.mktemp("lo-profile"))
+
+
+class Poppler:
+    """pdftotext and pdfinfo (poppler-utils)."""
+
+    def __init__(self, pdftotext: str, pdfinfo: str) -> None:
+        self.pdftotext_exe = pdftotext
+        self.pdfinfo_exe = pdfinfo
+
+    def pages(self, pdf: Path, *, layout: bool = True) -> list[str]:
+        """The text of every page (pdftotext separates pages with a form feed)."""
+        args = [
+            self.pdftotext_exe,
+            *(["-layout"] if layout else []),
+            "-enc",
+            "UTF-8",
+            str(pdf),
+            "-",
+        ]
+        text = subprocess.run(args, capture_output=True, check=True, timeout=120).stdout
+        pages = text.decode("utf-8").split("\f")
+        return pages[:-1] if pages and not pages[-1].strip() else pages
+
+    def page_sizes(self, pdf: Path) -> list[tuple[float, float]]:
+        """(width, height) in points of every page."""
+        args = [self.pdfinfo_exe, "-f", "1", "-l", "100000", str(pdf)]
+        out = subprocess.run(args, capture_output=True, check=True, timeout=60).stdout.decode()
+        sizes = re.findall(r"^Page\s+\d+\s+size:\s+([\d.]+) x ([\d.]+) pts", out, re.M)
+        return [(float(w), float(h)) for w, h in sizes]
+
+
+@pytest.fixture(scope="session")
+def poppler() -> Poppler:
+    """poppler-utils. Missing fails the test under CI and skips it elsewhere."""
+    tools = [shutil.which(name) for name in ("pdftotext", "pdfinfo")]
+    if None in tools:
+        if os.environ.get("CI"):
+            pytest.fail("pdftotext/pdfinfo are required when CI is set; install poppler-utils")
+        pytest.skip("poppler-utils (pdftotext, pdfinfo) is not installed")
+    return Poppler(*tools)

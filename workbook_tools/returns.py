@@ -122,7 +122,7 @@ def read_return(data: bytes, source: str, mtime: float = 0.0) -> ReturnFile:
                 notes.append(MACRO_NOTE)
         except ValueError:
             pass
-    sheets = _load_sheets(data, source)
+    sheets = _load_sheets(_ods_controls_as_text(data) if kind == "ods" else data, source)
     return _interpret(sheets, props, notes, source, kind, data, modified, mtime)
 
 
@@ -181,6 +181,30 @@ class _Sheet:
     grid: list[list[Any]]  # rows from sheet row 1, at most MAX_COLS values each
     rows_cut: bool  # the sheet goes on past MAX_ROWS
     beyond: list[tuple[int, int, Any]]  # (row, col) 0-based of values right of MAX_COLS
+
+
+# python-calamine drops the elements ODF uses for a tab and a line break inside a cell
+# (LibreOffice writes a typed tab as <text:tab/>), joining the text around them. Spelt as
+# character references they reach calamine as the characters themselves.
+_ODS_CONTROLS = re.compile(rb"<text:(tab|line-break)(?:\s[^>]*)?/>")
+_ODS_CONTROL_TEXT = {b"tab": b"&#9;", b"line-break": b"&#10;"}
+
+
+def _ods_controls_as_text(data: bytes) -> bytes:
+    """``data`` (an .ods already checked by inspect_workbook_zip) with tabs and breaks as text."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        content = zf.read("content.xml")
+        fixed = _ODS_CONTROLS.sub(lambda m: _ODS_CONTROL_TEXT[m[1]], content)
+        if fixed == content:
+            return data
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as new:  # same entries, order and compression
+            for info in zf.infolist():
+                new.writestr(info, fixed if info.filename == "content.xml" else zf.read(info))
+        return out.getvalue()
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError):
+        return data  # calamine reports what is wrong with it
 
 
 def _load_sheets(data: bytes, source: str) -> list[_Sheet]:
@@ -305,6 +329,11 @@ def _interpret(
         notes.append(f"工作表 {sheet.name} 超过 {MAX_ROWS} 行，只读取了前 {MAX_ROWS} 行")
 
     rows, extra = _task_rows(sheet, header, cols)
+    if sheet.rows_cut:  # first, so that the cap on extra never hides it
+        extra.insert(
+            0,
+            f"工作表 {sheet.name} 第 {MAX_ROWS + 1} 行及以后仍有内容（超过 {MAX_ROWS} 行的部分未读取）",
+        )
     extra += [
         f"工作表 {sheet.name} 单元格 {_ref(r, c)}：“{_quote(_text(v))}”（超出读取范围）"
         for r, c, v in sheet.beyond
