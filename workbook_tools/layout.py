@@ -6,6 +6,7 @@ cannot drift apart.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -86,6 +87,7 @@ def file_stem(year: int, quarter: int, division: str) -> str:
     return f"{year}年第{quarter_name(quarter)}季度工作目标完成情况-{division}"
 
 
+@functools.lru_cache(maxsize=65536)  # task texts are compared again for every return
 def normalise_space(text: str) -> str:
     """NFKC-fold full-width ASCII and collapse every run of whitespace to nothing."""
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text)))

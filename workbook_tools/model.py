@@ -7,6 +7,7 @@ merge.py (Master + ReturnFiles) -> Summary; summary.py writes Summary.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 # Fixed vocabularies (DOMAIN.md). User-facing, do not translate.
 STATUSES = ("已完成", "按序时推进", "滞后", "未启动")
@@ -99,7 +100,9 @@ class Master:
     footnote: str = ""
     warnings: tuple[str, ...] = ()
 
-    @property
+    # Derived views are computed once: merge and split ask for them per division and per return
+    # (cached_property writes the instance __dict__, which a frozen dataclass allows).
+    @cached_property
     def divisions(self) -> tuple[str, ...]:
         """Every division or unit that leads or assists, in order of first appearance."""
         seen: dict[str, None] = {}
@@ -108,7 +111,7 @@ class Master:
                 seen.setdefault(name, None)
         return tuple(seen)
 
-    @property
+    @cached_property
     def assignments(self) -> tuple[Assignment, ...]:
         out = []
         for task in self.tasks:
@@ -120,14 +123,24 @@ class Master:
             ]
         return tuple(out)
 
+    @cached_property
+    def _tasks_by_division(self) -> dict[str, tuple[Task, ...]]:
+        index: dict[str, list[Task]] = {}
+        for task in self.tasks:
+            for name in dict.fromkeys((*task.leads, *task.partners)):
+                index.setdefault(name, []).append(task)
+        return {name: tuple(tasks) for name, tasks in index.items()}
+
+    @cached_property
+    def _tasks_by_number(self) -> dict[str, Task]:
+        return {t.number: t for t in reversed(self.tasks)}  # the first wins, as before
+
     def tasks_of(self, division: str) -> tuple[Task, ...]:
-        return tuple(t for t in self.tasks if t.role_of(division))
+        """The tasks ``division`` leads or assists on, in master order."""
+        return self._tasks_by_division.get(division, ())
 
     def task(self, number: str) -> Task:
-        for t in self.tasks:
-            if t.number == number:
-                return t
-        raise KeyError(number)
+        return self._tasks_by_number[number]
 
 
 @dataclass(frozen=True)
