@@ -212,8 +212,10 @@ def _write_json(summary, path: Path) -> None:
 
     from .errors import OutputError
     from .merge import to_json
+    from .summary import remove_stale_temps
 
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         tmp.write_text(json.dumps(to_json(summary), ensure_ascii=False, indent=2), encoding="utf-8")

@@ -70,6 +70,8 @@ _CALM_STATUSES = {"已完成", "按序时推进"}
 _FORMULA_START = re.compile(r"^\s*(?:[=@]|[+\-](?=[\s]*[0-9A-Za-z(=@+\-]))")
 _STAR = re.compile(r"^[\s*＊]+")
 TEXT_MATCH_RATIO = 0.6
+#: Rows outside the tasks flagged one by one; the rest are counted in one flag.
+MAX_EXTRA_ROWS = 50
 
 
 def looks_like_formula(text: str) -> bool:
@@ -290,10 +292,20 @@ def check_return(master: Master, ret: ReturnFile, division: str) -> Checked:
                 note="；".join(notes),
             )
         )
-    for row in extra:
+    listed = 0
+    for i, row in enumerate(extra):
         content = "；".join(x for x in (row.number, row.text[:30], row.answer[:30]) if x.strip())
         if not content:
             continue
+        if listed == MAX_EXTRA_ROWS:  # a pasted list must not bury 问题清单 under one row each
+            rest = [r for r in extra[i:] if (r.number + r.text + r.answer).strip()]
+            flag(
+                "多余内容",
+                f"另有 {len(rest)} 行（第{rest[0].row}行至第{rest[-1].row}行）不属于本处室的任何事项，"
+                f"未逐行列出（{ret.source}，工作表 {ret.sheet}）",
+            )
+            break
+        listed += 1
         other = task_number(row.number)
         why = (
             f"（序号 {other} 不是本处室的事项）"
@@ -375,12 +387,13 @@ def merge(master: Master, collected, year: int, quarter: int) -> Summary:
     verdicts: list[FileVerdict] = []
     period = f"{year}年第{quarter_name(quarter)}季度"
 
-    for bad in collected.rejected:
+    # Files in source order, whatever order they were given in: the result must not depend on it.
+    for bad in sorted(collected.rejected, key=lambda r: r.source):
         flags.append(Flag("文件无法读取", bad.reason, "", "", bad.source))
         verdicts.append(FileVerdict(bad.source, False, "", f"无法读取：{bad.reason}"))
 
     candidates: dict[str, list[ReturnFile]] = {d: [] for d in divisions}
-    for ret in collected.returns:
+    for ret in sorted(collected.returns, key=lambda r: r.source):
         division, file_flags, rejection = identify(master, ret, year, quarter)
         flags += file_flags
         if rejection:
@@ -428,9 +441,10 @@ def merge(master: Master, collected, year: int, quarter: int) -> Summary:
         division_flags += checked.flags
         answers += checked.answers
         answered = sum(1 for a in checked.answers if a.answer.strip())
-        verdicts.append(
-            FileVerdict(used.source, True, division, f"已采用，已填 {answered}/{expected} 项")
-        )
+        # What the reader noticed (macros not run, external links, sheet hidden…) is shown
+        # with the verdict, so a coordinator sees it.
+        reason = "；".join((f"已采用，已填 {answered}/{expected} 项", *used.notes))
+        verdicts.append(FileVerdict(used.source, True, division, reason))
         statuses.append(
             DivisionStatus(
                 division,

@@ -721,6 +721,51 @@ def _build(summary: Summary, target: str) -> None:
     workbook.close()
 
 
+#: A temporary file is only taken for another run's leftover when it is at least this old.
+STALE_TEMP_SECONDS = 60
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":
+        return True  # os.kill would terminate the process on Windows: never probe there
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: alive, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Delete ``.<name>.tmp-<pid>`` files next to ``path`` left by a run that was killed.
+
+    Writers replace ``path`` from such a file; SIGKILL or a power cut between creating and
+    moving it leaves it behind. One is removed when its process is gone (POSIX) and it is over
+    a minute old (so a run on another machine sharing the folder is never disturbed), or, where
+    processes cannot be probed, when it is over a day old.
+    """
+    prefix = f".{path.name}.tmp-"
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return
+    now = datetime.now().timestamp()
+    for entry in entries:
+        pid = entry.name[len(prefix) :]
+        if not entry.name.startswith(prefix) or not pid.isdigit():
+            continue
+        try:
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+            alive = _pid_alive(int(pid))
+            if age >= STALE_TEMP_SECONDS and (not alive or (os.name != "posix" and age > 86400)):
+                os.unlink(entry.path)
+        except OSError:
+            pass
+
+
 def write_summary(summary: Summary, path: Path) -> Path:
     """Write the leaders' summary workbook to ``path`` and return it.
 
@@ -737,6 +782,7 @@ def write_summary(summary: Summary, path: Path) -> Path:
             file=str(path),
             hint="请检查路径和写入权限",
         ) from exc
+    remove_stale_temps(path)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         try:
@@ -778,6 +824,7 @@ __all__ = [
     "clean_text",
     "fit_cell",
     "ordered_flags",
+    "remove_stale_temps",
     "task_status_label",
     "write_summary",
 ]
