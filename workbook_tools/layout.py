@@ -93,6 +93,7 @@ def normalise_space(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text)))
 
 
+@functools.lru_cache(maxsize=65536)
 def fingerprint(text: str) -> str:
     """A short, stable fingerprint of a task text that ignores width and whitespace."""
     return hashlib.sha256(normalise_space(text).encode("utf-8")).hexdigest()[:16]

@@ -105,6 +105,11 @@ def worst_status(statuses: Iterable[str]) -> str:
     return min(known, key=_SEVERITY_ORDER.__getitem__) if known else ""
 
 
+def _same_text(a: str, b: str) -> bool:
+    """Equal but for width and whitespace: the common case, decided without difflib."""
+    return a == b or normalise_space(a) == normalise_space(b)
+
+
 def _similarity(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, normalise_space(a), normalise_space(b)).ratio()
 
@@ -171,7 +176,11 @@ def _pair_rows(
             task = by_number[number]
             # A number that points at a task while the text clearly belongs to another one:
             # trust the text (rows were renumbered).
-            if _similarity(row.text, task.text) >= TEXT_MATCH_RATIO or not row.text.strip():
+            if (
+                _same_text(row.text, task.text)
+                or not row.text.strip()
+                or _similarity(row.text, task.text) >= TEXT_MATCH_RATIO
+            ):
                 paired[number] = row
                 continue
         left.append(row)
@@ -219,7 +228,7 @@ def check_return(master: Master, ret: ReturnFile, division: str) -> Checked:
                 task.number,
             )
             continue
-        if normalise_space(row.text) != normalise_space(task.text):
+        if not _same_text(row.text, task.text):
             how = (
                 "内容为空"
                 if not row.text.strip()
@@ -459,8 +468,11 @@ def merge(master: Master, collected, year: int, quarter: int) -> Summary:
         flags += division_flags
 
     task_summaries = []
+    answers_by_task: dict[str, list[Answer]] = {}
+    for a in answers:
+        answers_by_task.setdefault(a.task_number, []).append(a)
     for task in master.tasks:
-        mine = [a for a in answers if a.task_number == task.number]
+        mine = answers_by_task.get(task.number, [])
         status, task_flags = _judge_task(task, mine)
         flags += task_flags
         task_summaries.append(

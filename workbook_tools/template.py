@@ -14,6 +14,7 @@ import math
 import os
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +25,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from . import layout
 from .errors import InputError, OutputError
 from .model import BUREAU, ROLE_ASSIST, ROLE_LEAD, STATUSES, Master, Task, quarter_name
+from .parallel import ordered_map
 
 __all__ = [
     "TemplateInfo",
@@ -569,12 +571,22 @@ def write_template(
     """Write the Annex 2 template of ``division`` to ``path`` (replaced atomically)."""
     data = build_template(master, division, year, quarter)
     _atomic_write(Path(path), data)
+    return _info(master, division, Path(path))
+
+
+def _info(master: Master, division: str, path: Path) -> TemplateInfo:
     tasks = master.tasks_of(division)
     led = sum(1 for t in tasks if t.role_of(division) == ROLE_LEAD)
-    return TemplateInfo(division=division, path=Path(path), led=led, assisted=len(tasks) - led)
+    return TemplateInfo(division=division, path=path, led=led, assisted=len(tasks) - led)
 
 
-def write_templates(master: Master, year: int, quarter: int, outbox: Path) -> list[TemplateInfo]:
+def write_templates(
+    master: Master,
+    year: int,
+    quarter: int,
+    outbox: Path,
+    progress: Callable[[int], None] | None = None,
+) -> list[TemplateInfo]:
     """Write one template per division into ``outbox``, in the master's division order.
 
     File names are :func:`safe_filename` of :func:`layout.file_stem`; names that clash after
@@ -591,7 +603,7 @@ def write_templates(master: Master, year: int, quarter: int, outbox: Path) -> li
         raise OutputError("输出位置不是文件夹", file=str(outbox))
 
     used: set[str] = set()
-    out = []
+    paths = []
     for division in master.divisions:
         name = _unique_name(layout.file_stem(year, quarter, division), used)
         path = root / name
@@ -602,7 +614,20 @@ def write_templates(master: Master, year: int, quarter: int, outbox: Path) -> li
                 file=str(resolved),
                 hint="请检查输出文件夹中是否有同名的链接",
             )
-        out.append(write_template(master, division, year, quarter, path))
+        paths.append(path)
+
+    def build(division: str) -> bytes:
+        return build_template(master, division, year, quarter)
+
+    # Building the workbooks is the work; spread it over the CPUs, write the files here in order.
+    out = []
+    for division, path, data in zip(
+        master.divisions, paths, ordered_map(build, master.divisions), strict=True
+    ):
+        _atomic_write(path, data)
+        out.append(_info(master, division, path))
+        if progress is not None:
+            progress(1)
     return out
 
 

@@ -1,0 +1,60 @@
+"""The process pool gives the same results, in the same order, as doing the work here."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from workbook_tools import parallel
+from workbook_tools.model import Master, Task
+from workbook_tools.template import build_template, write_templates
+
+
+def test_ordered_map_keeps_order_and_runs_closures():
+    offset = 1000
+    items = list(range(200))
+    assert list(parallel.ordered_map(lambda x: (x + offset, os.getpid()), items))[5][0] == 1005
+    results = list(parallel.ordered_map(lambda x: x * x + offset, items))
+    assert results == [x * x + offset for x in items]
+
+
+@pytest.mark.skipif(parallel.workers() < 2, reason="needs two CPUs to use a pool")
+def test_ordered_map_really_uses_other_processes():
+    pids = {pid for pid in parallel.ordered_map(lambda _: os.getpid(), range(100))}
+    assert pids - {os.getpid()}
+
+
+def test_ordered_map_propagates_errors():
+    def boom(x):
+        if x == 50:
+            raise ValueError("boom")
+        return x
+
+    with pytest.raises(ValueError, match="boom"):
+        list(parallel.ordered_map(boom, range(100)))
+
+
+def test_pooled_split_writes_the_same_bytes_as_serial(tmp_path):
+    divisions = [f"第{i}处" for i in range(40)]
+    tasks = tuple(
+        Task(
+            str(n),
+            str(n),
+            f"第{n}项工作任务，内容较长，需要换行显示。（牵头单位：市民政局；责任单位：各区人民政府）",
+            "张三",
+            (divisions[n % 40],),
+            (divisions[(n + 7) % 40], divisions[(n + 13) % 40]),
+            False,
+            ("政府工作报告",),
+        )
+        for n in range(1, 121)
+    )
+    master = Master("m.xlsx", "Sheet1", "2022年方案", 2022, tasks)
+    seen = []
+    infos = write_templates(master, 2022, 2, tmp_path, progress=seen.append)
+    assert [i.division for i in infos] == list(master.divisions)
+    assert sorted(master.divisions) == sorted(divisions)
+    assert sum(seen) == 40
+    for info in infos:
+        assert info.path.read_bytes() == build_template(master, info.division, 2022, 2)
