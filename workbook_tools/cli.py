@@ -94,11 +94,13 @@ def split(quarter: int, year: int | None, master_path: Path, outbox: Path) -> No
       workbook-tools split -q 2 --master master/分解方案.xlsx --outbox outbox
     """
     from .cells import display_width
+    from .progress import Progress
     from .template import write_templates
 
     master = _load_master(master_path)
     year = _year(year, master)
-    infos = write_templates(master, year, quarter, outbox)
+    with Progress("生成模板", len(master.divisions)) as progress:
+        infos = write_templates(master, year, quarter, outbox, progress=progress)
     width = max(map(display_width, ["处室/单位", *(info.division for info in infos)]))
 
     def pad(text: str) -> str:
