@@ -37,8 +37,9 @@ def check_file(master: Master, path: Path, year: int | None, quarter: int | None
     checked = check_return(master, ret, division)
     answered = sum(1 for a in checked.answers if a.answer.strip())
     head = f"{path}：{division}，{period}，已填 {answered}/{checked.expected} 项（识别依据：{ret.identified_by or '无'}）"
-    if rejection:
-        head += f"；{rejection}"
+    for extra in (rejection, *ret.notes):
+        if extra:
+            head += f"；{extra}"
     return FileReport(path, head, tuple(flags) + checked.flags)
 
 
