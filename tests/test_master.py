@@ -501,3 +501,24 @@ def test_missing_file(tmp_path):
     with pytest.raises(MasterLayoutError) as info:
         read_master(path)
     assert str(info.value) == (f"文件 {path}：找不到分解方案文件；请检查文件路径和文件名是否正确")
+
+
+def test_a_master_longer_than_the_cap_is_refused_not_cut(tmp_path):
+    """Regression: rows past the read cap used to be dropped silently, footnote and all."""
+    import xlsxwriter
+
+    from workbook_tools.master import MAX_ROWS
+
+    path = tmp_path / "长表.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("分解方案")
+    ws.write_row(0, 0, ["序号", "工作事项", "分管领导", "牵头处室", "责任处室"])
+    ws.write_row(1, 0, ["1", "某项工作", "张三", "养老服务处", ""])
+    ws.write_string(MAX_ROWS + 4, 0, "*为我局牵头任务")
+    wb.close()
+    with pytest.raises(MasterLayoutError) as err:
+        read_master(path)
+    assert str(err.value) == (
+        f"文件 {path}，工作表 分解方案：工作表第 {MAX_ROWS + 5} 行仍有内容，超过可读取的 {MAX_ROWS} 行；"
+        "请删除表格下方多余的内容，或把分解方案拆成几个文件分别处理"
+    )

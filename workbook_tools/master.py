@@ -23,7 +23,7 @@ from .model import BUREAU, CATEGORY_LIVELIHOOD, CATEGORY_REPORT, Master, Task
 __all__ = ["read_master", "split_divisions", "parse_city_units", "parse_category_note"]
 
 HEADER_SCAN_ROWS = 15  # the header must start within the first rows of a sheet
-MAX_ROWS = 5000  # never trust a sheet's dimension (PITFALLS 3)
+MAX_ROWS = 20_000  # never trust a sheet's dimension (PITFALLS 3); 10x a province's plan
 MAX_COLS = 60
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_UNZIPPED_BYTES = 300 * 1024 * 1024  # zip bombs (PITFALLS 9)
@@ -263,6 +263,15 @@ def _open_workbook(data: bytes, source: str) -> list[_Sheet]:
         sheets = []
         for meta in metas:
             cs = wb.get_sheet_by_name(meta.name)
+            last_row = cs.end[0] + 1 if cs.end else 0
+            if meta.visible == SheetVisibleEnum.Visible and last_row > MAX_ROWS:
+                # Cutting a plan silently would drop tasks and the footnote: refuse instead.
+                raise MasterLayoutError(
+                    f"工作表第 {last_row} 行仍有内容，超过可读取的 {MAX_ROWS} 行",
+                    file=source,
+                    sheet=meta.name,
+                    hint="请删除表格下方多余的内容，或把分解方案拆成几个文件分别处理",
+                )
             rows = [row[:MAX_COLS] for row in cs.to_python(skip_empty_area=False, nrows=MAX_ROWS)]
             ranges = cs.merged_cell_ranges or ods_merges.get(meta.name, [])
             sheets.append(_Sheet(meta.name, rows, _merge_map(ranges)))
