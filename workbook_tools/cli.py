@@ -17,6 +17,18 @@ from .errors import WorkbookToolsError
 DEFAULT_MASTER = Path("master") / "分解方案.xlsx"
 QUARTER = click.IntRange(1, 4)
 
+# Options several commands share.
+quarter_option = click.option("--quarter", "-q", type=QUARTER, required=True, help="季度，1-4。")
+year_option = click.option("--year", "-y", type=int, help="年度；默认取分解方案标题中的年份。")
+master_option = click.option(
+    "--master",
+    "master_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=DEFAULT_MASTER,
+    show_default=True,
+    help="分解方案（附件1）工作簿。",
+)
+
 
 def _reports_errors(func):
     """Turn the tool's own errors into one line on stderr and exit status 1, no traceback."""
@@ -67,16 +79,9 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--quarter", "-q", type=QUARTER, required=True, help="季度，1-4。")
-@click.option("--year", "-y", type=int, help="年度；默认取分解方案标题中的年份。")
-@click.option(
-    "--master",
-    "master_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=DEFAULT_MASTER,
-    show_default=True,
-    help="分解方案（附件1）工作簿。",
-)
+@quarter_option
+@year_option
+@master_option
 @click.option(
     "--outbox",
     type=click.Path(path_type=Path, file_okay=False),
@@ -121,8 +126,8 @@ def _summary_path(outbox: Path, year: int, quarter: int) -> Path:
 
 
 @cli.command()
-@click.option("--quarter", "-q", type=QUARTER, required=True, help="季度，1-4。")
-@click.option("--year", "-y", type=int, help="年度；默认取分解方案标题中的年份。")
+@quarter_option
+@year_option
 @click.option(
     "--inbox",
     type=click.Path(path_type=Path, file_okay=False),
@@ -130,14 +135,7 @@ def _summary_path(outbox: Path, year: int, quarter: int) -> Path:
     show_default=True,
     help="回收文件所在文件夹（含子文件夹和 .zip）。",
 )
-@click.option(
-    "--master",
-    "master_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=DEFAULT_MASTER,
-    show_default=True,
-    help="分解方案（附件1）工作簿。",
-)
+@master_option
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -233,14 +231,7 @@ def _write_json(summary, path: Path) -> None:
 )
 @click.option("--quarter", "-q", type=QUARTER, help="应报季度；不填则按文件自身标注的季度检查。")
 @click.option("--year", "-y", type=int, help="应报年度；默认取分解方案标题中的年份。")
-@click.option(
-    "--master",
-    "master_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=DEFAULT_MASTER,
-    show_default=True,
-    help="分解方案（附件1）工作簿。",
-)
+@master_option
 @_reports_errors
 def check(
     files: tuple[Path, ...], quarter: int | None, year: int | None, master_path: Path
@@ -274,14 +265,7 @@ def check(
     type=click.Path(path_type=Path, file_okay=False),
     default=Path("demo"),
 )
-@click.option(
-    "--master",
-    "master_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=DEFAULT_MASTER,
-    show_default=True,
-    help="分解方案（附件1）工作簿。",
-)
+@master_option
 @_reports_errors
 def demo(directory: Path, master_path: Path) -> None:
     """在 DIRECTORY（默认 demo/）中演示完整流程：拆分、模拟填报、汇总。
