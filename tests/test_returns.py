@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import shutil
 import struct
 import time
@@ -15,7 +16,7 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from workbook_tools import layout
+from workbook_tools import containers, layout
 from workbook_tools.errors import ReturnReadError
 from workbook_tools.returns import (
     Collected,
@@ -558,6 +559,114 @@ def test_far_away_cell_refused_instead_of_crashing(tmp_path):
     )
 
 
+def relocate_sheet(data: bytes, target: str) -> bytes:
+    """The first worksheet moved to xl/<target>: calamine reads it wherever the relationships
+    point, whatever the part is called."""
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as zin,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout,
+    ):
+        for info in zin.infolist():
+            raw = zin.read(info.filename)
+            name = "xl/" + target if info.filename == "xl/worksheets/sheet1.xml" else info.filename
+            if info.filename in ("xl/_rels/workbook.xml.rels", "[Content_Types].xml"):
+                raw = raw.replace(b"worksheets/sheet1.xml", target.encode())
+            zout.writestr(name, raw)
+    return out.getvalue()
+
+
+def restyle_sheet(data: bytes, style: str) -> bytes:
+    """Cells as other writers save them: ``unnamed`` without r="A1" (cells follow each other),
+    ``prefixed`` with every tag in a namespace prefix (<x:c r="A1">)."""
+    sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+    if style == "unnamed":
+        sheet = re.sub(rb'(<c) r="[A-Z]+[0-9]+"', rb"\1", sheet)
+    elif style == "prefixed":
+        sheet = re.sub(rb"<(/?)(?![?!])", rb"<\1x:", sheet).replace(b'xmlns="', b'xmlns:x="', 1)
+    return patch_zip(data, {"xl/worksheets/sheet1.xml": sheet})
+
+
+@pytest.mark.parametrize("style", ["named", "unnamed", "prefixed"])
+@pytest.mark.parametrize(
+    "part", ["worksheets/sheet1.xml", "data/cells.xml", "worksheets/sheet1.dat", "media/a.png"]
+)
+def test_far_away_cell_refused_wherever_the_sheet_is(tmp_path, part, style):
+    path = build_return(tmp_path / "x.xlsx", extra_cells={(1_048_575, 16_383): "远处"})
+    data = relocate_sheet(restyle_sheet(path.read_bytes(), style), part)
+    err = refused(data)
+    far = "XFD1048576" if style != "unnamed" else "F1048576"  # unnamed: the row's first cell
+    assert err.message == (
+        f"工作表 完成情况 的内容范围过大（单元格 {far} 处仍有内容，最多读取 5000 行、50 列）"
+    )
+
+
+@pytest.mark.parametrize("part", ["data/cells.xml", "media/a.png"])
+def test_sheet_elsewhere_in_the_zip_is_read(tmp_path, part):
+    data = build_return(tmp_path / "x.xlsx").read_bytes()
+    assert (
+        read_return(relocate_sheet(data, part), "x.xlsx").rows == read_return(data, "x.xlsx").rows
+    )
+
+
+def _reach(scanner, xml: bytes, chunk: int) -> dict:
+    """Extents found by ``scanner`` fed as inspect_workbook_zip feeds it, ``chunk`` at a time."""
+    extents: dict = {}
+    s = scanner(extents, "sheet")
+    buf, pos = b"", 0
+    while True:
+        piece = xml[pos : pos + chunk]
+        pos += chunk
+        buf += piece
+        cut = len(buf) - containers._OVERLAP if piece else len(buf)
+        if cut > 0:
+            s.feed(buf, cut)
+            buf = buf[cut:]
+        if not piece:
+            break
+    return {k: (e.min_row, e.max_row, e.min_col, e.max_col) for k, e in extents.items()}, s
+
+
+CELL = st.builds(
+    lambda prefix, row, col, named, lead, value, gap: (
+        f"<{prefix}c"
+        + (f' r="{containers.column_letter(col)}{row}"' if named else "")
+        + lead
+        + (f">{gap}<{prefix}v>1</{prefix}v></{prefix}c>" if value else "/>")
+    ),
+    prefix=st.sampled_from(["", "", "x:"]),
+    row=st.integers(1, 2_000_000),
+    col=st.integers(0, 20_000),
+    named=st.booleans(),
+    lead=st.sampled_from(["", ' s="1"', ' t="s"']),
+    value=st.booleans(),
+    gap=st.sampled_from(["", " ", "\n" + " " * 70]),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from(["", ' r="7"']), st.lists(CELL, max_size=6)), max_size=40
+    ),
+    pad=st.integers(0, 6000),
+    chunk=st.sampled_from([4500, 6000, 1 << 20]),
+)
+def test_fast_reach_is_the_tag_by_tag_reach(rows, pad, chunk):
+    xml = (
+        "<worksheet><sheetData>"
+        + "<!--" + "-" * pad + "-->"  # moves the cells across chunk boundaries
+        + "".join(f"<row{r}>{''.join(cells)}</row>" for r, cells in rows)
+        + "</sheetData></worksheet>"
+    ).encode()  # fmt: skip
+    slow, _ = _reach(containers._XlsxScanner, xml, chunk)
+    fast, reach = _reach(containers._SheetReach, xml, chunk)
+    if reach.gave_up:
+        assert any(' r="' not in c.split(">")[0] for _, cells in rows for c in cells)
+    else:
+        assert fast == slow
+
+
 def test_far_away_cell_in_xls_refused(tmp_path, soffice):
     # calamine took 2.5 s and 1 GB for a 5 KB xls with text in A1 and IV65536.
     (tmp_path / "src").mkdir()
@@ -704,6 +813,70 @@ def test_collect_order_does_not_depend_on_creation_order(tmp_path):
             build_return(inbox / name)
         results.append([r.source for r in collect(inbox).returns])
     assert results[0] == results[1] == ["a.xlsx", "b/a.xlsx", "b/z.xlsx", "c.xlsx"]
+
+
+def test_collect_with_worker_processes_gives_the_serial_result(tmp_path, monkeypatch):
+    import concurrent.futures
+
+    from workbook_tools import returns
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    count = returns.POOL_MIN_FILES + 3
+    for i in range(count - 2):
+        build_return(inbox / f"{i:02d}.xlsx", division=("养老服务处", "社会救助处")[i % 2])
+    (inbox / "坏.xlsx").write_bytes(b"PK\x03\x04broken")
+    (inbox / "zz.xlsx").write_bytes(build_return(tmp_path / "bug.xlsx").read_bytes())
+    interpret = returns._interpret
+
+    def buggy(sheets, props, notes, source, *rest):
+        if source == "zz.xlsx":
+            raise KeyError("a bug")
+        return interpret(sheets, props, notes, source, *rest)
+
+    monkeypatch.setattr(returns, "_interpret", buggy)  # forked workers inherit it
+    maps = []
+    real_map = concurrent.futures.ProcessPoolExecutor.map
+
+    def spy(self, *args, **kwargs):
+        maps.append(kwargs)
+        return real_map(self, *args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures.ProcessPoolExecutor, "map", spy)
+    done: list[int] = []
+    pooled = collect(inbox, progress=done.append)
+    if returns.sys.platform.startswith("linux") and (os.cpu_count() or 1) >= 2:
+        assert maps, "the pool was not used"
+    assert sum(done) == count
+    assert [r.source for r in pooled.rejected] == ["zz.xlsx", "坏.xlsx"]
+    assert pooled.rejected[0].reason == "读取时出现意外错误（KeyError: 'a bug'）"
+    monkeypatch.setattr(returns, "POOL_MIN_FILES", 10**9)
+    assert collect(inbox) == pooled
+
+
+def test_collect_reads_here_what_a_dead_worker_did_not(tmp_path, monkeypatch):
+    import multiprocessing
+
+    from workbook_tools import returns
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for i in range(returns.POOL_MIN_FILES + 2):
+        build_return(inbox / f"{i:02d}.xlsx")
+    interpret = returns._interpret
+
+    def dies_in_a_worker(sheets, props, notes, source, *rest):
+        if source == "05.xlsx" and multiprocessing.parent_process() is not None:
+            os._exit(1)  # as python-calamine does when it aborts
+        return interpret(sheets, props, notes, source, *rest)
+
+    monkeypatch.setattr(returns, "_interpret", dies_in_a_worker)
+    done: list[int] = []
+    got = collect(inbox, progress=done.append)
+    assert sum(done) == returns.POOL_MIN_FILES + 2
+    assert not got.rejected
+    monkeypatch.setattr(returns, "POOL_MIN_FILES", 10**9)
+    assert collect(inbox) == got
 
 
 def test_unreadable_file_rejected(tmp_path):

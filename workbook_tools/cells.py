@@ -7,6 +7,7 @@ Excel and LibreOffice do not auto-fit them (PITFALLS 10). No I/O here.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import unicodedata
@@ -17,9 +18,12 @@ TRUNCATION_MARKER = "……（内容过长，已截断）"
 MAX_ROW_HEIGHT = 409.0  # points; Excel's maximum
 LINE_HEIGHT = 14.5  # points per line of 11 pt 宋体
 CELL_PADDING = 4.0  # points above and below the text
+_LINE_CAP = math.ceil(MAX_ROW_HEIGHT / LINE_HEIGHT)  # lines worth counting: more are cut anyway
 
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# Either of the above: most text has neither, and is returned as it is after one search.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 def clean_text(s: str) -> tuple[str, bool]:
@@ -30,6 +34,8 @@ def clean_text(s: str) -> tuple[str, bool]:
     ``surrogatepass`` decoding) are joined into the character they encode, not removed.
     """
     text = "" if s is None else str(s)
+    if not _UNSTORABLE.search(text):
+        return text, False
     removed = 0
     if _SURROGATE.search(text):
         text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
@@ -56,8 +62,25 @@ def fit_cell(text: str, marker: str = TRUNCATION_MARKER) -> tuple[str, bool]:
     return text, False  # unreachable: the text was over the limit
 
 
+#: Characters measured one by one before the table of wide characters is built: building it
+#: (~30 ms) costs about as much as measuring this many, so a short run never pays for it.
+TABLE_AFTER = 100_000
+_measured = 0
+
+
 def display_width(text: str) -> int:
     """Width in Excel column units: a CJK (or ambiguous-width, e.g. “”) character is about 2."""
+    global _measured
+    if text.isascii():
+        return len(text)
+    if _measured < TABLE_AFTER:
+        _measured += len(text)
+    elif _wide_only().fullmatch(text):  # ASCII and wide BMP characters only: the usual case
+        return 2 * len(text) - len(text.encode("ascii", "ignore"))
+    return _display_width_slow(text)
+
+
+def _display_width_slow(text: str) -> int:
     width = 0
     for ch in text:
         if ch < "\u0300":  # fast path for ASCII and Latin-1
@@ -71,6 +94,30 @@ def display_width(text: str) -> int:
     return width
 
 
+@functools.cache
+def _wide_only() -> re.Pattern[str]:
+    """Matches text made only of ASCII and of BMP characters that _display_width_slow counts 2.
+
+    Built from unicodedata when first needed (never at import), so it always agrees with the
+    slow path of the running Python.
+    """
+    ranges: list[list[int]] = []
+    for cp in range(0x300, 0x10000):
+        ch = chr(cp)
+        if unicodedata.combining(ch) or unicodedata.east_asian_width(ch) not in "WFA":
+            continue
+        if ranges and ranges[-1][1] == cp - 1:
+            ranges[-1][1] = cp
+        else:
+            ranges.append([cp, cp])
+    wide = "".join(
+        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
+        for a, b in ranges
+    )
+    return re.compile(f"[\\x00-\\x7f{wide}]*")
+
+
+@functools.lru_cache(maxsize=16384)  # task texts repeat on every answer row of 明细
 def line_count(text: str, width: float, cap: int = 1000) -> int:
     """Lines ``text`` takes when wrapped in a column ``width`` units wide (stops counting at cap)."""
     usable = max(width - 1.5, 1.0)  # cell padding, and slack for words that wrap early
@@ -86,9 +133,9 @@ def row_height(
     values: Sequence[object], widths: Sequence[float], *, minimum: float = 20.0
 ) -> float:
     """Height in points for a wrapped row (Excel and LibreOffice do not auto-fit, PITFALLS 10)."""
-    cap = math.ceil(MAX_ROW_HEIGHT / LINE_HEIGHT)
-    lines = max(
-        (line_count(v, w, cap) for v, w in zip(values, widths, strict=False) if isinstance(v, str)),
-        default=1,
-    )
+    lines = 1  # line_count is at least 1
+    for value, width in zip(values, widths, strict=False):
+        # A character is at most 2 units wide: shorter text fits on one line, unless broken.
+        if isinstance(value, str) and (2 * len(value) > width - 1.5 or "\n" in value):
+            lines = max(lines, line_count(value, width, _LINE_CAP))
     return min(MAX_ROW_HEIGHT, max(minimum, lines * LINE_HEIGHT + 2 * CELL_PADDING))

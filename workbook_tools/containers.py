@@ -402,6 +402,17 @@ _XLSX_TAG_RE = re.compile(
     rb"<(?:[A-Za-z_][\w.-]*:)?(row|c)(?=[\s/>])([^>]*?)(/?)>"
     rb"(?:(?=\s{0,64}<(?:[A-Za-z_][\w.-]*:)?(v|is|f)[\s/>]))?"
 )
+# The fast path of _SheetReach. _CELL_RE: a <c> whose first attribute is r="AB12" (so it is the
+# r that _R_ATTR would find): the letters, the digits and, as _XLSX_TAG_RE sees it, whether a
+# value follows. _ANY_CELL_RE: any <c>. Indexed by whether tags have a namespace prefix (x:c):
+# without one, the patterns begin with the literal "<c" and run about three times faster.
+_NS = rb"(?:[A-Za-z_][\w.-]*:)?"
+_VALUE_AHEAD = rb"(?:(?=\s{0,64}<" + _NS + rb"(v|is|f)[\s/>]))?"
+_CELL_RE = tuple(
+    re.compile(rb"<" + ns + rb'c\s+r=["\']([A-Za-z]{1,3})(\d+)["\'][^>]*>' + _VALUE_AHEAD)
+    for ns in (b"", _NS)
+)
+_ANY_CELL_RE = tuple(re.compile(rb"<" + ns + rb"c(?=[\s/>])[^>]*>") for ns in (b"", _NS))
 _ODS_TAG_RE = re.compile(
     rb"<(/?)(table:table-row|table:table-cell|table:covered-table-cell|table:table)(?=[\s/>])([^>]*?)(/?)>"
 )
@@ -464,7 +475,9 @@ def inspect_workbook_zip(data: bytes, kind: str) -> ZipFacts:
 
     Streams every member through zipfile (which stops at the announced size and verifies the
     CRC, so a member cannot inflate past what was checked), looking for <!DOCTYPE/<!ENTITY in
-    markup and measuring the reach of the cells (xlsx worksheets, ods content.xml).
+    markup and measuring the reach of the cells: xlsx worksheets, ods content.xml. A worksheet
+    is any part under xl/worksheets/ and any other part that holds sheetData: calamine reads a
+    sheet wherever xl/_rels/workbook.xml.rels points, whatever the part is called.
     """
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -481,10 +494,16 @@ def inspect_workbook_zip(data: bytes, kind: str) -> ZipFacts:
             raise UnsafeFile(f"压缩条目 {info.filename} 有密码", "请取消密码后另存为 .xlsx 再报送")
         lower = info.filename.lower()
         markup = lower.endswith((".xml", ".rels", ".vml")) or lower == "mimetype"
-        ods_content = kind == "ods" and lower == "content.xml"
         keep = info.filename in _SMALL_PARTS and info.file_size <= MAX_SMALL_PART
-        scanner = _OdsScanner(extents) if ods_content else _XlsxScanner(extents, info.filename)
-        buf = b""
+        scanner: _OdsScanner | _SheetReach | None = None
+        if kind == "ods":
+            if lower == "content.xml":
+                scanner = _OdsScanner(extents)
+        elif markup and lower.startswith("xl/worksheets/"):
+            scanner = _SheetReach(extents, info.filename)
+        watch = kind != "ods" and scanner is None
+        sheet_data = False  # a part not measured above that holds cells all the same
+        buf = tail = b""
         kept = bytearray()
         try:
             with zf.open(info) as stream:
@@ -497,19 +516,23 @@ def inspect_workbook_zip(data: bytes, kind: str) -> ZipFacts:
                         )
                     if keep:
                         kept += chunk
+                    if watch and not sheet_data:
+                        sheet_data = b"sheetData" in tail + chunk[:16] or b"sheetData" in chunk
+                        tail = chunk[-16:]
                     if not markup:
                         if not chunk:
                             break
                         continue
                     buf += chunk
-                    if _DECL_RE.search(buf):
+                    if b"!" in buf and _DECL_RE.search(buf):  # "<!" even in UTF-16
                         raise UnsafeFile(
                             f"文件内部的 {info.filename} 含有 DOCTYPE/ENTITY 声明（可能是实体炸弹），已拒绝读取",
                             "请确认文件来源，用 Excel 或 WPS 重新另存为 .xlsx 再报送",
                         )
                     cut = len(buf) - _OVERLAP if chunk else len(buf)
                     if cut > 0:
-                        scanner.feed(buf, cut)
+                        if scanner is not None:
+                            scanner.feed(buf, cut)
                         buf = buf[cut:]
                     if not chunk:
                         break
@@ -521,6 +544,12 @@ def inspect_workbook_zip(data: bytes, kind: str) -> ZipFacts:
             ) from exc
         if keep:
             facts.small_parts[info.filename] = bytes(kept)
+        if sheet_data:  # found late: measure it now, in its place among the parts
+            scanner = _SheetReach(extents, info.filename)
+            _remeasure(zf, info, scanner)
+        if isinstance(scanner, _SheetReach) and scanner.gave_up:
+            extents.pop(info.filename, None)
+            _remeasure(zf, info, _XlsxScanner(extents, info.filename))
     sheet_names = _xlsx_sheet_parts(facts) if kind != "ods" else {}
     for part, extent in extents.items():
         if extent.too_big():
@@ -530,6 +559,28 @@ def inspect_workbook_zip(data: bytes, kind: str) -> ZipFacts:
                 "请删除表格以外的内容后另存再报送",
             )
     return facts
+
+
+def _remeasure(
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, scanner: _SheetReach | _XlsxScanner
+) -> None:
+    """Stream one part, already read once without error, through ``scanner``."""
+    buf = b""
+    try:
+        with zf.open(info) as stream:
+            while True:
+                chunk = stream.read(_CHUNK)
+                buf += chunk
+                cut = len(buf) - _OVERLAP if chunk else len(buf)
+                if cut > 0:
+                    scanner.feed(buf, cut)
+                    buf = buf[cut:]
+                if not chunk:
+                    break
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        raise UnsafeFile(
+            f"文件已损坏（压缩条目 {info.filename} 无法解压）", "请重新保存后再报送"
+        ) from exc
 
 
 def _xlsx_sheet_parts(facts: ZipFacts) -> dict[str, str]:
@@ -550,6 +601,39 @@ def _xlsx_sheet_parts(facts: ZipFacts) -> dict[str, str]:
             if rid in targets:
                 out[targets[rid]] = el.attrib.get("name", "")
     return out
+
+
+class _SheetReach:
+    """The reach of a worksheet whose every <c> names its cell (r="AB12"), at regex speed.
+
+    Gives the same extent as _XlsxScanner, which also needs <row r> and the position of cells
+    that do not name themselves; when one <c> does not, it gives up (``gave_up``) and the part
+    is measured again with _XlsxScanner.
+    """
+
+    def __init__(self, extents: dict[str, Extent], part: str) -> None:
+        self.extents = extents
+        self.part = part
+        self.gave_up = False
+
+    def feed(self, buf: bytes, cut: int) -> None:
+        if self.gave_up:
+            return
+        # Tags starting in [cut, end) are seen again with the next chunk: harmless for a
+        # bounding box, and a tag's own text is the same both times. Both patterns need the
+        # closing ">", so a tag cut off at ``end`` is counted by neither.
+        end = cut + _OVERLAP // 2
+        prefixed = buf.find(b":c", 0, end) >= 0
+        cells = _CELL_RE[prefixed].findall(buf, 0, end)
+        if len(cells) != len(_ANY_CELL_RE[prefixed].findall(buf, 0, end)):
+            self.gave_up = True  # some <c> does not begin with its own reference
+            return
+        valued = [(c, r) for c, r, value in cells if value]
+        if not valued:
+            return
+        cols = [column_index(c.decode()) for c in {c for c, _ in valued}]
+        rows = [max(int(r) - 1, 0) for r in {r for _, r in valued}]
+        self.extents.setdefault(self.part, Extent()).add(min(rows), min(cols), max(rows), max(cols))
 
 
 class _XlsxScanner:

@@ -1,0 +1,58 @@
+"""Text measures shared by the writers: the fast paths give what the character-by-character
+loop gives."""
+
+from __future__ import annotations
+
+import pytest
+
+from workbook_tools import cells
+from workbook_tools.cells import _display_width_slow, display_width, line_count
+
+SAMPLES = [
+    "",
+    "abc 123",
+    "\t\n",
+    "推进养老服务体系建设",
+    "【养老服务处】本季度已完成阶段目标（完成率 80%）。",
+    "“引号”、顿号；分号：冒号——破折号……省略号",
+    "全角ＡＢＣ１２３",
+    "Café naïve",  # Latin-1: one unit each, not ASCII
+    "e\u0301",  # combining accent: no width
+    "ｶﾀｶﾅ",  # half-width katakana: narrow
+    "emoji 😀 and 𠀀",  # outside the BMP
+    "\ue000 private use",
+    "mixed 中文 and русский",
+]
+
+
+@pytest.fixture
+def table(monkeypatch):
+    """The table of wide characters from the first call (normally after TABLE_AFTER characters)."""
+    monkeypatch.setattr(cells, "TABLE_AFTER", 0)
+
+
+@pytest.mark.parametrize("text", SAMPLES)
+def test_display_width_fast_paths_agree_with_the_loop(table, text):
+    assert display_width(text) == _display_width_slow(text)
+
+
+def test_display_width_agrees_on_every_bmp_character(table):
+    for cp in range(0x10000):
+        for text in (chr(cp), "中" + chr(cp) + "a"):
+            assert display_width(text) == _display_width_slow(text), hex(cp)
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_display_width_examples(monkeypatch, fast):
+    monkeypatch.setattr(cells, "TABLE_AFTER", 0 if fast else 10**12)
+    assert display_width("abc") == 3
+    assert display_width("养老") == 4
+    assert display_width("“a”") == 5
+    assert display_width("e\u0301") == 1
+
+
+def test_line_count_is_the_same_when_cached():
+    text = "推进养老服务体系建设" * 20 + "\n第二段"
+    first = line_count(text, 30)
+    assert line_count(text, 30) == first == line_count(text, 30.0)
+    assert line_count(text, 30, 3) == 3
