@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import struct
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -845,7 +846,7 @@ def test_collect_with_worker_processes_gives_the_serial_result(tmp_path, monkeyp
     monkeypatch.setattr(concurrent.futures.ProcessPoolExecutor, "map", spy)
     done: list[int] = []
     pooled = collect(inbox, progress=done.append)
-    if returns.sys.platform.startswith("linux") and (os.cpu_count() or 1) >= 2:
+    if sys.platform.startswith("linux") and (os.cpu_count() or 1) >= 2:
         assert maps, "the pool was not used"
     assert sum(done) == count
     assert [r.source for r in pooled.rejected] == ["zz.xlsx", "坏.xlsx"]

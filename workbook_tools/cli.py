@@ -170,6 +170,7 @@ def merge(
     from .merge import has_errors
     from .merge import merge as merge_returns
     from .model import FLAG_TYPES, SEVERITIES
+    from .progress import Progress
     from .returns import collect
     from .summary import write_summary
 
@@ -179,7 +180,8 @@ def merge(
         )
     master = _load_master(master_path)
     year = _year(year, master)
-    collected = collect(inbox)
+    with Progress("读取回收文件") as progress:
+        collected = collect(inbox, progress=progress)
     summary = merge_returns(master, collected, year, quarter)
     for verdict in summary.files:
         mark = "采用  " if verdict.accepted else "未采用"

@@ -19,13 +19,12 @@ import io
 import os
 import re
 import stat
-import sys
 import time
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import python_calamine as calamine
 
@@ -48,9 +47,7 @@ from .containers import (
 )
 from .errors import InputError, ReturnReadError
 from .model import ReturnFile, ReturnRow, quarter_name
-
-if TYPE_CHECKING:
-    from concurrent.futures import ProcessPoolExecutor
+from .parallel import ordered_map
 
 __all__ = [
     "MAX_COLS",
@@ -72,8 +69,6 @@ EXTRA_QUOTE = 30
 #: Fewest files for which collect starts worker processes. On two CPUs they save ~5% of the
 #: time at 24 files and ~25% at 200: below this, not worth a second process.
 POOL_MIN_FILES = 32
-#: Processes that read the files of a large inbox (collect).
-POOL_WORKERS = 2
 
 BY_IDENTITY = "模板标识"
 BY_TITLE = "标题"
@@ -658,7 +653,7 @@ def collect(inbox: Path, progress: Callable[[int], None] | None = None) -> Colle
     that cannot be read goes to ``rejected`` with a reason. One bad file never stops the others.
     ``progress``, when given, is called with the number of files just read (for a progress bar;
     an archive counts as one file). From :data:`POOL_MIN_FILES` files on, where processes can be
-    forked, the files are read by :data:`POOL_WORKERS` processes; the result is the same.
+    forked, the files are read by one process per CPU; the result is the same.
     """
     inbox = Path(inbox)
     if not inbox.is_dir():
@@ -769,59 +764,14 @@ _FileResult = tuple[list[ReturnFile], list[Rejected], list[str]]
 def _read_files(
     inbox: Path, rels: list[str], progress: Callable[[int], None] | None
 ) -> list[_FileResult]:
-    """_read_inbox_file for every file, in order: in a process pool when it pays, else here."""
+    """_read_inbox_file for every file, in order: over worker processes when it pays."""
     results: list[_FileResult] = []
-    pool = _pool() if len(rels) >= POOL_MIN_FILES else None
-    if pool is not None:
-        from concurrent.futures.process import BrokenProcessPool
-
-        # A few files per task: less to and fro, still an even share for each worker.
-        chunk = max(1, min(8, len(rels) // (4 * POOL_WORKERS)))
-        try:
-            for result in pool.map(
-                functools.partial(_read_inbox_file, inbox), rels, chunksize=chunk
-            ):
-                results.append(result)
-                if progress:
-                    progress(1)
-        except (OSError, AssertionError, BrokenProcessPool):
-            # The workers could not be forked (OSError; AssertionError inside a daemon
-            # process) or one died: the files not read yet are read here, as without a pool.
-            pass
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-    for rel in rels[len(results) :]:
-        results.append(_read_inbox_file(inbox, rel))
+    read = functools.partial(_read_inbox_file, inbox)
+    for result in ordered_map(read, rels, min_items=POOL_MIN_FILES):
+        results.append(result)
         if progress:
             progress(1)
     return results
-
-
-def _pool() -> ProcessPoolExecutor | None:
-    """A pool of forked workers, or None where fork is missing or unsafe: macOS, Windows, and
-    a process running other threads (a lock held by one stays held forever in the child).
-
-    Not parallel.ordered_map: a multiprocessing.Pool waits forever for a worker that died
-    (python-calamine aborts the process on some inputs); ProcessPoolExecutor reports it.
-    """
-    import multiprocessing  # here: ~30 ms of imports that a small inbox never needs
-    import threading
-    from concurrent.futures import ProcessPoolExecutor
-
-    from .parallel import workers
-
-    if (
-        workers() < 2
-        or sys.platform == "darwin"
-        or "fork" not in multiprocessing.get_all_start_methods()
-        or threading.active_count() > 1
-        or multiprocessing.parent_process() is not None  # already inside a worker
-    ):
-        return None
-    try:
-        return ProcessPoolExecutor(POOL_WORKERS, mp_context=multiprocessing.get_context("fork"))
-    except (OSError, RuntimeError, ValueError, ImportError):
-        return None
 
 
 def _read_inbox_file(inbox: Path, rel: str) -> _FileResult:
