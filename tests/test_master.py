@@ -522,3 +522,19 @@ def test_a_master_longer_than_the_cap_is_refused_not_cut(tmp_path):
         f"文件 {path}，工作表 分解方案：工作表第 {MAX_ROWS + 5} 行仍有内容，超过可读取的 {MAX_ROWS} 行；"
         "请删除表格下方多余的内容，或把分解方案拆成几个文件分别处理"
     )
+
+
+def test_a_cell_far_away_is_refused_before_calamine_sees_it(tmp_path):
+    """Regression: one stray cell at XFD1048576 made python-calamine abort the whole process."""
+    import xlsxwriter
+
+    path = tmp_path / "远处有字.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("分解方案")
+    ws.write_row(0, 0, ["序号", "工作事项", "分管领导", "牵头处室", "责任处室"])
+    ws.write_row(1, 0, ["1", "某项工作", "张三", "养老服务处", ""])
+    ws.write_string(1048575, 16383, "误输入")
+    wb.close()
+    with pytest.raises(MasterLayoutError) as err:
+        read_master(path)
+    assert str(path) in str(err.value) and "XFD1048576" in str(err.value)

@@ -250,11 +250,26 @@ def _sniff(data: bytes, source: str) -> str:
     raise MasterLayoutError(f"{not_workbook}（应为.xlsx、.xls或.ods）", file=source, hint=save_as)
 
 
+def _refuse_unsafe(data: bytes, fmt: str, source: str) -> None:
+    """The reader's checks before any parser runs (PITFALLS 9): bombs, and cells so far apart
+    that python-calamine would allocate the whole span and abort the process."""
+    from .containers import UnsafeFile, inspect_workbook_zip, inspect_xls
+
+    try:
+        if fmt == "xls":
+            inspect_xls(data)
+        else:
+            inspect_workbook_zip(data, fmt)
+    except UnsafeFile as exc:
+        raise MasterLayoutError(exc.message, file=source, hint=exc.hint or None) from None
+
+
 def _open_workbook(data: bytes, source: str) -> list[_Sheet]:
     """All worksheets, visible ones first, with their values and merged ranges."""
     from python_calamine import CalamineWorkbook, SheetTypeEnum, SheetVisibleEnum
 
     fmt = _sniff(data, source)
+    _refuse_unsafe(data, fmt, source)
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(data))
         metas = [m for m in wb.sheets_metadata if m.typ == SheetTypeEnum.WorkSheet]
