@@ -12,7 +12,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workbook_tools import summary as summary_module
 from workbook_tools.cells import CELL_LIMIT, clean_text, fit_cell, utf16_len
 from workbook_tools.errors import OutputError
 from workbook_tools.model import (
@@ -431,12 +430,12 @@ def test_target_open_elsewhere_keeps_old_file(tmp_path, monkeypatch):
     def refuse(src, dst):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(summary_module.os, "replace", refuse)
+    monkeypatch.setattr(os, "replace", refuse)
     with pytest.raises(OutputError) as info:
         write_summary(make_summary(), target)
     message = str(info.value)
     assert str(target) in message
-    assert "可能正在被其他程序（如 Excel）打开" in message
+    assert "可能正在被其他程序（如 Excel、WPS）打开" in message
     assert "原文件未改动" in message
     assert target.read_bytes() == b"old summary"
     assert os.listdir(tmp_path) == ["汇总.xlsx"]

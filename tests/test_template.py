@@ -515,9 +515,15 @@ def test_existing_file_is_replaced(master, tmp_path):
     )
 
 
-def test_missing_folder_is_an_output_error(master, tmp_path):
-    with pytest.raises(OutputError):
-        write_template(master, YL, YEAR, QUARTER, tmp_path / "missing" / "t.xlsx")
+def test_missing_folder_is_created_like_every_output_folder(master, tmp_path):
+    info = write_template(master, YL, YEAR, QUARTER, tmp_path / "missing" / "t.xlsx")
+    assert info.path.read_bytes() == build_template(master, YL, YEAR, QUARTER)
+
+
+def test_folder_that_cannot_be_made_is_an_output_error(master, tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputError, match="无法创建文件夹"):
+        write_template(master, YL, YEAR, QUARTER, tmp_path / "file" / "sub" / "t.xlsx")
 
 
 def test_outbox_is_a_file(master, tmp_path):

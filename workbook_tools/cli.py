@@ -210,21 +210,12 @@ def merge(
 
 def _write_json(summary, path: Path) -> None:
     import json
-    import os
 
-    from .errors import OutputError
+    from .files import write_atomically
     from .merge import to_json
-    from .summary import remove_stale_temps
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(json.dumps(to_json(summary), ensure_ascii=False, indent=2), encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as err:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"无法写入 JSON 文件（{err.strerror}）", file=str(path)) from err
+    text = json.dumps(to_json(summary), ensure_ascii=False, indent=2)
+    write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), what="JSON 文件")
 
 
 @cli.command()

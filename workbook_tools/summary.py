@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
@@ -21,7 +20,7 @@ import xlsxwriter
 from xlsxwriter.exceptions import XlsxFileError
 
 from .cells import CELL_LIMIT, clean_text, fit_cell, row_height
-from .errors import OutputError
+from .files import write_atomically
 from .model import (
     FLAG_TYPES,
     ROLE_LEAD,
@@ -777,51 +776,6 @@ def _build_workbook(summary: Summary, target: str) -> None:
     workbook.close()
 
 
-#: A temporary file is only taken for another run's leftover when it is at least this old.
-STALE_TEMP_SECONDS = 60
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    if os.name != "posix":
-        return True  # os.kill would terminate the process on Windows: never probe there
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # PermissionError: alive, owned by someone else
-        return True
-    return True
-
-
-def remove_stale_temps(path: Path) -> None:
-    """Delete ``.<name>.tmp-<pid>`` files next to ``path`` left by a run that was killed.
-
-    Writers replace ``path`` from such a file; SIGKILL or a power cut between creating and
-    moving it leaves it behind. One is removed when its process is gone (POSIX) and it is over
-    a minute old (so a run on another machine sharing the folder is never disturbed), or, where
-    processes cannot be probed, when it is over a day old.
-    """
-    prefix = f".{path.name}.tmp-"
-    try:
-        entries = list(os.scandir(path.parent))
-    except OSError:
-        return
-    now = datetime.now().timestamp()
-    for entry in entries:
-        pid = entry.name[len(prefix) :]
-        if not entry.name.startswith(prefix) or not pid.isdigit():
-            continue
-        try:
-            age = now - entry.stat(follow_symlinks=False).st_mtime
-            alive = _pid_alive(int(pid))
-            if age >= STALE_TEMP_SECONDS and (not alive or (os.name != "posix" and age > 86400)):
-                os.unlink(entry.path)
-        except OSError:
-            pass
-
-
 def write_summary(summary: Summary, path: Path) -> Path:
     """Write the leaders' summary workbook to ``path`` and return it.
 
@@ -829,45 +783,12 @@ def write_summary(summary: Summary, path: Path) -> Path:
     summary stays intact if anything fails. Raises :class:`OutputError` when the folder cannot be
     written or the file is open in another program.
     """
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(
-            f"无法创建文件夹 {path.parent}：{exc.strerror or exc}",
-            file=str(path),
-            hint="请检查路径和写入权限",
-        ) from exc
-    remove_stale_temps(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        try:
-            _build(summary, str(tmp))
-        except (XlsxFileError, OSError) as exc:
-            raise OutputError(
-                f"无法在文件夹 {path.parent} 中写入汇总文件",
-                file=str(path),
-                hint="请检查该文件夹是否可写；原文件未改动",
-            ) from exc
-        try:
-            os.replace(tmp, path)
-        except PermissionError as exc:
-            raise OutputError(
-                "汇总文件可能正在被其他程序（如 Excel）打开，无法覆盖",
-                file=str(path),
-                hint="请关闭后重试；原文件未改动",
-            ) from exc
-        except OSError as exc:
-            raise OutputError(
-                f"无法写入汇总文件：{exc.strerror or exc}", file=str(path), hint="原文件未改动"
-            ) from exc
-    finally:
-        if tmp.exists():
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
-    return path
+    return write_atomically(
+        path,
+        lambda tmp: _build(summary, str(tmp)),
+        what="汇总文件",
+        errors=(XlsxFileError, OSError),
+    )
 
 
 __all__ = [
@@ -880,7 +801,6 @@ __all__ = [
     "clean_text",
     "fit_cell",
     "ordered_flags",
-    "remove_stale_temps",
     "task_status_label",
     "write_summary",
 ]

@@ -11,8 +11,6 @@ from __future__ import annotations
 import functools
 import io
 import math
-import os
-import tempfile
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 
 from . import layout
 from .errors import InputError, OutputError
+from .files import write_atomically
 from .model import BUREAU, ROLE_ASSIST, ROLE_LEAD, STATUSES, Master, Task, quarter_name
 from .parallel import ordered_map
 
@@ -648,32 +647,5 @@ def _name_key(name: str) -> str:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write to a temporary file next to ``path``, then replace it (PITFALLS 12)."""
-    folder = path.parent
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".wbt-", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise OutputError(
-            f"无法在文件夹中创建文件：{exc.strerror or exc}", file=str(folder)
-        ) from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except PermissionError as exc:
-        _unlink_quietly(tmp)
-        raise OutputError(
-            "无法写入文件，该文件可能已在其他程序（如 Excel、WPS）中打开",
-            file=str(path),
-            hint="请关闭该文件后重试；原文件未被改动",
-        ) from exc
-    except OSError as exc:
-        _unlink_quietly(tmp)
-        raise OutputError(f"无法写入文件：{exc.strerror or exc}", file=str(path)) from exc
-
-
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
+    """Write ``data`` over ``path`` through a temporary file beside it (PITFALLS 12)."""
+    write_atomically(path, lambda tmp: tmp.write_bytes(data), what="模板", clean_stale=False)

@@ -1,0 +1,114 @@
+"""Writing files so that a failure never leaves a half-written one (PITFALLS 12).
+
+Every file the tool writes (templates, the summary, the JSON) is written to ``.<name>.tmp-<pid>``
+beside its target and moved over it with os.replace: an interrupted run, or a target that is open
+in Excel on Windows, leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from .errors import OutputError
+
+#: A temporary file is only taken for another run's leftover when it is at least this old.
+STALE_TEMP_SECONDS = 60
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":
+        return True  # os.kill would terminate the process on Windows: never probe there
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: alive, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temps(path: Path) -> None:
+    """Delete ``.<name>.tmp-<pid>`` files next to ``path`` left by a run that was killed.
+
+    Writers replace ``path`` from such a file; SIGKILL or a power cut between creating and
+    moving it leaves it behind. One is removed when its process is gone (POSIX) and it is over
+    a minute old (so a run on another machine sharing the folder is never disturbed), or, where
+    processes cannot be probed, when it is over a day old.
+    """
+    prefix = f".{path.name}.tmp-"
+    try:
+        entries = list(os.scandir(path.parent))
+    except OSError:
+        return
+    now = datetime.now().timestamp()
+    for entry in entries:
+        pid = entry.name[len(prefix) :]
+        if not entry.name.startswith(prefix) or not pid.isdigit():
+            continue
+        try:
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+            alive = _pid_alive(int(pid))
+            if age >= STALE_TEMP_SECONDS and (not alive or (os.name != "posix" and age > 86400)):
+                os.unlink(entry.path)
+        except OSError:
+            pass
+
+
+def write_atomically(
+    path: Path,
+    write: Callable[[Path], None],
+    *,
+    what: str = "文件",
+    errors: tuple[type[BaseException], ...] = (OSError,),
+    clean_stale: bool = True,
+) -> Path:
+    """Call ``write(tmp)`` to fill a temporary file beside ``path``, then move it onto ``path``.
+
+    ``what`` names the file in messages (汇总文件, 模板); ``errors`` are the exceptions of
+    ``write`` that mean the folder could not be written. Raises :class:`OutputError`.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"无法创建文件夹 {path.parent}：{exc.strerror or exc}",
+            file=str(path),
+            hint="请检查路径和写入权限",
+        ) from exc
+    if clean_stale:
+        remove_stale_temps(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        try:
+            write(tmp)
+        except errors as exc:
+            raise OutputError(
+                f"无法在文件夹 {path.parent} 中写入{what}",
+                file=str(path),
+                hint="请检查该文件夹是否可写；原文件未改动",
+            ) from exc
+        try:
+            os.replace(tmp, path)
+        except PermissionError as exc:
+            raise OutputError(
+                f"{what}可能正在被其他程序（如 Excel、WPS）打开，无法覆盖",
+                file=str(path),
+                hint="请关闭后重试；原文件未改动",
+            ) from exc
+        except OSError as exc:
+            raise OutputError(
+                f"无法写入{what}：{exc.strerror or exc}", file=str(path), hint="原文件未改动"
+            ) from exc
+    finally:
+        if tmp.exists() and not tmp.is_dir():
+            try:
+                tmp.unlink()
+            except OSError:
+                pass
+    return path
