@@ -1044,13 +1044,21 @@ def test_zip_of_returns_with_gbk_names(kit, tmp_path):
     assert o.answers(DB) == {t.number: answer(DB, t.number) for t in kit.master.tasks_of(DB)}
 
 
-def test_unreadable_file(kit, tmp_path):
+def test_unreadable_file(kit, tmp_path, monkeypatch):
     inbox = make_inbox(kit, tmp_path, {std_name(YL): kit.fill(YL)})
     locked = inbox / std_name(YL)
     locked.chmod(0)
     try:
         if os.access(locked, os.R_OK):
-            pytest.skip("running as root: chmod 000 does not stop reading")
+            # Root reads through chmod 000 (as CI does): refuse the open as the OS would.
+            real_open = os.open
+
+            def refusing_open(path, *args, **kwargs):
+                if Path(path) == locked:
+                    raise PermissionError(13, "Permission denied", str(path))
+                return real_open(path, *args, **kwargs)
+
+            monkeypatch.setattr(os, "open", refusing_open)
         o = run_merge(kit, tmp_path, inbox)
         assert_refused(o, std_name(YL), "无法读取文件（没有读取权限）")
     finally:
