@@ -102,9 +102,9 @@ def work_ours_split(job: dict, clock: Clock) -> None:
 def work_ours_merge(job: dict, clock: Clock) -> None:
     from collections import Counter
 
+    from workbook_tools.inbox import collect
     from workbook_tools.master import read_master
     from workbook_tools.merge import merge
-    from workbook_tools.returns import collect
     from workbook_tools.summary import write_summary
 
     master = read_master(job["master"])  # not timed: the pandas merge does not read it either

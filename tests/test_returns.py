@@ -19,14 +19,8 @@ from hypothesis import strategies as st
 
 from workbook_tools import containers, layout
 from workbook_tools.errors import ReturnReadError
-from workbook_tools.returns import (
-    Collected,
-    Rejected,
-    collect,
-    member_name,
-    read_return,
-    sniff,
-)
+from workbook_tools.inbox import Collected, Rejected, collect, member_name
+from workbook_tools.returns import read_return, sniff
 
 DIVISION = "养老服务处"
 ROWS = (
@@ -819,11 +813,12 @@ def test_collect_order_does_not_depend_on_creation_order(tmp_path):
 def test_collect_with_worker_processes_gives_the_serial_result(tmp_path, monkeypatch):
     import concurrent.futures
 
+    from workbook_tools import inbox as inbox_module
     from workbook_tools import returns
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    count = returns.POOL_MIN_FILES + 3
+    count = inbox_module.POOL_MIN_FILES + 3
     for i in range(count - 2):
         build_return(inbox / f"{i:02d}.xlsx", division=("养老服务处", "社会救助处")[i % 2])
     (inbox / "坏.xlsx").write_bytes(b"PK\x03\x04broken")
@@ -851,18 +846,19 @@ def test_collect_with_worker_processes_gives_the_serial_result(tmp_path, monkeyp
     assert sum(done) == count
     assert [r.source for r in pooled.rejected] == ["zz.xlsx", "坏.xlsx"]
     assert pooled.rejected[0].reason == "读取时出现意外错误（KeyError: 'a bug'）"
-    monkeypatch.setattr(returns, "POOL_MIN_FILES", 10**9)
+    monkeypatch.setattr(inbox_module, "POOL_MIN_FILES", 10**9)
     assert collect(inbox) == pooled
 
 
 def test_collect_reads_here_what_a_dead_worker_did_not(tmp_path, monkeypatch):
     import multiprocessing
 
+    from workbook_tools import inbox as inbox_module
     from workbook_tools import returns
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    for i in range(returns.POOL_MIN_FILES + 2):
+    for i in range(inbox_module.POOL_MIN_FILES + 2):
         build_return(inbox / f"{i:02d}.xlsx")
     interpret = returns._interpret
 
@@ -874,9 +870,9 @@ def test_collect_reads_here_what_a_dead_worker_did_not(tmp_path, monkeypatch):
     monkeypatch.setattr(returns, "_interpret", dies_in_a_worker)
     done: list[int] = []
     got = collect(inbox, progress=done.append)
-    assert sum(done) == returns.POOL_MIN_FILES + 2
+    assert sum(done) == inbox_module.POOL_MIN_FILES + 2
     assert not got.rejected
-    monkeypatch.setattr(returns, "POOL_MIN_FILES", 10**9)
+    monkeypatch.setattr(inbox_module, "POOL_MIN_FILES", 10**9)
     assert collect(inbox) == got
 
 

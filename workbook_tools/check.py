@@ -23,7 +23,7 @@ class FileReport:
 
 
 def check_file(master: Master, path: Path, year: int | None, quarter: int | None) -> FileReport:
-    from .returns import read_path
+    from .inbox import read_path
 
     try:
         ret = read_path(path, str(path))

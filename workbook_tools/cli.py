@@ -167,11 +167,11 @@ def merge(
       workbook-tools merge --quarter 1
       workbook-tools merge -q 1 --inbox inbox --out outbox/汇总.xlsx --json result.json --strict
     """
+    from .inbox import collect
     from .merge import has_errors
     from .merge import merge as merge_returns
     from .model import FLAG_TYPES, SEVERITIES
     from .progress import Progress
-    from .returns import collect
     from .summary import write_summary
 
     if not inbox.is_dir():

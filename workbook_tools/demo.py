@@ -100,9 +100,9 @@ def resave_with_libreoffice(src: Path, fmt: str, outdir: Path) -> Path | None:
 
 def run_demo(directory: Path, master_path: Path, echo: Callable[[str], None] = print) -> Path:
     """Split, fill with sample answers (with the usual mistakes), merge. Returns the summary path."""
+    from .inbox import collect
     from .master import read_master
     from .merge import merge
-    from .returns import collect
     from .summary import write_summary
     from .template import write_templates
 

@@ -13,17 +13,13 @@ the file name (``文件名``); disagreements are recorded as sentences in ``conf
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import io
-import os
 import re
-import stat
-import time
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 import python_calamine as calamine
@@ -36,7 +32,6 @@ from .containers import (
     OleFile,
     Sniffed,
     UnsafeFile,
-    check_zip_headers,
     column_letter,
     custom_properties,
     inspect_workbook_zip,
@@ -45,17 +40,13 @@ from .containers import (
     ole_last_saved,
     sniff_bytes,
 )
-from .errors import InputError, ReturnReadError
+from .errors import ReturnReadError
 from .model import ReturnFile, ReturnRow, quarter_name
-from .parallel import ordered_map
 
 __all__ = [
     "MAX_COLS",
     "MAX_FILE_SIZE",
     "MAX_ROWS",
-    "Collected",
-    "Rejected",
-    "collect",
     "read_return",
     "sniff",
 ]
@@ -66,9 +57,6 @@ HEADER_SEARCH_ROWS = 20
 MAX_EXTRA = 50
 #: Characters of a cell quoted in an extra entry.
 EXTRA_QUOTE = 30
-#: Fewest files for which collect starts worker processes. On two CPUs they save ~5% of the
-#: time at 24 files and ~25% at 200: below this, not worth a second process.
-POOL_MIN_FILES = 32
 
 BY_IDENTITY = "模板标识"
 BY_TITLE = "标题"
@@ -93,13 +81,13 @@ def sniff(data: bytes) -> str:
 
 
 # --- Reading one file ----------------------------------------------------------------------
-def read_return(data: bytes, source: str, mtime: float = 0.0) -> ReturnFile:
-    """Read one returned file from its bytes. Raises :class:`ReturnReadError` when unreadable."""
-    return _read(data, source, mtime, None)
+def read_return(
+    data: bytes, source: str, mtime: float = 0.0, *, sniffed: Sniffed | None = None
+) -> ReturnFile:
+    """Read one returned file from its bytes. Raises :class:`ReturnReadError` when unreadable.
 
-
-def _read(data: bytes, source: str, mtime: float, sniffed: Sniffed | None) -> ReturnFile:
-    """read_return, given what sniff_bytes(data) said when the caller already asked."""
+    ``sniffed`` is what :func:`containers.sniff_bytes` said, when the caller already asked.
+    """
     if len(data) > MAX_FILE_SIZE:
         raise ReturnReadError(
             f"文件过大（{len(data) / 1024 / 1024:.1f} MB，上限 {MAX_FILE_SIZE // 1024 // 1024} MB）",
@@ -606,274 +594,3 @@ def _resolve(
                     f"“{_show(name, chosen[name])}”，以{chosen_by[name]}为准"
                 )
     return chosen, chosen_by.get("division", ""), conflicts
-
-
-# --- The inbox -----------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Rejected:
-    """A file in the inbox that could not be read as a return, and why (Chinese, one line)."""
-
-    source: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class Collected:
-    """Everything found in an inbox: the returns read, the files refused, the files ignored."""
-
-    returns: tuple[ReturnFile, ...]
-    rejected: tuple[Rejected, ...]
-    skipped: tuple[str, ...]
-
-
-_SYSTEM_NAMES = {
-    "thumbs.db",
-    "ehthumbs.db",
-    "desktop.ini",
-    "__macosx",
-    "$recycle.bin",
-    "system volume information",
-}
-
-
-def is_ignored_name(name: str) -> bool:
-    """Lock, owner and system files: ~$x.xlsx, .~lock.x.xlsx#, .DS_Store, ._x, Thumbs.db…"""
-    return (
-        name.startswith(("~$", ".", "~WRL"))
-        or (name.startswith("~") and name.lower().endswith(".tmp"))
-        or name.lower() in _SYSTEM_NAMES
-    )
-
-
-def collect(inbox: Path, progress: Callable[[int], None] | None = None) -> Collected:
-    """Read every file under ``inbox`` (recursively, in sorted order) without changing any.
-
-    Sources are inbox-relative POSIX paths; members of a .zip archive of returns are read as if
-    unpacked ("archive.zip/member.xlsx"). Lock and system files go to ``skipped``; anything
-    that cannot be read goes to ``rejected`` with a reason. One bad file never stops the others.
-    ``progress``, when given, is called with the number of files just read (for a progress bar;
-    an archive counts as one file). From :data:`POOL_MIN_FILES` files on, where processes can be
-    forked, the files are read by one process per CPU; the result is the same.
-    """
-    inbox = Path(inbox)
-    if not inbox.is_dir():
-        raise InputError("收件箱文件夹不存在或不是文件夹", file=str(inbox), hint="请检查路径")
-    found: list[str] = []
-    skipped: list[str] = []
-    rejected: list[Rejected] = []
-
-    def walk_error(exc: OSError) -> None:
-        rel = _relative(inbox, exc.filename) if exc.filename else "."
-        rejected.append(Rejected(rel, f"无法读取文件夹（{_os_reason(exc)}）"))
-
-    for dirpath, dirnames, filenames in os.walk(inbox, followlinks=False, onerror=walk_error):
-        keep = []
-        for d in dirnames:
-            rel = _relative(inbox, os.path.join(dirpath, d))
-            if os.path.islink(os.path.join(dirpath, d)) or is_ignored_name(d):
-                skipped.append(rel)  # symlinked folders are not followed: no loops, no escapes
-            else:
-                keep.append(d)
-        dirnames[:] = sorted(keep)
-        for f in filenames:
-            rel = _relative(inbox, os.path.join(dirpath, f))
-            (skipped if is_ignored_name(f) else found).append(rel)
-
-    returns: list[ReturnFile] = []
-    for file_returns, file_rejected, file_skipped in _read_files(inbox, sorted(found), progress):
-        returns += file_returns
-        rejected += file_rejected
-        skipped += file_skipped
-    key = lambda x: x.source  # noqa: E731
-    return Collected(
-        tuple(sorted(returns, key=key)), tuple(sorted(rejected, key=key)), tuple(sorted(skipped))
-    )
-
-
-def read_path(path: Path, source: str | None = None) -> ReturnFile:
-    """Read one returned file from disk (``check``); raises ReturnReadError naming it."""
-    source = source or str(path)
-    try:
-        data, mtime = _read_file(Path(path))
-    except _Refused as exc:
-        raise ReturnReadError(exc.reason, file=source) from None
-    sniffed = sniff_bytes(data)
-    if sniffed.kind == "zip":
-        raise ReturnReadError(
-            "这是一个压缩包，不是工作簿",
-            file=source,
-            hint="请解压后逐个检查，或放入收件箱由 merge 读取",
-        )
-    return _read(data, source, mtime, sniffed)
-
-
-class _Refused(Exception):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-def _relative(inbox: Path, path: str | os.PathLike) -> str:
-    return Path(os.path.relpath(path, inbox)).as_posix()
-
-
-def _os_reason(exc: OSError) -> str:
-    if isinstance(exc, PermissionError):
-        return "没有读取权限"
-    if isinstance(exc, FileNotFoundError):
-        return "文件不存在（可能是失效的快捷方式，或已被移走）"
-    return exc.strerror or type(exc).__name__
-
-
-def _reason(exc: ReturnReadError | UnsafeFile) -> str:
-    return f"{exc.message}；{exc.hint}" if exc.hint else exc.message
-
-
-def _read_file(path: Path) -> tuple[bytes, float]:
-    """The bytes of a regular file, refusing oversized ones before reading them."""
-    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
-    try:
-        try:
-            fd = os.open(path, flags | getattr(os, "O_NOATIME", 0) | getattr(os, "O_NONBLOCK", 0))
-        except PermissionError:  # O_NOATIME needs ownership
-            fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0))
-        with os.fdopen(fd, "rb") as f:
-            st = os.fstat(f.fileno())
-            if not stat.S_ISREG(st.st_mode):
-                raise _Refused("不是普通文件")
-            if st.st_size > MAX_FILE_SIZE:
-                raise _Refused(_too_large(st.st_size))
-            data = f.read(MAX_FILE_SIZE + 1)
-    except OSError as exc:
-        raise _Refused(f"无法读取文件（{_os_reason(exc)}）") from None
-    if len(data) > MAX_FILE_SIZE:
-        raise _Refused(_too_large(len(data)))
-    return data, st.st_mtime
-
-
-def _too_large(size: int) -> str:
-    return (
-        f"文件过大（{size / 1024 / 1024:.1f} MB，上限 {MAX_FILE_SIZE // 1024 // 1024} MB）；"
-        "请删除图片、附件等内容后另存再报送"
-    )
-
-
-_FileResult = tuple[list[ReturnFile], list[Rejected], list[str]]
-
-
-def _read_files(
-    inbox: Path, rels: list[str], progress: Callable[[int], None] | None
-) -> list[_FileResult]:
-    """_read_inbox_file for every file, in order: over worker processes when it pays."""
-    results: list[_FileResult] = []
-    read = functools.partial(_read_inbox_file, inbox)
-    for result in ordered_map(read, rels, min_items=POOL_MIN_FILES):
-        results.append(result)
-        if progress:
-            progress(1)
-    return results
-
-
-def _read_inbox_file(inbox: Path, rel: str) -> _FileResult:
-    """Read one file of the inbox (an archive gives several returns); never raises."""
-    returns: list[ReturnFile] = []
-    rejected: list[Rejected] = []
-    skipped: list[str] = []
-    try:
-        data, mtime = _read_file(inbox / rel)
-    except _Refused as exc:
-        rejected.append(Rejected(rel, exc.reason))
-        return returns, rejected, skipped
-    try:
-        sniffed = sniff_bytes(data)
-        if sniffed.kind == "zip":
-            _collect_archive(data, rel, returns, rejected, skipped)
-        else:
-            _read_one(data, sniffed, rel, mtime, returns, rejected)
-    except Exception as exc:  # a bug must not stop the other files
-        rejected.append(Rejected(rel, f"读取时出现意外错误（{type(exc).__name__}: {exc}）"))
-    return returns, rejected, skipped
-
-
-def _read_one(
-    data: bytes, sniffed: Sniffed, source: str, mtime: float, returns: list, rejected: list
-) -> None:
-    try:
-        returns.append(_read(data, source, mtime, sniffed))
-    except ReturnReadError as exc:
-        rejected.append(Rejected(source, _reason(exc)))
-    except Exception as exc:  # a bug must not stop the other files
-        rejected.append(Rejected(source, f"读取时出现意外错误（{type(exc).__name__}: {exc}）"))
-
-
-def member_name(info: zipfile.ZipInfo) -> str:
-    """A member's name as its author saw it: UTF-8 flag, Info-ZIP unicode path, else GBK."""
-    name = info.filename
-    if info.flag_bits & 0x800:
-        return name
-    extra = info.extra
-    while len(extra) >= 4:
-        tag, size = int.from_bytes(extra[:2], "little"), int.from_bytes(extra[2:4], "little")
-        if tag == 0x7075 and size > 5:
-            try:
-                return extra[9 : 4 + size].decode("utf-8")
-            except UnicodeDecodeError:
-                break
-        extra = extra[4 + size :]
-    try:
-        raw = name.encode("cp437")  # zipfile decoded the bytes as cp437: undo that
-    except UnicodeEncodeError:
-        return name
-    for encoding in ("utf-8", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return name
-
-
-def _collect_archive(data: bytes, rel: str, returns: list, rejected: list, skipped: list) -> None:
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        infos = check_zip_headers(zf)
-    except UnsafeFile as exc:
-        rejected.append(Rejected(rel, _reason(exc)))
-        return
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
-        rejected.append(Rejected(rel, "压缩包已损坏，无法解开；请重新打包后再报送"))
-        return
-    members = sorted(
-        ((member_name(i).replace("\\", "/").lstrip("/"), i) for i in infos), key=lambda m: m[0]
-    )
-    for name, info in members:
-        if info.is_dir() or name.endswith("/"):
-            continue
-        source = f"{rel}/{name}"
-        if any(is_ignored_name(part) for part in name.split("/")):
-            skipped.append(source)
-            continue
-        if info.flag_bits & 0x1:
-            rejected.append(Rejected(source, "压缩包内的文件设置了密码；请解压后报送"))
-            continue
-        if info.file_size > MAX_FILE_SIZE:
-            rejected.append(Rejected(source, _too_large(info.file_size)))
-            continue
-        try:
-            with zf.open(info) as f:
-                member = f.read(MAX_FILE_SIZE + 1)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
-            rejected.append(
-                Rejected(source, f"压缩包内的文件无法解压（{type(exc).__name__}）；请解压后报送")
-            )
-            continue
-        sniffed = sniff_bytes(member)
-        if sniffed.kind == "zip":
-            rejected.append(
-                Rejected(source, "压缩包中的压缩包不会再展开；请解压后报送其中的工作簿")
-            )
-            continue
-        try:
-            mtime = time.mktime((*info.date_time, 0, 0, -1))
-        except (OverflowError, ValueError):
-            mtime = 0.0
-        _read_one(member, sniffed, source, mtime, returns, rejected)
