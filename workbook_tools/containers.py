@@ -198,6 +198,17 @@ _BIFF_CELLS = {0x0006, 0x00FD, 0x0203, 0x027E, 0x0204, 0x0205, 0x00D6}  # FORMUL
 _BIFF_MULRK = 0x00BD
 
 
+def _refuse_far_cells(extents: list[tuple[str, Extent]]) -> None:
+    """Raise UnsafeFile for the first sheet whose cells reach farther than we read."""
+    for sheet, extent in extents:
+        if extent.too_big():
+            raise UnsafeFile(
+                f"工作表 {sheet} 的内容范围过大（单元格 {extent.far_cell()} 处仍有内容，"
+                f"最多读取 {MAX_ROWS} 行、{MAX_COLS} 列）",
+                "请删除表格以外的内容后另存再报送",
+            )
+
+
 def inspect_xls(data: bytes) -> None:
     """Refuse an xls whose cells reach too far (calamine would allocate the whole span).
 
@@ -227,13 +238,7 @@ def inspect_xls(data: bytes) -> None:
             (last,) = struct.unpack_from("<H", body, len(body) - 2)
             extents.setdefault(sheet_start, Extent()).add(row, first, row, max(first, last))
         pos += 4 + length
-    for start, extent in extents.items():
-        if extent.too_big():
-            raise UnsafeFile(
-                f"工作表 {names.get(start, '?')} 的内容范围过大（单元格 {extent.far_cell()} 处仍有内容，"
-                f"最多读取 {MAX_ROWS} 行、{MAX_COLS} 列）",
-                "请删除表格以外的内容后另存再报送",
-            )
+    _refuse_far_cells([(names.get(start, "?"), e) for start, e in extents.items()])
 
 
 def _biff_short_string(raw: bytes) -> str:
@@ -551,13 +556,7 @@ def inspect_workbook_zip(data: bytes, kind: str) -> ZipFacts:
             extents.pop(info.filename, None)
             _remeasure(zf, info, _XlsxScanner(extents, info.filename))
     sheet_names = _xlsx_sheet_parts(facts) if kind != "ods" else {}
-    for part, extent in extents.items():
-        if extent.too_big():
-            raise UnsafeFile(
-                f"工作表 {sheet_names.get(part, part)} 的内容范围过大（单元格 {extent.far_cell()} 处仍有内容，"
-                f"最多读取 {MAX_ROWS} 行、{MAX_COLS} 列）",
-                "请删除表格以外的内容后另存再报送",
-            )
+    _refuse_far_cells([(sheet_names.get(part, part), e) for part, e in extents.items()])
     return facts
 
 
