@@ -26,8 +26,6 @@ HEADER_SCAN_ROWS = 15  # the header must start within the first rows of a sheet
 MAX_ROWS = 20_000  # never trust a sheet's dimension (PITFALLS 3); 10x a province's plan
 MAX_COLS = 60
 MAX_FILE_BYTES = 50 * 1024 * 1024
-MAX_UNZIPPED_BYTES = 300 * 1024 * 1024  # zip bombs (PITFALLS 9)
-MAX_ZIP_ENTRIES = 5000
 
 # Header keys, in the order the header is described to users.
 NUMBER, TEXT, LEADER, LEADS, PARTNERS, CATEGORY = (
@@ -211,43 +209,24 @@ def _read_bytes(path: Path, source: str) -> bytes:
 
 
 def _sniff(data: bytes, source: str) -> str:
-    """Format by content (PITFALLS 5): xlsx, ods or xls; anything else raises."""
+    """Format by content (PITFALLS 5), as the return reader sniffs: xlsx, ods or xls; else raise."""
+    from .containers import sniff_bytes
+
+    kind = sniff_bytes(data).kind
+    if kind in ("xlsx", "xlsm"):
+        return "xlsx"
+    if kind in ("ods", "xls"):
+        return kind
     not_workbook = "不是Excel工作簿"
     save_as = "请用Excel或WPS打开后另存为.xlsx"
-    if data.startswith(b"PK\x03\x04"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as zf:
-                infos = zf.infolist()
-                names = {i.filename for i in infos}
-                if (
-                    len(infos) > MAX_ZIP_ENTRIES
-                    or sum(i.file_size for i in infos) > MAX_UNZIPPED_BYTES
-                ):
-                    raise MasterLayoutError("压缩内容过大，不像是分解方案", file=source)
-                mimetype = zf.read("mimetype")[:100] if "mimetype" in names else b""
-        except zipfile.BadZipFile as exc:
-            raise MasterLayoutError(
-                f"文件已损坏，{not_workbook}", file=source, hint=save_as
-            ) from exc
-        if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
-            return "xlsx"
-        if b"opendocument.spreadsheet" in mimetype:
-            return "ods"
-        raise MasterLayoutError(
-            f"{not_workbook}（是其他类型的压缩文件或文档）", file=source, hint=save_as
-        )
-    if data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
-        if "EncryptionInfo".encode("utf-16-le") in data:
-            raise MasterLayoutError(
-                "文件设置了打开密码，无法读取", file=source, hint="请取消密码后另存"
-            )
-        return "xls"
-    head = data[:2048].lstrip().lower()
-    if head.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml")) or b"<table" in head:
-        raise MasterLayoutError(
-            f"{not_workbook}，而是网页（HTML/XML）格式的表格", file=source, hint=save_as
-        )
-    raise MasterLayoutError(f"{not_workbook}（应为.xlsx、.xls或.ods）", file=source, hint=save_as)
+    message = {
+        "corrupt": f"文件已损坏，{not_workbook}",
+        "encrypted": "文件设置了打开密码，无法读取",
+        "html": f"{not_workbook}，而是网页（HTML/XML）格式的表格",
+        "zip": f"{not_workbook}（是其他类型的压缩文件或文档）",
+    }.get(kind, f"{not_workbook}（应为.xlsx、.xls或.ods）")
+    hint = "请取消密码后另存" if kind == "encrypted" else save_as
+    raise MasterLayoutError(message, file=source, hint=hint)
 
 
 def _refuse_unsafe(data: bytes, fmt: str, source: str) -> None:
