@@ -35,7 +35,6 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 SHIPPED_MASTER = REPO / "master" / "分解方案.xlsx"
 YEAR, QUARTER = 2022, 1
-MASTER_ROW_CAP = 4996  # master.MAX_ROWS (5000) minus the 附件1, title, header and footnote rows
 
 # Targets (issue 5).
 SPLIT_SPEEDUP = 2.0  # ours vs pandas, at least
@@ -572,10 +571,12 @@ def main(argv: list[str] | None = None) -> int:
         load_before = os.getloadavg()[0]
         print(f"workbook-tools benchmark: {tasks} tasks, {divisions} divisions, in {work}")
         print(f"{os.cpu_count()} CPUs, load average {load_before:.2f} before the run")
-        if tasks > MASTER_ROW_CAP:
-            print(
-                f"WARNING: read_master reads at most {MASTER_ROW_CAP} task rows (MAX_ROWS); "
-                "the rest of the master is silently ignored"
+        from workbook_tools.master import MAX_ROWS
+
+        if tasks > MAX_ROWS - 4:  # 附件1, title, header and footnote rows
+            raise SystemExit(
+                f"{tasks} tasks: read_master refuses a master longer than {MAX_ROWS} rows; "
+                f"use --tasks {MAX_ROWS - 4} or fewer"
             )
         runs: list[Run] = []
 

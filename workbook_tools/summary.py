@@ -20,6 +20,7 @@ import xlsxwriter
 from xlsxwriter.exceptions import XlsxFileError
 
 from .cells import CELL_LIMIT, clean_text, fit_cell, row_height
+from .fastsheet import FastWorkbook
 from .files import write_atomically
 from .model import (
     FLAG_TYPES,
@@ -193,20 +194,9 @@ def _write_row(
     overrides: dict[int, dict] | None = None,
     first_col: int = 0,
 ) -> None:
-    """Write one data row: text with write_string, numbers with write_number; set its height."""
+    """Write one data row (fastsheet.write_values_plain says how each value is written); set its height."""
     formats, widths = styles.row(cols, fill, overrides or {})
-    for i, (fmt, value) in enumerate(zip(formats, values, strict=True), first_col):
-        if value.__class__ is str:  # nearly every cell: skip the checks below
-            if value:
-                ws.write_string(row, i, value, fmt)
-            else:
-                ws.write_blank(row, i, None, fmt)  # a real blank: filters show (空白)
-        elif isinstance(value, int | float) and not isinstance(value, bool):
-            ws.write_number(row, i, value, fmt)
-        elif value is None or value == "":
-            ws.write_blank(row, i, None, fmt)
-        else:
-            ws.write_string(row, i, str(value), fmt)
+    ws.write_values(row, first_col, values, formats)
     ws.set_row(row, row_height(values, widths))
 
 
@@ -753,7 +743,7 @@ def _build(summary: Summary, target: str) -> None:
 
 
 def _build_workbook(summary: Summary, target: str) -> None:
-    workbook = xlsxwriter.Workbook(target, WORKBOOK_OPTIONS)
+    workbook = FastWorkbook(target, WORKBOOK_OPTIONS)
     month = 3 * (summary.quarter - 1) + 1
     workbook.set_properties(
         {

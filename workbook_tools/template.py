@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import xlsxwriter
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from . import layout
 from .errors import InputError, OutputError
+from .fastsheet import FastWorkbook
 from .files import write_atomically
 from .model import BUREAU, ROLE_ASSIST, ROLE_LEAD, STATUSES, Master, Task, quarter_name
 from .parallel import ordered_map
@@ -232,7 +232,7 @@ class _Book:
     def __init__(self, buffer: io.BytesIO) -> None:
         # Defence in depth: we only call write_string, but no string may ever become a formula,
         # a link or a number (PITFALLS 7).
-        self.wb = xlsxwriter.Workbook(
+        self.wb = FastWorkbook(
             buffer,
             {
                 "in_memory": True,

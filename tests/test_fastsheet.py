@@ -1,0 +1,156 @@
+"""fastsheet: the faster cell writer must give exactly the bytes xlsxwriter's own code gives."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+import xlsxwriter
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from test_summary import make_summary
+from xlsxwriter.packager import Packager
+from xlsxwriter.worksheet import Worksheet
+
+from workbook_tools import fastsheet
+from workbook_tools.fastsheet import FastWorkbook, FastWorksheet, write_values_plain
+from workbook_tools.master import read_master
+from workbook_tools.summary import _build
+from workbook_tools.template import build_template
+
+OPTIONS = {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False}
+
+
+def parts(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return {name: zf.read(name) for name in zf.namelist()}
+
+
+@pytest.fixture
+def plain_xlsxwriter(monkeypatch):
+    """Turn every fast path off: FastWorkbook then writes through xlsxwriter's own code."""
+
+    def use_plain() -> None:
+        monkeypatch.setattr(FastWorksheet, "_write_rows", Worksheet._write_rows)
+        monkeypatch.setattr(FastWorksheet, "_calculate_spans", Worksheet._calculate_spans)
+        monkeypatch.setattr(FastWorksheet, "write_values", write_values_plain)
+        monkeypatch.setattr(FastWorkbook, "_get_packager", lambda self: Packager())
+
+    return use_plain
+
+
+@pytest.fixture
+def slow_cells(monkeypatch):
+    """Count the cells the fast writer hands back to xlsxwriter's per-cell code."""
+    calls = []
+    original = Worksheet._write_cell
+
+    def spy(self, row, col, cell):
+        calls.append(cell.__class__.__name__)
+        return original(self, row, col, cell)
+
+    monkeypatch.setattr(Worksheet, "_write_cell", spy)
+    return calls
+
+
+def summary_bytes(tmp_path, name: str) -> bytes:
+    target = tmp_path / name
+    _build(make_summary(), str(target))
+    return target.read_bytes()
+
+
+def test_summary_same_bytes_as_xlsxwriter(tmp_path, plain_xlsxwriter, slow_cells):
+    fast = summary_bytes(tmp_path, "fast.xlsx")
+    assert slow_cells == []  # every cell of the summary went through the fast writer
+    plain_xlsxwriter()
+    plain = summary_bytes(tmp_path, "plain.xlsx")
+    assert len(slow_cells) > 100  # ... which the plain run did not use
+    assert fast == plain
+    shared = parts(fast)["xl/sharedStrings.xml"].decode()
+    assert "乙" * 100 in shared and "😀" in shared  # the sample's long text and emoji
+
+
+def test_template_same_bytes_as_xlsxwriter(plain_xlsxwriter):
+    master = read_master("master/分解方案.xlsx")
+    divisions = master.divisions[:3]
+    fast = [build_template(master, d, 2022, 1) for d in divisions]
+    plain_xlsxwriter()
+    assert [build_template(master, d, 2022, 1) for d in divisions] == fast
+
+
+# Text that exercises every branch of the shared-strings writer and of write_values.
+TRICKY = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(
+        [
+            "",
+            " 前导空格",
+            "末尾空格 ",
+            "末尾换行\n",
+            "\t制表",
+            "_x0041_ 已是转义",
+            "a_xZZ",
+            "<r>像富文本</r>",
+            "A&B<C>D\"E'",
+            "含\x01控制\x1f字符",
+            "完成了😀",
+            "\u3000全角空格开头",
+            "甲" * 20000,
+        ]
+    ),
+)
+VALUES = st.lists(
+    st.one_of(
+        TRICKY,
+        st.integers(-(10**12), 10**12),
+        st.floats(allow_nan=False, allow_infinity=False),
+        st.none(),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+def workbook_bytes(cls, rows, first_col: int, writer) -> bytes:
+    buf = io.BytesIO()
+    wb = cls(buf, OPTIONS)
+    ws = wb.add_worksheet("表")
+    fmt, other = wb.add_format({"text_wrap": True}), wb.add_format({"bold": True})
+    ws.set_row(0, 30)  # a row with attributes only
+    for r, values in enumerate(rows, 2):
+        formats = [fmt if (r + i) % 2 else other for i in range(len(values))]
+        writer(ws, r, first_col, values, formats)
+        ws.set_row(r, 18 + r)
+    ws.write_string(len(rows) + 3, 0, "无格式")  # no format: xlsxwriter's own code
+    ws.write_rich_string(len(rows) + 4, 1, "富", other, "文本")
+    ws.merge_range(len(rows) + 5, 0, len(rows) + 5, 3, "合并", fmt)
+    wb.close()
+    return buf.getvalue()
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(VALUES, min_size=1, max_size=40), first_col=st.integers(0, 30))
+def test_any_cells_same_bytes(rows, first_col):
+    fast = workbook_bytes(FastWorkbook, rows, first_col, FastWorksheet.write_values)
+    plain = workbook_bytes(xlsxwriter.Workbook, rows, first_col, write_values_plain)
+    assert parts(fast) == parts(plain)
+
+
+def test_comments_fall_back_to_xlsxwriter():
+    def book(cls) -> bytes:
+        buf = io.BytesIO()
+        wb = cls(buf, OPTIONS)
+        ws = wb.add_worksheet()
+        ws.write_string(0, 0, "有批注", wb.add_format({"bold": True}))
+        ws.write_comment(0, 0, "批注")
+        ws.write_number(40, 2, 3.5, wb.add_format({"italic": True}))
+        wb.close()
+        return buf.getvalue()
+
+    assert parts(book(FastWorkbook)) == parts(book(xlsxwriter.Workbook))
+
+
+def test_module_documents_its_xlsxwriter_major():
+    # The fast paths override private methods; a new major version must be checked again.
+    assert xlsxwriter.__version__.split(".")[0] == "3", fastsheet.__doc__

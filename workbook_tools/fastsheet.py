@@ -1,0 +1,192 @@
+"""A faster way for xlsxwriter to write a worksheet's cells, producing exactly the same XML.
+
+xlsxwriter writes each ``<c>`` element through several small calls (a cell reference, a list of
+attributes, an escaping regex per attribute, one file write per cell). For a province-scale
+summary that is about a third of the whole ``merge``. :class:`FastWorksheet` writes the cells this
+tool uses (strings, numbers and blanks, each with a format) with one f-string each and one write
+per row, and hands every other kind of cell, and every case it was not built for, to
+xlsxwriter's own code.
+
+It is plugged in through xlsxwriter's documented ``worksheet_class`` argument of
+``Workbook.add_worksheet``, but it overrides a private method, so the tests build the same
+workbooks with and without it and require byte-identical worksheet XML; ``pyproject.toml`` keeps
+xlsxwriter within the major version this was checked against.
+"""
+
+from __future__ import annotations
+
+import re
+
+from xlsxwriter import Workbook
+from xlsxwriter.packager import Packager
+from xlsxwriter.sharedstrings import SharedStrings
+from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTuple, Worksheet
+
+_FAST_TYPES = frozenset((CellStringTuple, CellNumberTuple, CellBlankTuple))
+# A shared string that xlsxwriter would change or mark: control characters (escaped as
+# _xHHHH_), an existing _xHHHH_ (escaped again), markup characters, rich strings ("<r>").
+_NEEDS_CARE = re.compile(r"[\x00-\x08\x0b-\x1f&<>]|_x")
+_SHORT = 32767 // 2  # a string this long or shorter is within Excel's limit in any case
+
+
+def write_values_plain(ws: Worksheet, row: int, first_col: int, values, formats) -> None:
+    """One row of cells through xlsxwriter's public methods: what ``write_values`` must equal.
+
+    Text with write_string (an empty string with write_blank, a real blank that filters show
+    as (空白)), numbers with write_number, None as a blank, anything else as its str().
+    """
+    for col, (value, fmt) in enumerate(zip(values, formats, strict=True), first_col):
+        if value.__class__ is str:
+            if value:
+                ws.write_string(row, col, value, fmt)
+            else:
+                ws.write_blank(row, col, None, fmt)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            ws.write_number(row, col, value, fmt)
+        elif value is None:
+            ws.write_blank(row, col, None, fmt)
+        else:
+            ws.write_string(row, col, str(value), fmt)
+
+
+class FastWorksheet(Worksheet):
+    """xlsxwriter's Worksheet with a faster writer for the sheet data (same bytes)."""
+
+    def write_values(self, row: int, first_col: int, values, formats) -> None:
+        """Same result as :func:`write_values_plain`, with one bounds check for the row.
+
+        Every format must be a Format (not None), as :func:`write_values_plain` would otherwise
+        skip writing a blank.
+        """
+        last_col = first_col + len(values) - 1
+        if (
+            self.constant_memory
+            or None in formats
+            or self._check_dimensions(row, first_col)
+            or self._check_dimensions(row, last_col)
+        ):
+            write_values_plain(self, row, first_col, values, formats)
+            return
+        cells = self.table[row]
+        shared = self.str_table._get_shared_string_index
+        for col, (value, fmt) in enumerate(zip(values, formats, strict=True), first_col):
+            if value.__class__ is str and len(value) <= _SHORT:
+                cells[col] = CellStringTuple(shared(value), fmt) if value else CellBlankTuple(fmt)
+            else:
+                write_values_plain(self, row, col, (value,), (fmt,))
+
+    def _calculate_spans(self) -> None:
+        # Same result as Worksheet._calculate_spans: for each block of 16 rows, the first and
+        # last column (1-based) holding a cell; from each row's own columns, not every column.
+        if self.comments or self.dim_rowmin is None:
+            super()._calculate_spans()
+            return
+        low, high = self.dim_colmin, self.dim_colmax
+        blocks: dict[int, list[int]] = {}
+        for row_num, cells in self.table.items():
+            if not cells or not self.dim_rowmin <= row_num <= self.dim_rowmax:
+                continue
+            cols = [c for c in cells if low <= c <= high]
+            if not cols:
+                continue
+            block = blocks.get(row_num // 16)
+            first, last = min(cols), max(cols)
+            if block is None:
+                blocks[row_num // 16] = [first, last]
+            else:
+                block[0], block[1] = min(block[0], first), max(block[1], last)
+        self.row_spans = {i: f"{a + 1}:{b + 1}" for i, (a, b) in sorted(blocks.items())}
+
+    def _write_rows(self) -> None:
+        if self.constant_memory or self.comments or self.dim_rowmin is None:
+            super()._write_rows()
+            return
+        self._calculate_spans()
+        table, row_info, spans, fh = self.table, self.row_info, self.row_spans, self.fh
+        letters = {c: xl_col_to_name(c) for c in range(self.dim_colmin, self.dim_colmax + 1)}
+        xf: dict[int, int] = {}  # id(format) -> its index, asked once per format
+        for row_num in range(self.dim_rowmin, self.dim_rowmax + 1):
+            cells = table.get(row_num) if row_num in table else None
+            if not cells:
+                if row_num in row_info:  # a row with attributes only
+                    self._write_empty_row(row_num, spans.get(row_num // 16), row_info[row_num])
+                continue
+            self._write_row(row_num, spans.get(row_num // 16), row_info.get(row_num))
+            ref = row_num + 1
+            parts: list[str] = []
+            for col_num in sorted(cells) if len(cells) > 1 else cells:
+                if col_num not in letters:
+                    continue  # outside the dimensions: xlsxwriter does not write it either
+                cell = cells[col_num]
+                kind = cell.__class__
+                fmt = cell.format
+                if fmt is None or kind not in _FAST_TYPES:
+                    if parts:
+                        fh.write("".join(parts))
+                        parts = []
+                    self._write_cell(row_num, col_num, cell)
+                    continue
+                s = xf.get(id(fmt))
+                if s is None:
+                    s = xf[id(fmt)] = fmt._get_xf_index()
+                if kind is CellStringTuple:
+                    parts.append(
+                        f'<c r="{letters[col_num]}{ref}" s="{s}" t="s"><v>{cell.string}</v></c>'
+                    )
+                elif kind is CellNumberTuple:
+                    parts.append(
+                        f'<c r="{letters[col_num]}{ref}" s="{s}"><v>{cell.number:.16G}</v></c>'
+                    )
+                else:
+                    parts.append(f'<c r="{letters[col_num]}{ref}" s="{s}"/>')
+            parts.append("</row>")
+            fh.write("".join(parts))
+
+
+class _FastSharedStrings(SharedStrings):
+    """The shared strings part, plain strings written with one f-string each (same bytes)."""
+
+    def _write_sst_strings(self) -> None:
+        parts: list[str] = []
+        for string in self.string_table.string_array:
+            if (
+                string
+                and not _NEEDS_CARE.search(string)
+                and not string[0].isspace()  # else xml:space="preserve"
+                and not string[-1].isspace()
+            ):
+                parts.append(f"<si><t>{string}</t></si>")
+                continue
+            if parts:
+                self.fh.write("".join(parts))
+                parts = []
+            self._write_si(string)
+        self.fh.write("".join(parts))
+
+
+class _FastPackager(Packager):
+    def _write_shared_strings_file(self) -> None:
+        # As Packager._write_shared_strings_file, with _FastSharedStrings.
+        if not self.workbook.str_table.count:
+            return
+        sst = _FastSharedStrings()
+        sst.string_table = self.workbook.str_table
+        sst._set_xml_writer(self._filename("xl/sharedStrings.xml"))
+        sst._assemble_xml_file()
+
+
+class FastWorkbook(Workbook):
+    """xlsxwriter's Workbook with :class:`FastWorksheet` sheets and a faster shared-strings part.
+
+    Both hooks are xlsxwriter's own: the ``worksheet_class`` attribute and ``_get_packager``
+    ("allows the default packager to be over-ridden").
+    """
+
+    worksheet_class = FastWorksheet
+
+    def _get_packager(self) -> Packager:
+        return _FastPackager()
+
+
+__all__ = ["FastWorkbook", "FastWorksheet", "write_values_plain"]
