@@ -13,6 +13,7 @@ OLE2 files (xls, encrypted xlsx, WPS) are recognised by reading the compound fil
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import re
 import struct
@@ -555,8 +556,9 @@ def inspect_workbook_zip(data: bytes, kind: str) -> ZipFacts:
         if isinstance(scanner, _SheetReach) and scanner.gave_up:
             extents.pop(info.filename, None)
             _remeasure(zf, info, _XlsxScanner(extents, info.filename))
-    sheet_names = _xlsx_sheet_parts(facts) if kind != "ods" else {}
-    _refuse_far_cells([(sheet_names.get(part, part), e) for part, e in extents.items()])
+    if any(e.too_big() for e in extents.values()):  # names only for the message
+        sheet_names = _xlsx_sheet_parts(facts) if kind != "ods" else {}
+        _refuse_far_cells([(sheet_names.get(part, part), e) for part, e in extents.items()])
     return facts
 
 
@@ -769,6 +771,7 @@ def last_saved(facts: ZipFacts, kind: str) -> str:
 
 
 # --- Cell references -----------------------------------------------------------------------
+@functools.lru_cache(maxsize=1024)  # a return names the same few columns on every row
 def column_letter(index: int) -> str:
     """0 -> A, 25 -> Z, 26 -> AA."""
     out = ""

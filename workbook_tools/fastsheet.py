@@ -16,7 +16,9 @@ xlsxwriter within the major version this was checked against.
 from __future__ import annotations
 
 import re
+import zipfile
 
+import xlsxwriter.workbook
 from xlsxwriter import Workbook
 from xlsxwriter.packager import Packager
 from xlsxwriter.sharedstrings import SharedStrings
@@ -176,17 +178,39 @@ class _FastPackager(Packager):
         sst._assemble_xml_file()
 
 
+#: zlib level for the parts of the zip. Level 1 deflates the province-scale summary (14 MB of
+#: XML) in about 0.1 s instead of 0.3 s at xlsxwriter's default (6); the file is about 45%
+#: larger (2.1 MB instead of 1.4 MB), and any level opens the same everywhere.
+COMPRESS_LEVEL = 1
+
+
+class _FastZipFile(zipfile.ZipFile):
+    def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
+        level = COMPRESS_LEVEL if compresslevel is None else compresslevel
+        return super().writestr(zinfo_or_arcname, data, compress_type, level)
+
+
 class FastWorkbook(Workbook):
     """xlsxwriter's Workbook with :class:`FastWorksheet` sheets and a faster shared-strings part.
 
-    Both hooks are xlsxwriter's own: the ``worksheet_class`` attribute and ``_get_packager``
-    ("allows the default packager to be over-ridden").
+    Two hooks are xlsxwriter's own: the ``worksheet_class`` attribute and ``_get_packager``
+    ("allows the default packager to be over-ridden"); the third sets the zip compression.
     """
 
     worksheet_class = FastWorksheet
 
     def _get_packager(self) -> Packager:
         return _FastPackager()
+
+    def _store_workbook(self) -> None:
+        # xlsxwriter offers no compression setting; its ZipFile is swapped for the time of this
+        # call only (a module global that xlsxwriter looks up when it creates the zip).
+        original = xlsxwriter.workbook.ZipFile
+        xlsxwriter.workbook.ZipFile = _FastZipFile
+        try:
+            super()._store_workbook()
+        finally:
+            xlsxwriter.workbook.ZipFile = original
 
 
 __all__ = ["FastWorkbook", "FastWorksheet", "write_values_plain"]

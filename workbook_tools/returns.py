@@ -391,11 +391,13 @@ def _task_rows(
 ) -> tuple[list[ReturnRow], list[str]]:
     rows, extra = [], []
     mapped = set(cols.values())
+    letters = {label: column_letter(c) for label, c in cols.items()}
     for r in range(header + 1, len(sheet.grid)):
-        values = {label: _cell(sheet.grid, r, c) for label, c in cols.items()}
+        texts = [_text(v) for v in sheet.grid[r]]
+        values = {label: texts[c] if c < len(texts) else "" for label, c in cols.items()}
         number = values[layout.COL_NUMBER].strip()
         text = values[layout.COL_TEXT]
-        stray = [c for c, v in enumerate(sheet.grid[r]) if _text(v).strip()]
+        stray = [c for c, t in enumerate(texts) if t.strip()]
         if number or text.strip():
             if re.fullmatch(r"\d+\.0+", number):
                 number = number.split(".")[0]
@@ -407,7 +409,7 @@ def _task_rows(
                     answer=values[layout.COL_ANSWER],
                     status=values.get(layout.COL_STATUS, "").strip(),
                     plan=values.get(layout.COL_PLAN, ""),
-                    cells={label: _ref(r, c) for label, c in cols.items()},
+                    cells={label: f"{letter}{r + 1}" for label, letter in letters.items()},
                 )
             )
             stray = [c for c in stray if c not in mapped]
