@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 import pytest
 
@@ -58,3 +59,28 @@ def test_pooled_split_writes_the_same_bytes_as_serial(tmp_path):
     assert sum(seen) == 40
     for info in infos:
         assert info.path.read_bytes() == build_template(master, info.division, 2022, 2)
+
+
+def test_few_divisions_with_many_rows_use_the_pool(tmp_path, monkeypatch):
+    import concurrent.futures
+
+    from workbook_tools import template
+
+    tasks = tuple(
+        Task(str(n), str(n), f"第{n}项工作", "张三", ("甲处",), ("乙处",), False, ())
+        for n in range(1, template.POOL_MIN_ROWS // 2 + 2)
+    )
+    master = Master("m.xlsx", "Sheet1", "2022年方案", 2022, tasks)
+    assert len(master.assignments) >= template.POOL_MIN_ROWS and len(master.divisions) == 2
+    maps = []
+    real_map = concurrent.futures.ProcessPoolExecutor.map
+    monkeypatch.setattr(
+        concurrent.futures.ProcessPoolExecutor,
+        "map",
+        lambda self, *a, **k: maps.append(1) or real_map(self, *a, **k),
+    )
+    infos = write_templates(master, 2022, 1, tmp_path)
+    if parallel.workers() >= 2 and os.name == "posix" and sys.platform != "darwin":
+        assert maps, "the pool was not used"
+    for info in infos:
+        assert info.path.read_bytes() == build_template(master, info.division, 2022, 1)

@@ -849,7 +849,34 @@ def test_collect_with_worker_processes_gives_the_serial_result(tmp_path, monkeyp
     assert [r.source for r in pooled.rejected] == ["zz.xlsx", "坏.xlsx"]
     assert pooled.rejected[0].reason == "读取时出现意外错误（KeyError: 'a bug'）"
     monkeypatch.setattr(inbox_module, "POOL_MIN_FILES", 10**9)
+    monkeypatch.setattr(inbox_module, "POOL_MIN_BYTES", 10**12)
     assert collect(inbox) == pooled
+
+
+def test_collect_pools_few_files_only_when_they_are_big(tmp_path, monkeypatch):
+    import concurrent.futures
+
+    from workbook_tools import inbox as inbox_module
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for i in range(3):
+        build_return(inbox / f"{i}.xlsx")
+    maps = []
+    real_map = concurrent.futures.ProcessPoolExecutor.map
+    monkeypatch.setattr(
+        concurrent.futures.ProcessPoolExecutor,
+        "map",
+        lambda self, *a, **k: maps.append(1) or real_map(self, *a, **k),
+    )
+    serial = collect(inbox)
+    assert maps == []  # three small returns: read here
+    size = sum(p.stat().st_size for p in inbox.iterdir())
+    monkeypatch.setattr(inbox_module, "POOL_MIN_BYTES", size)  # as if they were big
+    pooled = collect(inbox)
+    if sys.platform.startswith("linux") and (os.cpu_count() or 1) >= 2:
+        assert maps, "the pool was not used"
+    assert pooled == serial
 
 
 def test_collect_reads_here_what_a_dead_worker_did_not(tmp_path, monkeypatch):
@@ -875,6 +902,7 @@ def test_collect_reads_here_what_a_dead_worker_did_not(tmp_path, monkeypatch):
     assert sum(done) == inbox_module.POOL_MIN_FILES + 2
     assert not got.rejected
     monkeypatch.setattr(inbox_module, "POOL_MIN_FILES", 10**9)
+    monkeypatch.setattr(inbox_module, "POOL_MIN_BYTES", 10**12)
     assert collect(inbox) == got
 
 
