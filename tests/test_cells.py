@@ -4,9 +4,11 @@ loop gives."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from workbook_tools import cells
-from workbook_tools.cells import _display_width_slow, display_width, line_count
+from workbook_tools.cells import _display_width_slow, ascii_and_wide, display_width, line_count
 
 SAMPLES = [
     "",
@@ -56,3 +58,30 @@ def test_line_count_is_the_same_when_cached():
     first = line_count(text, 30)
     assert line_count(text, 30) == first == line_count(text, 30.0)
     assert line_count(text, 30, 3) == 3
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FFFF)))
+def test_ascii_and_wide_agrees_with_display_width(text):
+    counts = ascii_and_wide(text)
+    if counts is not None:
+        ascii_count, wide = counts
+        assert ascii_count + 2 * wide == display_width(text) == _display_width_slow(text)
+    else:  # something else in it: neither ASCII nor a wide BMP character (the table's range)
+        assert any(
+            ord(c) > 0xFFFF or (not c.isascii() and _display_width_slow(c) != 2) for c in text
+        )
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x2FFFF)))
+def test_template_width_same_with_and_without_the_table(text):
+    from workbook_tools import template
+
+    units = template._units.__wrapped__  # not the cache: both paths must run
+    saved = template._use_width_table
+    try:
+        template._use_width_table = False
+        slow = units(text)
+        template._use_width_table = True
+        assert units(text) == slow
+    finally:
+        template._use_width_table = saved
