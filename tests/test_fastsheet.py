@@ -5,16 +5,18 @@ from __future__ import annotations
 import io
 import zipfile
 
+import openpyxl
 import pytest
 import xlsxwriter
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from python_calamine import CalamineWorkbook
 from test_summary import make_summary
 from xlsxwriter.packager import Packager
 from xlsxwriter.worksheet import Worksheet
 
 from workbook_tools import fastsheet
-from workbook_tools.fastsheet import FastWorkbook, FastWorksheet, write_values_plain
+from workbook_tools.fastsheet import FastWorkbook, FastWorksheet, render_rows, write_values_plain
 from workbook_tools.master import read_master
 from workbook_tools.summary import _build
 from workbook_tools.template import build_template
@@ -61,7 +63,9 @@ def summary_bytes(tmp_path, name: str) -> bytes:
     return target.read_bytes()
 
 
-def test_summary_same_bytes_as_xlsxwriter(tmp_path, plain_xlsxwriter, slow_cells):
+def test_summary_same_bytes_as_xlsxwriter(tmp_path, plain_xlsxwriter, slow_cells, monkeypatch):
+    # The rows rendered apart (汇总 and 明细 data) go through xlsxwriter too in this comparison.
+    reference_rows(monkeypatch)
     fast = summary_bytes(tmp_path, "fast.xlsx")
     assert slow_cells == []  # every cell of the summary went through the fast writer
     plain_xlsxwriter()
@@ -69,8 +73,127 @@ def test_summary_same_bytes_as_xlsxwriter(tmp_path, plain_xlsxwriter, slow_cells
     assert len(slow_cells) > 100  # ... which the plain run did not use
     assert parts(fast) == parts(plain)
     assert len(fast) != len(plain)  # only the compression differs
-    shared = parts(fast)["xl/sharedStrings.xml"].decode()
-    assert "乙" * 100 in shared and "😀" in shared  # the sample's long text and emoji
+
+
+def reference_rows(monkeypatch) -> None:
+    """Make summary write its rendered rows with write_values / set_row instead."""
+    from workbook_tools import summary
+
+    def render(first_row, rows):
+        rows = list(rows)
+        return rows, first_row + len(rows) - 1, max((len(v) for v, _, _ in rows), default=0) - 1
+
+    def attach(self, first_row, rendered):
+        for r, (values, formats, height) in enumerate(rendered[0], first_row):
+            self.write_values(r, 0, values, formats)
+            self.set_row(r, height)
+
+    monkeypatch.setattr(summary, "render_rows", render)
+    monkeypatch.setattr(summary._Styles, "xfs", lambda self, *a: self.row(*a)[0])
+    monkeypatch.setattr(FastWorksheet, "attach_rows", attach)
+
+
+def cell_view(path):
+    """Every cell's value and look, and every row's height, as openpyxl reads them."""
+    wb = openpyxl.load_workbook(path)
+    out = {}
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                f, a = c.font, c.alignment
+                out[(ws.title, c.coordinate)] = (
+                    c.value,
+                    c.data_type,
+                    f.name,
+                    f.sz,
+                    f.b,
+                    f.color.rgb if f.color else None,
+                    c.fill.fgColor.rgb,
+                    a.horizontal,
+                    a.vertical,
+                    a.wrap_text,
+                    c.border.left.style,
+                    c.number_format,
+                )
+        out[(ws.title, "heights")] = {r: d.height for r, d in ws.row_dimensions.items()}
+        out[(ws.title, "merged")] = sorted(str(r) for r in ws.merged_cells.ranges)
+        out[(ws.title, "filter")] = ws.auto_filter.ref
+    return out
+
+
+def test_rendered_rows_read_as_xlsxwriter_rows(tmp_path, monkeypatch):
+    fast = tmp_path / "fast.xlsx"
+    _build(make_summary(), str(fast))
+    reference_rows(monkeypatch)
+    plain = tmp_path / "plain.xlsx"
+    _build(make_summary(), str(plain))
+    got, want = cell_view(fast), cell_view(plain)
+    assert got.keys() == want.keys()
+    assert [k for k in want if got[k] != want[k]] == []
+    assert ("明细", "G2") in got and ("汇总", "H3") in got
+    # calamine (what merge and staff tools read with) sees the same text
+    for path in (fast, plain):
+        book = CalamineWorkbook.from_path(str(path))
+        assert (
+            book.get_sheet_by_name("明细").to_python()
+            == CalamineWorkbook.from_path(str(plain)).get_sheet_by_name("明细").to_python()
+        )
+
+
+INLINE_TEXT = st.one_of(
+    st.text(st.characters(blacklist_categories=["Cs", "Cc"]), max_size=40),
+    st.sampled_from(
+        [
+            " 前导空格",
+            "末尾空格 ",
+            "\t制表",
+            "换行\n",
+            "_x0041_",
+            "a_x00",
+            "A&B<C>D",
+            "😀",
+            "甲" * 3000,
+        ]
+    ),
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    rows=st.lists(
+        st.lists(
+            st.one_of(INLINE_TEXT, st.integers(-(10**9), 10**9), st.none()), min_size=1, max_size=5
+        ),
+        min_size=1,
+        max_size=20,
+    ),
+    first_row=st.integers(1, 50),
+)
+def test_render_rows_read_back_exactly(rows, first_row):
+    buf = io.BytesIO()
+    wb = FastWorkbook(buf, OPTIONS)
+    ws = wb.add_worksheet("表")
+    fmt = wb.add_format({"text_wrap": True})
+    ws.write_string(0, 0, "表头", fmt)
+    xf = fmt._get_xf_index()
+    rendered = render_rows(first_row, [(v, [xf] * len(v), 20.0) for v in rows])
+    ws.attach_rows(first_row, rendered)
+    wb.close()
+    grid = CalamineWorkbook.from_filelike(io.BytesIO(buf.getvalue())).get_sheet_by_name("表")
+    got = grid.to_python(skip_empty_area=False)
+    for r, values in enumerate(rows, first_row):
+        for c, value in enumerate(values):
+            cell = got[r][c] if r < len(got) and c < len(got[r]) else ""
+            want = "" if value is None else value
+            assert cell == want or (isinstance(want, int) and cell == float(want))
+
+
+def test_attach_rows_refuses_rows_below():
+    wb = FastWorkbook(io.BytesIO(), OPTIONS)
+    ws = wb.add_worksheet()
+    ws.write_string(5, 0, "下方已有内容")
+    with pytest.raises(ValueError):
+        ws.attach_rows(2, render_rows(2, [(["x"], [0], 20.0)]))
 
 
 def test_template_same_bytes_as_xlsxwriter(plain_xlsxwriter):

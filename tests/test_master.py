@@ -6,11 +6,14 @@ import hashlib
 import importlib.util
 import shutil
 import sys
+import unicodedata
 from pathlib import Path
 
 import openpyxl
 import pytest
 from conftest import REPO, SHIPPED_MASTER
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from workbook_tools.errors import MasterLayoutError
 from workbook_tools.master import (
@@ -538,3 +541,43 @@ def test_a_cell_far_away_is_refused_before_calamine_sees_it(tmp_path):
     with pytest.raises(MasterLayoutError) as err:
         read_master(path)
     assert str(path) in str(err.value) and "XFD1048576" in str(err.value)
+
+
+UNIT_TEXT = st.lists(
+    st.one_of(
+        st.text(max_size=8),
+        st.sampled_from(
+            ["（", "(", "﹙", "）", ")", "牵头单位", "责任单位", "配合单位", "：", ":", "；", "、",
+             "市民政局", "⑴", "ｘ", "　", " "]
+        ),
+    ),
+    max_size=14,
+).map("".join)  # fmt: skip
+
+
+STRUCTURED_UNIT_TEXT = st.tuples(
+    UNIT_TEXT,
+    st.sampled_from(["（", "(", "﹙", "⑴"]),
+    st.sampled_from(["牵头单位", "责任单位", "配合单位"]),
+    st.sampled_from(["：", ":", " : "]),
+    UNIT_TEXT,
+    st.sampled_from(["）", ")", "﹚", ""]),
+    UNIT_TEXT,
+).map("".join)
+
+
+@given(st.one_of(UNIT_TEXT, STRUCTURED_UNIT_TEXT))
+@example("任务内容（牵头单位：市民政局；责任单位：各区政府）")
+@example("⑴（牵头单位：甲）（责任单位：乙）")
+@example("说明(责任单位:乙、丙)")
+@example("﹙配合单位：丁﹚")
+def test_city_units_need_only_the_normalised_tail(text):
+    from workbook_tools import master
+
+    fast = master.parse_city_units(text)
+    original = master._normalise_tail
+    try:
+        master._normalise_tail = lambda t: unicodedata.normalize("NFKC", t)
+        assert master.parse_city_units(text) == fast
+    finally:
+        master._normalise_tail = original

@@ -84,3 +84,49 @@ def test_few_divisions_with_many_rows_use_the_pool(tmp_path, monkeypatch):
         assert maps, "the pool was not used"
     for info in infos:
         assert info.path.read_bytes() == build_template(master, info.division, 2022, 1)
+
+
+POOL_OK = parallel.workers() >= 2 and os.name == "posix" and sys.platform != "darwin"
+
+
+def test_beside_runs_in_another_process_and_gives_the_result():
+    here = os.getpid()
+    got = parallel.beside(lambda: (os.getpid(), [1, 2, 3]))()
+    assert got[1] == [1, 2, 3]
+    if POOL_OK:
+        assert got[0] != here
+
+
+def test_beside_raises_what_the_work_raised():
+    def boom():
+        raise ValueError("坏了")
+
+    with pytest.raises(ValueError, match="坏了"):
+        parallel.beside(boom)()
+
+
+def test_beside_does_the_work_here_when_the_worker_dies():
+    import multiprocessing
+
+    def dies_in_a_worker():
+        if multiprocessing.parent_process() is not None:
+            os._exit(1)  # as python-calamine does when it aborts
+        return "done here"
+
+    assert parallel.beside(dies_in_a_worker)() == "done here"
+
+
+def test_summary_details_rendered_beside_are_the_same(tmp_path, monkeypatch):
+    from test_summary import make_summary
+
+    from workbook_tools import summary
+
+    here, beside = tmp_path / "here.xlsx", tmp_path / "beside.xlsx"
+    monkeypatch.setattr(summary, "DETAILS_BESIDE", 10**9)
+    summary.write_summary(make_summary(), here)
+    calls = []
+    real = parallel.beside
+    monkeypatch.setattr(parallel, "beside", lambda f: calls.append(f) or real(f))
+    monkeypatch.setattr(summary, "DETAILS_BESIDE", 1)
+    summary.write_summary(make_summary(), beside)
+    assert calls and beside.read_bytes() == here.read_bytes()

@@ -52,8 +52,80 @@ def write_values_plain(ws: Worksheet, row: int, first_col: int, values, formats)
             ws.write_string(row, col, str(value), fmt)
 
 
+# Text to write as it is inside <t>: no markup characters, no control characters (xlsxwriter and
+# Excel write them as _xHHHH_), no literal _xHHHH_ (which would be read as such an escape).
+_INLINE_CARE = re.compile(r"[\x00-\x08\x0b-\x1f&<>]|_x[0-9A-Fa-f]{4}_")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f]")
+_ESCAPE_LIKE = re.compile(r"_(x[0-9A-Fa-f]{4}_)")
+
+
+def _inline_text(text: str) -> str:
+    """``text`` for an inline-string <t> element, escaped as xlsxwriter escapes strings."""
+    if _INLINE_CARE.search(text):
+        text = _ESCAPE_LIKE.sub(r"_x005F_\1", text)
+        text = _CONTROL.sub(lambda m: f"_x{ord(m.group()):04X}_", text)
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text
+
+
+def render_rows(first_row: int, rows) -> tuple[str, int, int]:
+    """The <row> elements of ``rows``, starting at 0-based ``first_row``, as sheetData XML.
+
+    Each row is (values, xf indices, height in points). Strings are written inline (t="inlineStr",
+    so no shared-strings table is needed and the rows can be rendered in another process), an
+    empty string or None as a blank cell that keeps its format, numbers as numbers. Heights are
+    rounded to whole pixels as xlsxwriter's set_row() does. Returns the XML, the last row and the
+    last column written (0-based).
+    """
+    letters: list[str] = []
+    parts: list[str] = []
+    row_num, last_col = first_row - 1, -1
+    for row_num, (values, xfs, height) in enumerate(rows, first_row):
+        while len(letters) < len(values):
+            letters.append(xl_col_to_name(len(letters)))
+        last_col = max(last_col, len(values) - 1)
+        ref = row_num + 1
+        ht = int(height * 4.0 / 3.0 + 0.5) * 0.75
+        parts.append(f'<row r="{ref}" ht="{ht:.16g}" customHeight="1">')
+        for col, (value, s) in enumerate(zip(values, xfs, strict=True)):
+            if value.__class__ is str and value:
+                text = _inline_text(value)
+                space = ' xml:space="preserve"' if text[0].isspace() or text[-1].isspace() else ""
+                parts.append(
+                    f'<c r="{letters[col]}{ref}" s="{s}" t="inlineStr"><is><t{space}>{text}</t></is></c>'
+                )
+            elif value is None or value == "":
+                parts.append(f'<c r="{letters[col]}{ref}" s="{s}"/>')
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                parts.append(f'<c r="{letters[col]}{ref}" s="{s}"><v>{value:.16G}</v></c>')
+            else:
+                raise TypeError(f"render_rows: cannot write {type(value).__name__}")
+        parts.append("</row>")
+    return "".join(parts), row_num, last_col
+
+
 class FastWorksheet(Worksheet):
-    """xlsxwriter's Worksheet with a faster writer for the sheet data (same bytes)."""
+    """xlsxwriter's Worksheet with a faster writer for the sheet data (same bytes), and rows
+    rendered elsewhere (:func:`render_rows`) attached below the ones written through it."""
+
+    _attached: tuple[int, str] | None = None
+
+    def attach_rows(self, first_row: int, rendered: tuple[str, int, int]) -> None:
+        """Put rows rendered by :func:`render_rows` from ``first_row`` on: after every row
+        written through xlsxwriter, which must all lie above it."""
+        xml, last_row, last_col = rendered
+        if last_row < first_row:
+            return
+        above = [
+            r
+            for r in (*self.table, *self.row_info)
+            if r >= first_row and (r in self.row_info or self.table[r])
+        ]
+        if above or self._attached is not None or self.comments:
+            raise ValueError("attach_rows: rows below the attached ones, or attached twice")
+        self._check_dimensions(first_row, 0)
+        self._check_dimensions(last_row, last_col)
+        self._attached = (first_row, xml)
 
     def write_values(self, row: int, first_col: int, values, formats) -> None:
         """Same result as :func:`write_values_plain`, with one bounds check for the row.
@@ -101,14 +173,16 @@ class FastWorksheet(Worksheet):
         self.row_spans = {i: f"{a + 1}:{b + 1}" for i, (a, b) in sorted(blocks.items())}
 
     def _write_rows(self) -> None:
-        if self.constant_memory or self.comments or self.dim_rowmin is None:
+        attached = self._attached
+        if attached is None and (self.constant_memory or self.comments or self.dim_rowmin is None):
             super()._write_rows()
             return
         self._calculate_spans()
         table, row_info, spans, fh = self.table, self.row_info, self.row_spans, self.fh
         letters = {c: xl_col_to_name(c) for c in range(self.dim_colmin, self.dim_colmax + 1)}
         xf: dict[int, int] = {}  # id(format) -> its index, asked once per format
-        for row_num in range(self.dim_rowmin, self.dim_rowmax + 1):
+        end = attached[0] if attached else self.dim_rowmax + 1
+        for row_num in range(self.dim_rowmin, end):
             cells = table.get(row_num) if row_num in table else None
             if not cells:
                 if row_num in row_info:  # a row with attributes only
@@ -144,6 +218,8 @@ class FastWorksheet(Worksheet):
                     parts.append(f'<c r="{letters[col_num]}{ref}" s="{s}"/>')
             parts.append("</row>")
             fh.write("".join(parts))
+        if attached:
+            fh.write(attached[1])
 
 
 class _FastSharedStrings(SharedStrings):
@@ -213,4 +289,4 @@ class FastWorkbook(Workbook):
             xlsxwriter.workbook.ZipFile = original
 
 
-__all__ = ["FastWorkbook", "FastWorksheet", "write_values_plain"]
+__all__ = ["FastWorkbook", "FastWorksheet", "render_rows", "write_values_plain"]

@@ -78,23 +78,36 @@ def split_divisions(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+_PARENS = re.compile(r"[()]")
+_UNIT_WORDS = ("牵头单位", "责任单位", "配合单位")
+_OPENING = ("(", "（", "﹙")  # what NFKC turns into "("
+
+
+def _normalise_tail(text: str) -> str:
+    """NFKC of ``text``, as far as parse_city_units looks: from the last opening parenthesis
+    before the first 牵头单位/责任单位/配合单位 on (an earlier "(" cannot be followed by one), the
+    whole text when there is no such parenthesis. Long task texts need only their end."""
+    first = min((i for w in _UNIT_WORDS if (i := text.find(w)) >= 0), default=-1)
+    cut = max((text.rfind(p, 0, first) for p in _OPENING), default=-1) if first > 0 else -1
+    if cut <= 0:
+        return unicodedata.normalize("NFKC", text)
+    return text[:cut] + unicodedata.normalize("NFKC", text[cut:])
+
+
 def parse_city_units(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(牵头单位, 责任单位) from the parenthesis at the end of a 工作事项, or ((), ())."""
-    n = unicodedata.normalize("NFKC", str(text)).rstrip()
+    n = _normalise_tail(str(text)).rstrip()
     start = -1
     for m in re.finditer(r"\(\s*(?:牵头单位|责任单位|配合单位)\s*:", n):
         start = m.start()
     if start < 0:
         return (), ()
     depth, end = 0, len(n)
-    for i in range(start, len(n)):
-        if n[i] == "(":
-            depth += 1
-        elif n[i] == ")":
-            depth -= 1
-            if depth == 0:
-                end = i
-                break
+    for m in _PARENS.finditer(n, start):
+        depth += 1 if m.group() == "(" else -1
+        if depth == 0:
+            end = m.start()
+            break
     inner = n[start + 1 : end]
     found: dict[str, list[str]] = {"牵头单位": [], "责任单位": []}
     pieces = _UNIT_LABEL.split(inner)  # ["", label, value, label, value, ...]

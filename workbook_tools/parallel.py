@@ -34,10 +34,10 @@ def workers() -> int:
         return os.cpu_count() or 1
 
 
-def _pool():
-    """A pool of forked workers, or None where fork is missing or unsafe: macOS, Windows, a
-    process already running other threads (a lock one holds stays held forever in the child),
-    or a worker itself.
+def _pool(size: int | None = None):
+    """A pool of ``size`` forked workers (default: one per CPU), or None where fork is missing or
+    unsafe: macOS, Windows, a process already running other threads (a lock one holds stays
+    held forever in the child), or a worker itself.
 
     ProcessPoolExecutor rather than multiprocessing.Pool: the latter waits forever for a
     worker that died (python-calamine aborts the process on some inputs); this one reports it.
@@ -55,7 +55,9 @@ def _pool():
     ):
         return None
     try:
-        return ProcessPoolExecutor(workers(), mp_context=multiprocessing.get_context("fork"))
+        return ProcessPoolExecutor(
+            size or workers(), mp_context=multiprocessing.get_context("fork")
+        )
     except (OSError, RuntimeError, ValueError, ImportError):
         return None
 
@@ -89,3 +91,36 @@ def ordered_map(
             _job = None
     for item in items[done:]:
         yield func(item)
+
+
+def beside(func: Callable[[], R]) -> Callable[[], R]:
+    """Start ``func()`` in one forked worker, to run beside what this process does next.
+
+    Returns a function that waits for and gives its result (or raises its exception). Where no
+    worker can be had, or it dies, ``func`` runs here when the result is asked for: the same
+    result, later.
+    """
+    global _job
+    pool = _pool(1)
+    if pool is None:
+        return func
+    _job = lambda _: func()  # noqa: E731 - reaches the child by fork
+    try:
+        future = pool.submit(_call, None)
+    except (OSError, RuntimeError):
+        pool.shutdown(wait=False, cancel_futures=True)
+        return func
+    finally:
+        _job = None
+
+    def result() -> R:
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            return func()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    return result
