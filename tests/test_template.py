@@ -286,8 +286,9 @@ def test_hostile_task_texts_stay_strings(tmp_path):
 
 def test_too_long_text_is_refused_not_truncated(tmp_path):
     m = make_master([task("1", "字" * 32768, [YL])])
-    with pytest.raises(InputError, match="32767"):
+    with pytest.raises(InputError, match="32767") as refused:
         write_template(m, YL, YEAR, QUARTER, tmp_path / "t.xlsx")
+    assert f"单元格 B{layout.ROW_FIRST_TASK}" in str(refused.value)
     assert not (tmp_path / "t.xlsx").exists()
 
 

@@ -135,7 +135,10 @@ def line_count(text: str, width: float, cap: int = 1000) -> int:
     usable = max(width - 1.5, 1.0)  # cell padding, and slack for words that wrap early
     lines = 0
     for paragraph in text.split("\n"):
-        lines += max(1, math.ceil(display_width(paragraph) / usable))
+        if 2 * len(paragraph) <= usable:  # at most 2 units a character: one line, unmeasured
+            lines += 1
+        else:
+            lines += max(1, math.ceil(display_width(paragraph) / usable))
         if lines >= cap:
             return cap
     return lines

@@ -20,7 +20,7 @@ from pathlib import Path
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from . import layout
-from .cells import ascii_and_wide
+from .cells import CELL_LIMIT, ascii_and_wide, utf16_len
 from .errors import InputError, OutputError
 from .fastsheet import FastWorkbook
 from .files import write_atomically
@@ -307,6 +307,15 @@ def _put(ws, row: int, col: int, text: str, fmt) -> None:
         raise InputError(f"无法写入内容（xlsxwriter 返回 {rc}）", sheet=ws.name, cell=cell)
 
 
+def _put_row(ws, row: int, values: list[str], formats: list) -> None:
+    """A row of text cells from column A ("" a formatted blank), refusing over-long text as
+    _put does; through FastWorksheet.write_values, one call per row."""
+    for col, text in enumerate(values):
+        if len(text) > CELL_LIMIT // 2 and utf16_len(text) > CELL_LIMIT:
+            _put(ws, row, col, text, formats[col])  # raises with the cell named
+    ws.write_values(row, 0, values, formats)
+
+
 #: write_templates builds the workbooks over worker processes from this many task rows in all
 #: (or parallel.MIN_ITEMS divisions). A template takes ~3 ms plus ~0.25 ms per row on one CPU
 #: and a pool ~15 ms to start: 150 rows over 20 divisions is ~100 ms of work. The shipped
@@ -403,14 +412,14 @@ def _write_data_sheet(
     ws.set_row(_R_HEADER, _height(max(_lines(h, widths[c]) for c, h in enumerate(layout.HEADERS))))
 
     sheet_rows = []
+    formats = [None] * len(layout.HEADERS)
+    formats[C_NUMBER], formats[C_TEXT], formats[C_ROLE] = book.number, book.text, book.text
+    formats[C_ANSWER], formats[C_STATUS], formats[C_PLAN] = book.answer, book.status, book.answer
     for i, (task, role) in enumerate(zip(tasks, roles, strict=True)):
         r = _R_FIRST + i
-        _put(ws, r, C_NUMBER, task.label, book.number)
-        _put(ws, r, C_TEXT, task.text, book.text)
-        _put(ws, r, C_ROLE, role, book.text)
-        ws.write_blank(r, C_ANSWER, None, book.answer)
-        ws.write_blank(r, C_STATUS, None, book.status)
-        ws.write_blank(r, C_PLAN, None, book.answer)
+        values = [""] * len(layout.HEADERS)  # "" is a blank cell that keeps its format
+        values[C_NUMBER], values[C_TEXT], values[C_ROLE] = task.label, task.text, role
+        _put_row(ws, r, values, formats)
         lines = max(
             ANSWER_MIN_LINES,
             _lines(task.label, widths[C_NUMBER]),
@@ -571,11 +580,10 @@ def _write_identity(
     header_row = 6
     for c, label in enumerate(layout.ID_TABLE_HEADER):
         _put(ws, header_row, c, label, book.bold)
+    plain = [book.plain] * 3
     for i, (task, row) in enumerate(zip(tasks, rows, strict=True)):
-        r = header_row + 1 + i
-        _put(ws, r, 0, task.number, book.plain)
-        _put(ws, r, 1, str(row), book.plain)
-        _put(ws, r, 2, layout.fingerprint(task.text), book.plain)
+        values = [task.number, str(row), layout.fingerprint(task.text)]
+        _put_row(ws, header_row + 1 + i, values, plain)
     ws.protect("", {"format_rows": True, "format_columns": True})
 
 
