@@ -66,22 +66,28 @@ def test_ascii_and_wide_agrees_with_display_width(text):
     if counts is not None:
         ascii_count, wide = counts
         assert ascii_count + 2 * wide == display_width(text) == _display_width_slow(text)
-    else:  # something else in it: neither ASCII nor a wide BMP character (the table's range)
-        assert any(
-            ord(c) > 0xFFFF or (not c.isascii() and _display_width_slow(c) != 2) for c in text
-        )
 
 
-@given(st.text(alphabet=st.characters(max_codepoint=0x2FFFF)))
-def test_template_width_same_with_and_without_the_table(text):
+@given(
+    st.text(alphabet=st.characters(max_codepoint=0x2FFFF))
+    | st.text(alphabet="一二三（）：；，。、“”…—①Ⅱ℃№abc 123")
+)
+def test_template_width_fast_path_is_the_per_character_sum(text):
+    import unicodedata
+
     from workbook_tools import template
 
-    units = template._units.__wrapped__  # not the cache: both paths must run
-    saved = template._use_width_table
-    try:
-        template._use_width_table = False
-        slow = units(text)
-        template._use_width_table = True
-        assert units(text) == slow
-    finally:
-        template._use_width_table = saved
+    wide = sum(1 for c in text if unicodedata.east_asian_width(c) in "WFA")
+    assert template._units.__wrapped__(text) == 2.0 * wide + 1.1 * (len(text) - wide)
+
+
+def test_common_wide_characters_are_wide():
+    import re
+
+    common = re.compile(f"[{cells.COMMON_WIDE}]")
+    members = [chr(cp) for cp in range(0x10000) if common.fullmatch(chr(cp))]
+    assert len(members) > 20_000  # the ideographs are in
+    assert [c for c in members if _display_width_slow(c) != 2] == []
+    sample = "一、做好“十四五”养老服务（牵头单位：市民政局；责任单位：各区）……①完成90%"
+    assert cells._COMMON.fullmatch(sample)
+    assert display_width(sample) == _display_width_slow(sample)

@@ -146,16 +146,13 @@ STATUS_MEANINGS = {
 assert tuple(STATUS_MEANINGS) == STATUSES
 
 
-_use_width_table = False  # set by write_templates for a large split, before it forks
-
-
 @functools.lru_cache(maxsize=8192)  # a task's text is measured once per division it goes to
 def _units(text: str) -> float:
     """Display width of one line in column units at 11 pt: CJK and full width ≈ 2, ASCII ≈ 1.1.
 
     East-Asian 'ambiguous' characters (“ ” ‘ ’ · ①) are drawn full width by Chinese fonts.
     """
-    if _use_width_table and (counts := ascii_and_wide(text)) is not None:
+    if (counts := ascii_and_wide(text)) is not None:
         ascii_count, wide = counts  # the characters the count below finds 1.1 and 2.0 wide
         return 2.0 * wide + 1.1 * ascii_count
     wide = sum(1 for c in text if unicodedata.east_asian_width(c) in "WFA")
@@ -642,11 +639,7 @@ def write_templates(
         return build_template(master, division, year, quarter)
 
     # Building the workbooks is the work; spread it over the CPUs, write the files here in order.
-    global _use_width_table
     heavy = len(master.assignments) >= POOL_MIN_ROWS
-    if heavy and not _use_width_table:
-        ascii_and_wide("")  # builds the table here, once, for the workers to inherit
-        _use_width_table = True
     built = ordered_map(build, master.divisions, min_items=2 if heavy else MIN_ITEMS)
     out = []
     for division, path, data in zip(master.divisions, paths, built, strict=True):
