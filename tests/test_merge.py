@@ -43,7 +43,7 @@ def make_master() -> Master:
 def row(
     n: int, number: str, text: str, answer="已完成工作", status="按序时推进", plan=""
 ) -> ReturnRow:
-    return ReturnRow(n, number, text, answer, status, plan, {"完成情况": f"D{n}"})
+    return ReturnRow(n, number, text, answer, status, plan, {"完成情况": "D"})
 
 
 def ret(source, division, rows, year=2022, quarter=1, sha=None, modified="", **kw) -> ReturnFile:

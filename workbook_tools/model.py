@@ -6,6 +6,7 @@ merge.py (Master + ReturnFiles) -> Summary; summary.py writes Summary.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -161,7 +162,7 @@ class Flag:
             object.__setattr__(self, "severity", FLAG_TYPES[self.kind])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: thousands per inbox, sent back by worker processes
 class ReturnRow:
     """One data row of a returned Annex 2 sheet, values as text exactly as read."""
 
@@ -171,7 +172,13 @@ class ReturnRow:
     answer: str  # 完成情况
     status: str  # 进展状态 as typed
     plan: str  # 存在问题及下步打算
-    cells: dict[str, str] = field(default_factory=dict, compare=False)  # column label -> "D5"
+    # column label -> column letter ("D"); one dict shared by the rows of a file
+    columns: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def cells(self) -> dict[str, str]:
+        """Column label -> this row's cell ("D5")."""
+        return {label: f"{column}{self.row}" for label, column in self.columns.items()}
 
 
 @dataclass(frozen=True)

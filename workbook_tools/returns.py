@@ -409,7 +409,7 @@ def _task_rows(
                     answer=values[layout.COL_ANSWER],
                     status=values.get(layout.COL_STATUS, "").strip(),
                     plan=values.get(layout.COL_PLAN, ""),
-                    cells={label: f"{letter}{r + 1}" for label, letter in letters.items()},
+                    columns=letters,
                 )
             )
             stray = [c for c in stray if c not in mapped]
