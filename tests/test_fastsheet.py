@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 import zipfile
 
@@ -21,6 +22,7 @@ from workbook_tools.master import read_master
 from workbook_tools.summary import _build
 from workbook_tools.template import build_template
 
+FIXED_TIME = {"created": datetime.datetime(2022, 4, 1)}
 OPTIONS = {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False}
 
 
@@ -256,6 +258,7 @@ VALUES = st.lists(
 def workbook_bytes(cls, rows, first_col: int, writer) -> bytes:
     buf = io.BytesIO()
     wb = cls(buf, OPTIONS)
+    wb.set_properties(FIXED_TIME)  # else two builds a second apart differ in docProps/core.xml
     ws = wb.add_worksheet("表")
     fmt, other = wb.add_format({"text_wrap": True}), wb.add_format({"bold": True})
     ws.set_row(0, 30)  # a row with attributes only
@@ -282,6 +285,7 @@ def test_comments_fall_back_to_xlsxwriter():
     def book(cls) -> bytes:
         buf = io.BytesIO()
         wb = cls(buf, OPTIONS)
+        wb.set_properties(FIXED_TIME)
         ws = wb.add_worksheet()
         ws.write_string(0, 0, "有批注", wb.add_format({"bold": True}))
         ws.write_comment(0, 0, "批注")

@@ -68,6 +68,11 @@ def _inline_text(text: str) -> str:
     return text
 
 
+def _needs_care(text: str) -> bool:
+    """Whether ``text`` holds anything :func:`_inline_text` would change (a cheap superset)."""
+    return "&" in text or "<" in text or ">" in text or "_x" in text or bool(_CONTROL.search(text))
+
+
 def render_rows(first_row: int, rows) -> tuple[str, int, int]:
     """The <row> elements of ``rows``, starting at 0-based ``first_row``, as sheetData XML.
 
@@ -77,30 +82,38 @@ def render_rows(first_row: int, rows) -> tuple[str, int, int]:
     rounded to whole pixels as xlsxwriter's set_row() does. Returns the XML, the last row and the
     last column written (0-based).
     """
-    letters: list[str] = []
+    starts: list[str] = []  # '<c r="D' for column D
     parts: list[str] = []
+    append = parts.append
     row_num, last_col = first_row - 1, -1
     for row_num, (values, xfs, height) in enumerate(rows, first_row):
-        while len(letters) < len(values):
-            letters.append(xl_col_to_name(len(letters)))
+        while len(starts) < len(values):
+            starts.append(f'<c r="{xl_col_to_name(len(starts))}')
         last_col = max(last_col, len(values) - 1)
         ref = row_num + 1
-        ht = int(height * 4.0 / 3.0 + 0.5) * 0.75
-        parts.append(f'<row r="{ref}" ht="{ht:.16g}" customHeight="1">')
-        for col, (value, s) in enumerate(zip(values, xfs, strict=True)):
+        append(f'<row r="{ref}" ht="{int(height * 4.0 / 3.0 + 0.5) * 0.75:.16g}" customHeight="1">')
+        # One check for the whole row: most rows need no escaping at all. The "\n" between
+        # values (not itself escaped) keeps two of them from forming an _xHHHH_ together.
+        plain = not _needs_care("\n".join(v for v in values if v.__class__ is str))
+        for start, value, s in zip(starts, values, xfs, strict=False):
             if value.__class__ is str and value:
-                text = _inline_text(value)
-                space = ' xml:space="preserve"' if text[0].isspace() or text[-1].isspace() else ""
-                parts.append(
-                    f'<c r="{letters[col]}{ref}" s="{s}" t="inlineStr"><is><t{space}>{text}</t></is></c>'
-                )
+                text = value if plain else _inline_text(value)
+                if text[0].isspace() or text[-1].isspace():
+                    append(
+                        f'{start}{ref}" s="{s}" t="inlineStr"><is><t xml:space="preserve">'
+                        f"{text}</t></is></c>"
+                    )
+                else:
+                    append(f'{start}{ref}" s="{s}" t="inlineStr"><is><t>{text}</t></is></c>')
             elif value is None or value == "":
-                parts.append(f'<c r="{letters[col]}{ref}" s="{s}"/>')
+                append(f'{start}{ref}" s="{s}"/>')
             elif isinstance(value, int | float) and not isinstance(value, bool):
-                parts.append(f'<c r="{letters[col]}{ref}" s="{s}"><v>{value:.16G}</v></c>')
+                append(f'{start}{ref}" s="{s}"><v>{value:.16G}</v></c>')
             else:
                 raise TypeError(f"render_rows: cannot write {type(value).__name__}")
-        parts.append("</row>")
+        if len(values) != len(xfs):
+            raise ValueError("render_rows: a row has not one format per value")
+        append("</row>")
     return "".join(parts), row_num, last_col
 
 

@@ -157,7 +157,7 @@ class Checked:
 
 
 def _where(ret: ReturnFile, row: ReturnRow, column: str) -> str:
-    cell = row.cells.get(column, "")
+    cell = row.cell(column)
     return f"{ret.source}，工作表 {ret.sheet}" + (
         f"，单元格 {cell}" if cell else f"，第{row.row}行"
     )
@@ -297,7 +297,7 @@ def check_return(master: Master, ret: ReturnFile, division: str) -> Checked:
                 status_raw=row.status,
                 plan=plan,
                 source=ret.source,
-                cell=row.cells.get("完成情况", ""),
+                cell=row.cell("完成情况"),
                 note="；".join(notes),
             )
         )

@@ -180,6 +180,11 @@ class ReturnRow:
         """Column label -> this row's cell ("D5")."""
         return {label: f"{column}{self.row}" for label, column in self.columns.items()}
 
+    def cell(self, label: str) -> str:
+        """This row's cell in the column labelled ``label`` ("D5"), "" if there is none."""
+        column = self.columns.get(label)
+        return f"{column}{self.row}" if column else ""
+
 
 @dataclass(frozen=True)
 class ReturnFile:

@@ -386,6 +386,9 @@ def _interpret(
     )
 
 
+_WHOLE_FLOAT = re.compile(r"\d+\.0+")  # a 序号 typed or read as 3.0
+
+
 def _task_rows(
     sheet: _Sheet, header: int, cols: dict[str, int]
 ) -> tuple[list[ReturnRow], list[str]]:
@@ -393,13 +396,13 @@ def _task_rows(
     mapped = set(cols.values())
     letters = {label: column_letter(c) for label, c in cols.items()}
     for r in range(header + 1, len(sheet.grid)):
-        texts = [_text(v) for v in sheet.grid[r]]
+        texts = [v if v.__class__ is str else _text(v) for v in sheet.grid[r]]
         values = {label: texts[c] if c < len(texts) else "" for label, c in cols.items()}
         number = values[layout.COL_NUMBER].strip()
         text = values[layout.COL_TEXT]
-        stray = [c for c, t in enumerate(texts) if t.strip()]
+        stray = [c for c, t in enumerate(texts) if t and not t.isspace()]
         if number or text.strip():
-            if re.fullmatch(r"\d+\.0+", number):
+            if "." in number and _WHOLE_FLOAT.fullmatch(number):
                 number = number.split(".")[0]
             rows.append(
                 ReturnRow(

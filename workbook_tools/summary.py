@@ -706,24 +706,25 @@ def _detail_fill(a: Answer) -> str | None:
     return STATUS_FILLS.get(a.status) if a.status else None
 
 
-def _detail_values(a: Answer, task: Task | None) -> list[object]:
+def _detail_values(a: Answer, task: Task | None, text=_text) -> list[object]:
+    """The 明细 cells of one answer; ``text`` is _text, or a memo of it for repeated values."""
     notes = [_text(a.note)] if a.note else []
     answer = _detail_cell(a.answer, "完成情况", notes)
     plan = _detail_cell(a.plan, "存在问题及下步打算", notes)
     return [
-        _text(task.label if task else a.task_number),
-        _text(task.text if task else ""),
-        _text(a.division),
-        _text(a.role),
-        _text(a.status),
-        _text(a.status_raw),
+        text(task.label if task else a.task_number),
+        text(task.text if task else ""),
+        text(a.division),
+        text(a.role),
+        text(a.status),
+        text(a.status_raw),
         answer,
         plan,
-        _text(a.source),
+        text(a.source),
         _text(a.cell),
         "；".join(notes),
-        _text(task.category if task else ""),
-        _text(task.leader if task else ""),
+        text(task.category if task else ""),
+        text(task.leader if task else ""),
     ]
 
 
@@ -732,9 +733,17 @@ def _render_details(summary: Summary, xfs: dict[str | None, list[int]]):
     tasks = {ts.task.number: ts.task for ts in summary.tasks}
     tasks.update({t.number: t for t in summary.master.tasks})
     widths = [c.width for c in DETAIL_COLS]
+    memo: dict[object, str] = {}  # task texts, divisions, files: the same on many rows
+
+    def text(value: object) -> str:
+        found = memo.get(value)
+        if found is None:
+            found = memo[value] = _text(value)
+        return found
+
     rows = []
     for a in _ordered_answers(summary):
-        values = _detail_values(a, tasks.get(a.task_number))
+        values = _detail_values(a, tasks.get(a.task_number), text)
         rows.append((values, xfs[_detail_fill(a)], row_height(values, widths)))
     return render_rows(1, rows)
 
