@@ -130,3 +130,31 @@ def test_summary_details_rendered_beside_are_the_same(tmp_path, monkeypatch):
     monkeypatch.setattr(summary, "DETAILS_BESIDE", 1)
     summary.write_summary(make_summary(), beside)
     assert calls and beside.read_bytes() == here.read_bytes()
+
+
+def test_gc_paused_inside_the_stages_and_restored_after(tmp_path):
+    import gc
+
+    from workbook_tools import gcpause
+    from workbook_tools.inbox import collect
+
+    seen = []
+
+    @gcpause.without_gc
+    def inner():
+        seen.append(gc.isenabled())
+        with gcpause.paused():
+            seen.append(gc.isenabled())
+        seen.append(gc.isenabled())  # a nested block does not turn it back on early
+        raise KeyError("x")
+
+    assert gc.isenabled()
+    with pytest.raises(KeyError):
+        inner()
+    assert seen == [False, False, False] and gc.isenabled()  # restored after an exception
+    gc.disable()
+    try:
+        collect(tmp_path)
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()

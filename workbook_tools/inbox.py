@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .containers import MAX_FILE_SIZE, Sniffed, UnsafeFile, check_zip_headers, sniff_bytes
 from .errors import InputError, ReturnReadError
+from .gcpause import without_gc
 from .model import ReturnFile
 from .parallel import ordered_map
 from .returns import read_return
@@ -69,6 +70,7 @@ def is_ignored_name(name: str) -> bool:
     )
 
 
+@without_gc
 def collect(inbox: Path, progress: Callable[[int], None] | None = None) -> Collected:
     """Read every file under ``inbox`` (recursively, in sorted order) without changing any.
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import MasterLayoutError
+from .gcpause import without_gc
 from .layout import normalise_division, normalise_space
 from .model import BUREAU, CATEGORY_LIVELIHOOD, CATEGORY_REPORT, Master, Task
 
@@ -144,6 +145,7 @@ def parse_category_note(note: str) -> tuple[dict[str, tuple[str, ...]], tuple[st
 # --------------------------------------------------------------------------- reading
 
 
+@without_gc
 def read_master(path: str | Path) -> Master:
     """Read the breakdown plan from an .xlsx/.xlsm/.xls/.ods workbook (by content, not suffix).
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .cells import clean_text
+from .gcpause import without_gc
 from .layout import fingerprint, normalise_division, normalise_space
 from .model import (
     ROLE_LEAD,
@@ -386,6 +387,7 @@ def identify(
     return division, flags, ""
 
 
+@without_gc
 def merge(master: Master, collected, year: int, quarter: int) -> Summary:
     """Consolidate the returns of one period against the master.
 

@@ -9,11 +9,9 @@ target and moved over it at the end, so a failed write never damages an older su
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import gc
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -24,6 +22,7 @@ from . import parallel
 from .cells import CELL_LIMIT, clean_text, fit_cell, row_height
 from .fastsheet import FastWorkbook, render_rows
 from .files import write_atomically
+from .gcpause import without_gc
 from .model import (
     FLAG_TYPES,
     ROLE_LEAD,
@@ -771,26 +770,9 @@ def _write_details(ws, styles: _Styles, rendered) -> None:
 # The file
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Hold the cyclic garbage collector while the workbook is built.
-
-    xlsxwriter keeps every cell until close(): at province scale some 100,000 small objects,
-    which the collector would walk again and again (about a tenth of the build) for nothing, as
-    they hold no cycles. Reference counting still frees everything as usual.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
+@without_gc  # xlsxwriter keeps every cell until close()
 def _build(summary: Summary, target: str) -> None:
-    with _gc_paused():
-        _build_workbook(summary, target)
+    _build_workbook(summary, target)
 
 
 def _build_workbook(summary: Summary, target: str) -> None:
