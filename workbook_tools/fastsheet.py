@@ -1,16 +1,16 @@
-"""A faster way for xlsxwriter to write a worksheet's cells, producing exactly the same XML.
+"""Faster ways to write xlsx with xlsxwriter, for the summary and the templates.
 
-xlsxwriter writes each ``<c>`` element through several small calls (a cell reference, a list of
-attributes, an escaping regex per attribute, one file write per cell). For a province-scale
-summary that is about a third of the whole ``merge``. :class:`FastWorksheet` writes the cells this
-tool uses (strings, numbers and blanks, each with a format) with one f-string each and one write
-per row, and hands every other kind of cell, and every case it was not built for, to
-xlsxwriter's own code.
+1. :class:`FastWorksheet` writes the cells xlsxwriter keeps (strings, numbers and blanks, each
+   with a format) with one f-string each and one write per row, and takes a row of values in one
+   call (``write_values``); every other kind of cell and every case it was not built for goes to
+   xlsxwriter's own code. Same bytes as xlsxwriter: the tests build workbooks both ways.
+2. :func:`render_rows` renders data rows straight to sheet XML with inline strings, so that a
+   worker process can render them, and ``FastWorksheet.attach_rows`` puts them in the sheet.
+   The tests compare every cell's value and look with the same rows written by xlsxwriter.
+3. :class:`FastWorkbook` writes plain shared strings in bulk and deflates the zip at level 1.
 
-It is plugged in through xlsxwriter's documented ``worksheet_class`` argument of
-``Workbook.add_worksheet``, but it overrides a private method, so the tests build the same
-workbooks with and without it and require byte-identical worksheet XML; ``pyproject.toml`` keeps
-xlsxwriter within the major version this was checked against.
+The hooks are xlsxwriter's ``worksheet_class`` and ``_get_packager``, but the overridden methods
+are private; ``pyproject.toml`` keeps xlsxwriter within the major version checked here.
 """
 
 from __future__ import annotations

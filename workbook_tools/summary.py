@@ -2,9 +2,12 @@
 
 Sheets (model.SUMMARY_SHEETS): 总览 (one screen with tables and charts), 汇总 (one row per task),
 报送情况 (one row per division), 问题清单 (one row per flag) and 明细 (one row per answer, for
-pivot tables). Every piece of user text goes through :func:`clean_text` and ``write_string``, so an
-answer such as ``=1+1`` or ``http://…`` stays text (PITFALLS 7, 8). The file is written next to the
-target and moved over it at the end, so a failed write never damages an older summary (PITFALLS 12).
+pivot tables). Every piece of user text goes through :func:`clean_text` and is written as a
+string, never as a formula or link: through ``write_string``, or, for the data rows of 汇总 and
+明细 (most of the file), as inline strings rendered by :func:`fastsheet.render_rows`, the 明细
+rows in a worker process beside the rest. So an answer such as ``=1+1`` or ``http://…`` stays
+text (PITFALLS 7, 8). The file is written next to the target and moved over it at the end, so a
+failed write never damages an older summary (PITFALLS 12).
 """
 
 from __future__ import annotations
@@ -697,7 +700,7 @@ def _detail_cell(value: str, what: str, notes: list[str]) -> str:
 
 
 #: From this many answers the 明细 rows are rendered in a worker process, beside the rest of the
-#: workbook (~0.1 s of work per 2,000 rows; starting a worker costs ~15 ms).
+#: workbook (~0.13 s of work per 2,000 rows on one CPU; starting a worker costs ~15 ms).
 DETAILS_BESIDE = 1000
 
 
