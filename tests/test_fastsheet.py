@@ -299,3 +299,34 @@ def test_comments_fall_back_to_xlsxwriter():
 def test_module_documents_its_xlsxwriter_major():
     # The fast paths override private methods; a new major version must be checked again.
     assert xlsxwriter.__version__.split(".")[0] == "3", fastsheet.__doc__
+
+
+def test_render_rows_cuts_a_cell_over_excels_limit():
+    from workbook_tools.cells import CELL_LIMIT, TRUNCATION_MARKER, utf16_len
+
+    long_text = "状" * (CELL_LIMIT + 10)
+    buf = io.BytesIO()
+    wb = FastWorkbook(buf, OPTIONS)
+    ws = wb.add_worksheet("表")
+    ws.attach_rows(0, render_rows(0, [(["短", long_text, "😀" * 20000], [0, 0, 0], 20.0)]))
+    wb.close()
+    row = CalamineWorkbook.from_filelike(io.BytesIO(buf.getvalue())).get_sheet_by_name("表")
+    got = row.to_python()[0]
+    assert got[0] == "短"
+    assert got[1].endswith(TRUNCATION_MARKER) and utf16_len(got[1]) <= CELL_LIMIT
+    assert got[2].endswith(TRUNCATION_MARKER) and utf16_len(got[2]) <= CELL_LIMIT
+
+
+def test_summary_with_an_over_long_status_still_opens(tmp_path):
+    import dataclasses
+
+    from workbook_tools.cells import CELL_LIMIT, utf16_len
+    from workbook_tools.summary import write_summary
+
+    summary = make_summary()
+    first = dataclasses.replace(summary.answers[0], status_raw="状" * (CELL_LIMIT + 1))
+    summary = dataclasses.replace(summary, answers=(first, *summary.answers[1:]))
+    out = write_summary(summary, tmp_path / "汇总.xlsx")
+    sheet = openpyxl.load_workbook(out)["明细"]  # openpyxl refuses what Excel would repair
+    lengths = [utf16_len(str(c.value)) for row in sheet.iter_rows() for c in row if c.value]
+    assert max(lengths) <= CELL_LIMIT

@@ -25,6 +25,8 @@ from xlsxwriter.sharedstrings import SharedStrings
 from xlsxwriter.utility import xl_col_to_name
 from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTuple, Worksheet
 
+from .cells import fit_cell
+
 _FAST_TYPES = frozenset((CellStringTuple, CellNumberTuple, CellBlankTuple))
 # A shared string that xlsxwriter would change or mark: control characters (escaped as
 # _xHHHH_), an existing _xHHHH_ (escaped again), markup characters, rich strings ("<r>").
@@ -77,8 +79,9 @@ def render_rows(first_row: int, rows) -> tuple[str, int, int]:
     """The <row> elements of ``rows``, starting at 0-based ``first_row``, as sheetData XML.
 
     Each row is (values, xf indices, height in points). Strings are written inline (t="inlineStr",
-    so no shared-strings table is needed and the rows can be rendered in another process), an
-    empty string or None as a blank cell that keeps its format, numbers as numbers. Heights are
+    so no shared-strings table is needed and the rows can be rendered in another process), cut
+    to Excel's 32,767-character limit with a marker (callers that can say more cut them first),
+    an empty string or None as a blank cell that keeps its format, numbers as numbers. Heights are
     rounded to whole pixels as xlsxwriter's set_row() does. Returns the XML, the last row and the
     last column written (0-based).
     """
@@ -94,7 +97,10 @@ def render_rows(first_row: int, rows) -> tuple[str, int, int]:
         append(f'<row r="{ref}" ht="{int(height * 4.0 / 3.0 + 0.5) * 0.75:.16g}" customHeight="1">')
         # One check for the whole row: most rows need no escaping at all. The "\n" between
         # values (not itself escaped) keeps two of them from forming an _xHHHH_ together.
-        plain = not _needs_care("\n".join(v for v in values if v.__class__ is str))
+        joined = "\n".join(v for v in values if v.__class__ is str)
+        plain = not _needs_care(joined)
+        if len(joined) > _SHORT:  # a cell may be over Excel's limit: cut it, as write_string does
+            values = [fit_cell(v)[0] if v.__class__ is str else v for v in values]
         for start, value, s in zip(starts, values, xfs, strict=False):
             if value.__class__ is str and value:
                 text = value if plain else _inline_text(value)
