@@ -158,3 +158,23 @@ def test_gc_paused_inside_the_stages_and_restored_after(tmp_path):
         assert not gc.isenabled()  # left as the caller had it
     finally:
         gc.enable()
+
+
+def test_summary_error_beside_a_worker_reaps_it(tmp_path, monkeypatch):
+    import multiprocessing
+
+    from test_summary import make_summary
+
+    from workbook_tools import summary
+    from workbook_tools.errors import OutputError
+
+    monkeypatch.setattr(summary, "DETAILS_BESIDE", 1)
+
+    def broken(*args):
+        raise RuntimeError("坏了")
+
+    monkeypatch.setattr(summary, "_write_flags", broken)
+    with pytest.raises((RuntimeError, OutputError)):
+        summary.write_summary(make_summary(), tmp_path / "汇总.xlsx")
+    assert multiprocessing.active_children() == []
+    assert not (tmp_path / "汇总.xlsx").exists()

@@ -12,6 +12,7 @@ failed write never damages an older summary (PITFALLS 12).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -794,10 +795,15 @@ def _build_workbook(summary: Summary, target: str) -> None:
     sheets = [workbook.add_worksheet(name) for name in SUMMARY_SHEETS]
     overview, tasks, divisions, flags, details = sheets
     detail_rows = _start_details(styles, summary)  # the largest sheet, beside the others
-    _write_overview(workbook, overview, styles, summary)
-    _write_tasks(tasks, styles, summary)
-    _write_divisions(divisions, styles, summary)
-    _write_flags(flags, styles, summary)
+    try:
+        _write_overview(workbook, overview, styles, summary)
+        _write_tasks(tasks, styles, summary)
+        _write_divisions(divisions, styles, summary)
+        _write_flags(flags, styles, summary)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            detail_rows()  # let a worker finish and be reaped before the error goes up
+        raise
     _write_details(details, styles, detail_rows())
     overview.activate()
     workbook.close()
