@@ -314,9 +314,9 @@ def _put_row(ws, row: int, values: list[str], formats: list) -> None:
 
 
 #: write_templates builds the workbooks over worker processes from this many task rows in all
-#: (or parallel.MIN_ITEMS divisions). A template takes ~3 ms plus ~0.25 ms per row on one CPU
-#: and a pool ~15 ms to start: 150 rows over 20 divisions is ~100 ms of work. The shipped
-#: master (32 rows) is built here, without a pool.
+#: (or parallel.MIN_ITEMS divisions). A template takes ~8 ms plus ~0.1 ms per row on one CPU
+#: and a pool ~15 ms to start: 150 rows over 20 divisions is ~175 ms of work. The shipped
+#: master (12 divisions, 32 rows) is built here, without a pool.
 POOL_MIN_ROWS = 150
 
 
