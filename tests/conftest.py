@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -118,3 +119,23 @@ def poppler() -> Poppler:
             pytest.fail("pdftotext/pdfinfo are required when CI is set; install poppler-utils")
         pytest.skip("poppler-utils (pdftotext, pdfinfo) is not installed")
     return Poppler(*tools)
+
+
+#: Whether a process pool can be used here (forking, two CPUs): where not, work runs in-process.
+POOL_OK = os.name == "posix" and sys.platform != "darwin" and len(os.sched_getaffinity(0)) >= 2
+
+
+@pytest.fixture
+def pool_maps(monkeypatch) -> list[dict]:
+    """The keyword arguments of every ProcessPoolExecutor.map call made during the test."""
+    import concurrent.futures
+
+    calls: list[dict] = []
+    real_map = concurrent.futures.ProcessPoolExecutor.map
+
+    def spy(self, *args, **kwargs):
+        calls.append(kwargs)
+        return real_map(self, *args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures.ProcessPoolExecutor, "map", spy)
+    return calls

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import sys
 
 import pytest
+from conftest import POOL_OK
 
 from workbook_tools import parallel
 from workbook_tools.model import Master, Task
@@ -61,9 +61,7 @@ def test_pooled_split_writes_the_same_bytes_as_serial(tmp_path):
         assert info.path.read_bytes() == build_template(master, info.division, 2022, 2)
 
 
-def test_few_divisions_with_many_rows_use_the_pool(tmp_path, monkeypatch):
-    import concurrent.futures
-
+def test_few_divisions_with_many_rows_use_the_pool(tmp_path, pool_maps):
     from workbook_tools import template
 
     tasks = tuple(
@@ -72,21 +70,11 @@ def test_few_divisions_with_many_rows_use_the_pool(tmp_path, monkeypatch):
     )
     master = Master("m.xlsx", "Sheet1", "2022年方案", 2022, tasks)
     assert len(master.assignments) >= template.POOL_MIN_ROWS and len(master.divisions) == 2
-    maps = []
-    real_map = concurrent.futures.ProcessPoolExecutor.map
-    monkeypatch.setattr(
-        concurrent.futures.ProcessPoolExecutor,
-        "map",
-        lambda self, *a, **k: maps.append(1) or real_map(self, *a, **k),
-    )
     infos = write_templates(master, 2022, 1, tmp_path)
-    if parallel.workers() >= 2 and os.name == "posix" and sys.platform != "darwin":
-        assert maps, "the pool was not used"
+    if POOL_OK:
+        assert pool_maps, "the pool was not used"
     for info in infos:
         assert info.path.read_bytes() == build_template(master, info.division, 2022, 1)
-
-
-POOL_OK = parallel.workers() >= 2 and os.name == "posix" and sys.platform != "darwin"
 
 
 def test_beside_runs_in_another_process_and_gives_the_result():

@@ -7,13 +7,13 @@ import os
 import re
 import shutil
 import struct
-import sys
 import time
 import zipfile
 from pathlib import Path
 
 import pytest
 import xlsxwriter
+from conftest import POOL_OK
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -812,9 +812,7 @@ def test_collect_order_does_not_depend_on_creation_order(tmp_path):
     assert results[0] == results[1] == ["a.xlsx", "b/a.xlsx", "b/z.xlsx", "c.xlsx"]
 
 
-def test_collect_with_worker_processes_gives_the_serial_result(tmp_path, monkeypatch):
-    import concurrent.futures
-
+def test_collect_with_worker_processes_gives_the_serial_result(tmp_path, monkeypatch, pool_maps):
     from workbook_tools import inbox as inbox_module
     from workbook_tools import returns
 
@@ -833,18 +831,10 @@ def test_collect_with_worker_processes_gives_the_serial_result(tmp_path, monkeyp
         return interpret(sheets, props, notes, source, *rest)
 
     monkeypatch.setattr(returns, "_interpret", buggy)  # forked workers inherit it
-    maps = []
-    real_map = concurrent.futures.ProcessPoolExecutor.map
-
-    def spy(self, *args, **kwargs):
-        maps.append(kwargs)
-        return real_map(self, *args, **kwargs)
-
-    monkeypatch.setattr(concurrent.futures.ProcessPoolExecutor, "map", spy)
     done: list[int] = []
     pooled = collect(inbox, progress=done.append)
-    if sys.platform.startswith("linux") and (os.cpu_count() or 1) >= 2:
-        assert maps, "the pool was not used"
+    if POOL_OK:
+        assert pool_maps, "the pool was not used"
     assert sum(done) == count
     assert [r.source for r in pooled.rejected] == ["zz.xlsx", "坏.xlsx"]
     assert pooled.rejected[0].reason == "读取时出现意外错误（KeyError: 'a bug'）"
@@ -853,29 +843,20 @@ def test_collect_with_worker_processes_gives_the_serial_result(tmp_path, monkeyp
     assert collect(inbox) == pooled
 
 
-def test_collect_pools_few_files_only_when_they_are_big(tmp_path, monkeypatch):
-    import concurrent.futures
-
+def test_collect_pools_few_files_only_when_they_are_big(tmp_path, monkeypatch, pool_maps):
     from workbook_tools import inbox as inbox_module
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     for i in range(3):
         build_return(inbox / f"{i}.xlsx")
-    maps = []
-    real_map = concurrent.futures.ProcessPoolExecutor.map
-    monkeypatch.setattr(
-        concurrent.futures.ProcessPoolExecutor,
-        "map",
-        lambda self, *a, **k: maps.append(1) or real_map(self, *a, **k),
-    )
     serial = collect(inbox)
-    assert maps == []  # three small returns: read here
+    assert pool_maps == []  # three small returns: read here
     size = sum(p.stat().st_size for p in inbox.iterdir())
     monkeypatch.setattr(inbox_module, "POOL_MIN_BYTES", size)  # as if they were big
     pooled = collect(inbox)
-    if sys.platform.startswith("linux") and (os.cpu_count() or 1) >= 2:
-        assert maps, "the pool was not used"
+    if POOL_OK:
+        assert pool_maps, "the pool was not used"
     assert pooled == serial
 
 

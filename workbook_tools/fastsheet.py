@@ -28,9 +28,6 @@ from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTupl
 from .cells import fit_cell
 
 _FAST_TYPES = frozenset((CellStringTuple, CellNumberTuple, CellBlankTuple))
-# A shared string that xlsxwriter would change or mark: control characters (escaped as
-# _xHHHH_), an existing _xHHHH_ (escaped again), markup characters, rich strings ("<r>").
-_NEEDS_CARE = re.compile(r"[\x00-\x08\x0b-\x1f&<>]|_x")
 _SHORT = 32767 // 2  # a string this long or shorter is within Excel's limit in any case
 
 
@@ -71,7 +68,9 @@ def _inline_text(text: str) -> str:
 
 
 def _needs_care(text: str) -> bool:
-    """Whether ``text`` holds anything :func:`_inline_text` would change (a cheap superset)."""
+    """Whether xlsxwriter or :func:`_inline_text` might change or mark ``text`` (a cheap
+    superset): control characters (escaped as _xHHHH_), an existing _xHHHH_ (escaped again),
+    markup characters, rich strings ("<r>")."""
     return "&" in text or "<" in text or ">" in text or "_x" in text or bool(_CONTROL.search(text))
 
 
@@ -249,7 +248,7 @@ class _FastSharedStrings(SharedStrings):
         for string in self.string_table.string_array:
             if (
                 string
-                and not _NEEDS_CARE.search(string)
+                and not _needs_care(string)
                 and not string[0].isspace()  # else xml:space="preserve"
                 and not string[-1].isspace()
             ):
