@@ -16,7 +16,7 @@ from test_summary import make_summary
 from xlsxwriter.packager import Packager
 from xlsxwriter.worksheet import Worksheet
 
-from workbook_tools import fastsheet
+from workbook_tools import fastsheet, layout
 from workbook_tools.fastsheet import FastWorkbook, FastWorksheet, render_rows, write_values_plain
 from workbook_tools.master import read_master
 from workbook_tools.summary import _build
@@ -78,8 +78,8 @@ def test_summary_same_bytes_as_xlsxwriter(tmp_path, plain_xlsxwriter, slow_cells
 
 
 def reference_rows(monkeypatch) -> None:
-    """Make summary write its rendered rows with write_values / set_row instead."""
-    from workbook_tools import summary
+    """Make summary and template write their rendered rows with write_values / set_row instead."""
+    from workbook_tools import summary, template
 
     def render(first_row, rows):
         rows = list(rows)
@@ -88,10 +88,13 @@ def reference_rows(monkeypatch) -> None:
     def attach(self, first_row, rendered):
         for r, (values, formats, height) in enumerate(rendered[0], first_row):
             self.write_values(r, 0, values, formats)
-            self.set_row(r, height)
+            if height is not None:
+                self.set_row(r, height)
 
     monkeypatch.setattr(summary, "render_rows", render)
     monkeypatch.setattr(summary._Styles, "xfs", lambda self, *a: self.row(*a)[0])
+    monkeypatch.setattr(template, "render_rows", render)
+    monkeypatch.setattr(template, "_xf_indices", lambda formats: formats)
     monkeypatch.setattr(FastWorksheet, "attach_rows", attach)
 
 
@@ -198,7 +201,9 @@ def test_attach_rows_refuses_rows_below():
         ws.attach_rows(2, render_rows(2, [(["x"], [0], 20.0)]))
 
 
-def test_template_same_bytes_as_xlsxwriter(plain_xlsxwriter):
+def test_template_same_bytes_as_xlsxwriter(plain_xlsxwriter, monkeypatch):
+    # The task rows (rendered apart) go through xlsxwriter too in this comparison.
+    reference_rows(monkeypatch)
     master = read_master("master/分解方案.xlsx")
     divisions = master.divisions[:3]
     fast = [build_template(master, d, 2022, 1) for d in divisions]
@@ -206,6 +211,30 @@ def test_template_same_bytes_as_xlsxwriter(plain_xlsxwriter):
     assert [parts(build_template(master, d, 2022, 1)) for d in divisions] == [
         parts(x) for x in fast
     ]
+
+
+def test_template_rendered_rows_read_as_xlsxwriter_rows(tmp_path, monkeypatch):
+    master = read_master("master/分解方案.xlsx")
+    fast = {d: build_template(master, d, 2022, 1) for d in master.divisions}
+    reference_rows(monkeypatch)
+    checked = 0
+    for division, data in fast.items():
+        (tmp_path / "fast.xlsx").write_bytes(data)
+        (tmp_path / "plain.xlsx").write_bytes(build_template(master, division, 2022, 1))
+        got, want = cell_view(tmp_path / "fast.xlsx"), cell_view(tmp_path / "plain.xlsx")
+        assert got.keys() == want.keys()
+        assert [k for k in want if got[k] != want[k]] == []
+        # the task rows are there, with their text, look and height
+        assert (
+            got[(layout.DATA_SHEET, f"B{layout.ROW_FIRST_TASK}")][0]
+            == master.tasks_of(division)[0].text
+        )
+        checked += len(got)
+        books = [CalamineWorkbook.from_path(str(tmp_path / n)) for n in ("fast.xlsx", "plain.xlsx")]
+        for name in books[1].sheet_names:
+            grids = [b.get_sheet_by_name(name).to_python(skip_empty_area=False) for b in books]
+            assert grids[0] == grids[1], (division, name)
+    assert checked > 1000
 
 
 def test_zip_compression_level_restored():
@@ -330,3 +359,47 @@ def test_summary_with_an_over_long_status_still_opens(tmp_path):
     sheet = openpyxl.load_workbook(out)["明细"]  # openpyxl refuses what Excel would repair
     lengths = [utf16_len(str(c.value)) for row in sheet.iter_rows() for c in row if c.value]
     assert max(lengths) <= CELL_LIMIT
+
+
+ROW_TEXT = st.one_of(
+    st.text(max_size=12),  # any character: NUL, controls, spaces of every kind, surrogates
+    st.sampled_from(
+        [
+            "",
+            " 前导",
+            "末尾 ",
+            "\n",
+            "\u3000全角",
+            "_",
+            "x0041_",
+            "_x",
+            "_x0041_",
+            "a_x00fF_b",
+            "&",
+            "\x00",
+        ]
+    ),
+    st.sampled_from(["\x85", "\xa0", "\u2028", "\u200b", "\x1c", "\r", "\t", "a\xa0", "\xa0a"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.lists(st.lists(ROW_TEXT, min_size=1, max_size=6), min_size=1, max_size=8))
+def test_render_rows_fast_path_same_as_cell_by_cell(rows):
+    # A row of plain strings is written in one go; it must be exactly what the general
+    # per-cell path writes (which escapes, preserves spaces, and is read back in the test above).
+    xfs = [[3 + i for i in range(len(v))] for v in rows]
+    starts = [f'<c r="{c}' for c in "ABCDEF"]
+    want = []
+    for ref, (values, xf) in enumerate(zip(rows, xfs, strict=True), 1):
+        want.append(f'<row r="{ref}" ht="15" customHeight="1">')
+        fastsheet._render_cells(want.append, starts, str(ref), values, xf)
+        want.append("</row>")
+    got = render_rows(0, [(v, x, 15.0) for v, x in zip(rows, xfs, strict=True)])
+    assert got == ("".join(want), len(rows) - 1, max(len(v) for v in rows) - 1)
+
+
+def test_render_rows_default_height():
+    xml, _, _ = render_rows(0, [(["甲"], [1], None), (["乙"], [1], 20.0)])
+    assert xml.startswith('<row r="1"><c r="A1" s="1" t="inlineStr">')
+    assert '<row r="2" ht="20.25" customHeight="1">' in xml

@@ -74,52 +74,120 @@ def _needs_care(text: str) -> bool:
     return "&" in text or "<" in text or ">" in text or "_x" in text or bool(_CONTROL.search(text))
 
 
+# The fast path of render_rows checks a row of strings joined with NUL, each check one search:
+# no markup or control characters (the NULs are counted instead), no _x (the separator cannot
+# complete an escape across two values), no whitespace at either end of a value (which needs
+# xml:space="preserve"; searched for after a NUL, in the row and in the row reversed).
+_ROW_CONTROL = re.compile(r"[\x01-\x08\x0b-\x1f]")
+_AFTER_NUL_SPACE = re.compile(r"\x00\s")
+
+
+def _plain_row(joined: str, count: int) -> bool:
+    """Whether every value of a row joined with NUL can be written as it is, unpreserved."""
+    return (
+        len(joined) <= _SHORT
+        and joined.count("\x00") == count - 1
+        and "&" not in joined
+        and "<" not in joined
+        and ">" not in joined
+        and "_x" not in joined
+        and not (joined[:1].isspace() or joined[-1:].isspace())
+        and not _ROW_CONTROL.search(joined)
+        and not _AFTER_NUL_SPACE.search(joined)
+        and not _AFTER_NUL_SPACE.search(joined[::-1])
+    )
+
+
+class _Attrs(dict):
+    """xf index -> the attributes after a cell's reference, made once per xf."""
+
+    def __init__(self, text: bool) -> None:
+        super().__init__()
+        self.text = text
+
+    def __missing__(self, s: int) -> str:
+        value = self[s] = f'" s="{s}" t="inlineStr"><is><t>' if self.text else f'" s="{s}"/>'
+        return value
+
+
 def render_rows(first_row: int, rows) -> tuple[str, int, int]:
     """The <row> elements of ``rows``, starting at 0-based ``first_row``, as sheetData XML.
 
-    Each row is (values, xf indices, height in points). Strings are written inline (t="inlineStr",
-    so no shared-strings table is needed and the rows can be rendered in another process), cut
-    to Excel's 32,767-character limit with a marker (callers that can say more cut them first),
-    an empty string or None as a blank cell that keeps its format, numbers as numbers. Heights are
-    rounded to whole pixels as xlsxwriter's set_row() does. Returns the XML, the last row and the
-    last column written (0-based).
+    Each row is (values, xf indices, height in points or None for the default). Strings are
+    written inline (t="inlineStr", so no shared-strings table is needed and the rows can be
+    rendered in another process), cut to Excel's 32,767-character limit with a marker (callers
+    that can say more cut them first), an empty string or None as a blank cell that keeps its
+    format, numbers as numbers. Heights are rounded to whole pixels as xlsxwriter's set_row()
+    does. Returns the XML, the last row and the last column written (0-based).
     """
     starts: list[str] = []  # '<c r="D' for column D
+    text_attrs, blank_attrs = _Attrs(text=True), _Attrs(text=False)
+    heights: dict[float | None, str] = {}  # height -> the rest of the <row> tag
     parts: list[str] = []
     append = parts.append
     row_num, last_col = first_row - 1, -1
     for row_num, (values, xfs, height) in enumerate(rows, first_row):
-        while len(starts) < len(values):
-            starts.append(f'<c r="{xl_col_to_name(len(starts))}')
-        last_col = max(last_col, len(values) - 1)
-        ref = row_num + 1
-        append(f'<row r="{ref}" ht="{int(height * 4.0 / 3.0 + 0.5) * 0.75:.16g}" customHeight="1">')
-        # One check for the whole row: most rows need no escaping at all. The "\n" between
-        # values (not itself escaped) keeps two of them from forming an _xHHHH_ together.
-        joined = "\n".join(v for v in values if v.__class__ is str)
-        plain = not _needs_care(joined)
-        if len(joined) > _SHORT:  # a cell may be over Excel's limit: cut it, as write_string does
-            values = [fit_cell(v)[0] if v.__class__ is str else v for v in values]
-        for start, value, s in zip(starts, values, xfs, strict=False):
-            if value.__class__ is str and value:
-                text = value if plain else _inline_text(value)
-                if text[0].isspace() or text[-1].isspace():
-                    append(
-                        f'{start}{ref}" s="{s}" t="inlineStr"><is><t xml:space="preserve">'
-                        f"{text}</t></is></c>"
-                    )
-                else:
-                    append(f'{start}{ref}" s="{s}" t="inlineStr"><is><t>{text}</t></is></c>')
-            elif value is None or value == "":
-                append(f'{start}{ref}" s="{s}"/>')
-            elif isinstance(value, int | float) and not isinstance(value, bool):
-                append(f'{start}{ref}" s="{s}"><v>{value:.16G}</v></c>')
-            else:
-                raise TypeError(f"render_rows: cannot write {type(value).__name__}")
-        if len(values) != len(xfs):
+        count = len(values)
+        if count != len(xfs):
             raise ValueError("render_rows: a row has not one format per value")
+        while len(starts) < count:
+            starts.append(f'<c r="{xl_col_to_name(len(starts))}')
+        last_col = max(last_col, count - 1)
+        ref = str(row_num + 1)
+        ht = heights.get(height)
+        if ht is None:
+            ht = heights[height] = (
+                ">"
+                if height is None
+                else f' ht="{int(height * 4.0 / 3.0 + 0.5) * 0.75:.16g}" customHeight="1">'
+            )
+        append(f'<row r="{ref}"{ht}')
+        try:
+            joined = "\x00".join(values)
+        except TypeError:  # not all strings
+            joined = None
+        if joined is not None and _plain_row(joined, count):
+            # The usual row: strings and blanks to write as they are.
+            append(
+                "".join(
+                    [
+                        f"{start}{ref}{text_attrs[s]}{value}</t></is></c>"
+                        if value
+                        else f"{start}{ref}{blank_attrs[s]}"
+                        for start, value, s in zip(starts, values, xfs, strict=False)
+                    ]
+                )
+            )
+        else:
+            _render_cells(append, starts, ref, values, xfs)
         append("</row>")
     return "".join(parts), row_num, last_col
+
+
+def _render_cells(append, starts: list[str], ref: str, values, xfs) -> None:
+    """The cells of one row of render_rows, one by one: any value, any text."""
+    # One check for the whole row: most rows need no escaping at all. The "\n" between
+    # values (not itself escaped) keeps two of them from forming an _xHHHH_ together.
+    joined = "\n".join(v for v in values if v.__class__ is str)
+    plain = not _needs_care(joined)
+    if len(joined) > _SHORT:  # a cell may be over Excel's limit: cut it, as write_string does
+        values = [fit_cell(v)[0] if v.__class__ is str else v for v in values]
+    for start, value, s in zip(starts, values, xfs, strict=False):  # starts may be longer
+        if value.__class__ is str and value:
+            text = value if plain else _inline_text(value)
+            if text[0].isspace() or text[-1].isspace():
+                append(
+                    f'{start}{ref}" s="{s}" t="inlineStr"><is><t xml:space="preserve">'
+                    f"{text}</t></is></c>"
+                )
+            else:
+                append(f'{start}{ref}" s="{s}" t="inlineStr"><is><t>{text}</t></is></c>')
+        elif value is None or value == "":
+            append(f'{start}{ref}" s="{s}"/>')
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            append(f'{start}{ref}" s="{s}"><v>{value:.16G}</v></c>')
+        else:
+            raise TypeError(f"render_rows: cannot write {type(value).__name__}")
 
 
 class FastWorksheet(Worksheet):

@@ -3,7 +3,8 @@
 Everything a returned file is recognised by (sheet names, header labels, fixed rows, the identity
 sheet, custom properties, title, file stem) comes from :mod:`layout`; this module only decides how
 the workbook looks. Written with xlsxwriter, in memory, one small workbook per division, so that
-splitting thousands of tasks over hundreds of divisions stays fast.
+splitting thousands of tasks over hundreds of divisions stays fast; the task rows (of the data
+sheet and of the identity sheet) are rendered in one go as inline strings (fastsheet.render_rows).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from . import layout
 from .cells import CELL_LIMIT, ascii_and_wide, utf16_len
 from .errors import InputError, OutputError
-from .fastsheet import FastWorkbook
+from .fastsheet import FastWorkbook, render_rows
 from .files import write_atomically
 from .model import BUREAU, ROLE_ASSIST, ROLE_LEAD, STATUSES, Master, Task, quarter_name
 from .parallel import MIN_ITEMS, ordered_map
@@ -304,18 +305,27 @@ def _put(ws, row: int, col: int, text: str, fmt) -> None:
         raise InputError(f"无法写入内容（xlsxwriter 返回 {rc}）", sheet=ws.name, cell=cell)
 
 
-def _put_row(ws, row: int, values: list[str], formats: list) -> None:
-    """A row of text cells from column A ("" a formatted blank), refusing over-long text as
-    _put does; through FastWorksheet.write_values, one call per row."""
+def _check_row(ws, row: int, values: list[str]) -> None:
+    """Refuse over-long text in a row of text cells as _put does, naming the cell."""
     for col, text in enumerate(values):
         if len(text) > CELL_LIMIT // 2 and utf16_len(text) > CELL_LIMIT:
-            _put(ws, row, col, text, formats[col])  # raises with the cell named
-    ws.write_values(row, 0, values, formats)
+            _put(ws, row, col, text, None)  # raises
+
+
+def _xf_indices(formats: list) -> list[int]:
+    """The xf indices of a row's formats, for render_rows (a test swaps in the formats)."""
+    return [f._get_xf_index() for f in formats]
+
+
+def _attach_rows(ws, first_row: int, rows: list) -> None:
+    """Put rows of (text values, xf indices, height or None) from ``first_row`` down, below
+    everything written through xlsxwriter: rendered in one go as inline strings."""
+    ws.attach_rows(first_row, render_rows(first_row, rows))
 
 
 #: write_templates builds the workbooks over worker processes from this many task rows in all
-#: (or parallel.MIN_ITEMS divisions). A template takes ~8 ms plus ~0.1 ms per row on one CPU
-#: and a pool ~15 ms to start: 150 rows over 20 divisions is ~175 ms of work. The shipped
+#: (or parallel.MIN_ITEMS divisions). A template takes ~7 ms plus ~0.05 ms per row on one CPU
+#: and a pool ~15 ms to start: 150 rows over 20 divisions is ~150 ms of work. The shipped
 #: master (12 divisions, 32 rows) is built here, without a pool.
 POOL_MIN_ROWS = 150
 
@@ -412,19 +422,22 @@ def _write_data_sheet(
     formats = [None] * len(layout.HEADERS)
     formats[C_NUMBER], formats[C_TEXT], formats[C_ROLE] = book.number, book.text, book.text
     formats[C_ANSWER], formats[C_STATUS], formats[C_PLAN] = book.answer, book.status, book.answer
+    xfs = _xf_indices(formats)
+    rendered = []
     for i, (task, role) in enumerate(zip(tasks, roles, strict=True)):
         r = _R_FIRST + i
         values = [""] * len(layout.HEADERS)  # "" is a blank cell that keeps its format
         values[C_NUMBER], values[C_TEXT], values[C_ROLE] = task.label, task.text, role
-        _put_row(ws, r, values, formats)
+        _check_row(ws, r, values)
         lines = max(
             ANSWER_MIN_LINES,
             _lines(task.label, widths[C_NUMBER]),
             _lines(task.text, widths[C_TEXT]),
             _lines(role, widths[C_ROLE]),
         )
-        ws.set_row(r, _height(lines))
+        rendered.append((values, xfs, _height(lines)))
         sheet_rows.append(r + 1)
+    _attach_rows(ws, _R_FIRST, rendered)
     last_row = _R_FIRST + len(tasks) - 1
 
     source = list(STATUSES)
@@ -577,10 +590,13 @@ def _write_identity(
     header_row = 6
     for c, label in enumerate(layout.ID_TABLE_HEADER):
         _put(ws, header_row, c, label, book.bold)
-    plain = [book.plain] * 3
+    plain = _xf_indices([book.plain] * 3)
+    out = []
     for i, (task, row) in enumerate(zip(tasks, rows, strict=True)):
         values = [task.number, str(row), layout.fingerprint(task.text)]
-        _put_row(ws, header_row + 1 + i, values, plain)
+        _check_row(ws, header_row + 1 + i, values)
+        out.append((values, plain, None))  # default height
+    _attach_rows(ws, header_row + 1, out)
     ws.protect("", {"format_rows": True, "format_columns": True})
 
 
