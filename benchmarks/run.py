@@ -427,8 +427,11 @@ def template_division(path: Path) -> str:
     return m.group(1).replace("&amp;", "&")
 
 
-def fill_all(outbox: Path, inbox: Path, seed: int, how: str, master_path: Path) -> tuple[int, int]:
-    """Fill every template of ``outbox`` into ``inbox``; (files, rows)."""
+def fill_all(
+    outbox: Path, inbox: Path, seed: int, how: str, master_path: Path, returns: int | None = None
+) -> tuple[int, int]:
+    """Fill the templates of ``outbox`` into ``inbox``: all of them, or ``returns`` of them
+    (a fixed sample, as when only some divisions have answered); (files, rows)."""
     master = None
     if how == "demo":
         from workbook_tools.master import read_master
@@ -436,7 +439,10 @@ def fill_all(outbox: Path, inbox: Path, seed: int, how: str, master_path: Path) 
         master = read_master(master_path)
     inbox.mkdir(parents=True, exist_ok=True)
     files = rows = 0
-    for src in sorted(outbox.glob("*.xlsx")):
+    templates = sorted(outbox.glob("*.xlsx"))
+    if returns is not None and returns < len(templates):
+        templates = sorted(random.Random(seed).sample(templates, returns))
+    for src in templates:
         division = template_division(src)
         if how == "demo":
             rows += fill_with_demo(src, inbox / src.name, division, seed, master)
@@ -546,6 +552,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeat", type=int, default=1, help="run each timed contender N times, keep the fastest"
     )
+    parser.add_argument(
+        "--returns",
+        type=int,
+        help="fill only this many templates, as when the other divisions have not answered yet; "
+        "default all",
+    )
     parser.add_argument("--json", type=Path, help="also write every figure to this JSON file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--job", help=argparse.SUPPRESS)
@@ -609,7 +621,9 @@ def main(argv: list[str] | None = None) -> int:
         )
 
         t0 = time.perf_counter()
-        files, rows = fill_all(work / "outbox", work / "inbox", args.seed, args.fill, master)
+        files, rows = fill_all(
+            work / "outbox", work / "inbox", args.seed, args.fill, master, args.returns
+        )
         print(
             f"filled {files} templates, {rows} task rows ({args.fill}, {time.perf_counter() - t0:.1f} s)"
         )
@@ -694,7 +708,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"competed for the CPUs (load average {load_before:.2f} before, {load_after:.2f} "
                 "after). Compare CPU times, or rerun with --repeat 3 on a quiet machine."
             )
-        if me["answers"] != me["assignments"] or me["submitted"] != me["divisions"]:
+        if me["answers"] != rows or me["submitted"] != files:
             print("WARNING: merge did not take every answer; the figures above are not comparable")
         if args.json:
             args.json.write_text(

@@ -225,3 +225,17 @@ def test_small_helpers():
         == "政策法规处（局信息中心）"
     )
     assert match_division("处", ("养老服务处", "社会救助处")) is None
+
+
+def test_return_rows_survive_pickling_as_sent_back_by_reading_processes():
+    import pickle
+
+    columns = {"完成情况": "D"}  # one mapping shared by the rows of a file, as read_return does
+    rows = [
+        ReturnRow(5, "*1", T1, "完成\n80个", "按序时推进", "下步", columns),
+        ReturnRow(6, "2", T2, "已完成工作", "", "", columns),
+    ]
+    back = pickle.loads(pickle.dumps(ret("a.xlsx", "养老服务处", rows), protocol=5))
+    assert back.rows == tuple(rows)
+    assert [r.cell("完成情况") for r in back.rows] == ["D5", "D6"]
+    assert back.rows[0].columns is back.rows[1].columns  # still one mapping per file

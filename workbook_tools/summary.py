@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -95,6 +95,19 @@ def _text(value: object) -> str:
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
+
+
+def _memo(function: Callable[[object], str]) -> Callable[[object], str]:
+    """``function`` remembered per value: for the names and texts repeated on many rows."""
+    memo: dict[object, str] = {}
+
+    def remembered(value: object) -> str:
+        found = memo.get(value)
+        if found is None:
+            found = memo[value] = function(value)
+        return found
+
+    return remembered
 
 
 def _unique(items: Iterable[str]) -> list[str]:
@@ -472,30 +485,41 @@ TASK_COLS = [
 
 
 def _by_division(
-    divisions: Sequence[str], answers: Sequence[Answer], field: str, submitted: dict[str, bool]
+    divisions: Sequence[str],
+    answers: Sequence[Answer],
+    field: str,
+    submitted: dict[str, bool],
+    text: Callable[[object], str] = _text,
 ) -> str:
     """Answers prefixed with their division (【养老服务处】…), divisions in master order.
 
     For 完成情况 a division without an answer is listed too, so leaders see who is missing;
-    plans are listed only where one was written.
+    plans are listed only where one was written. ``text`` is _text, or a memo of it for the
+    division names.
     """
+    if not answers and field != "answer":
+        return ""
     rank = {d: i for i, d in enumerate(divisions)}
     entries: list[tuple[int, int, str]] = []
     for seq, a in enumerate(answers):
-        text = _text(getattr(a, field)).strip()
-        if not text and field != "answer":
+        answer = _text(getattr(a, field)).strip()
+        if not answer and field != "answer":
             continue
         entries.append(
-            (rank.get(a.division, len(rank)), seq, f"【{_text(a.division)}】{text or '（未填写）'}")
+            (
+                rank.get(a.division, len(rank)),
+                seq,
+                f"【{text(a.division)}】{answer or '（未填写）'}",
+            )
         )
     if field == "answer":
         answered = {a.division for a in answers}
         for d in divisions:
             if d not in answered:
                 why = "未填报此事项" if submitted.get(d) else "未报送"
-                entries.append((rank[d], len(answers), f"【{_text(d)}】（{why}）"))
-    text, _ = fit_cell("\n\n".join(e[2] for e in sorted(entries)), TRUNCATION_MARKER)
-    return text
+                entries.append((rank[d], len(answers), f"【{text(d)}】（{why}）"))
+    joined, _ = fit_cell("\n\n".join(e[2] for e in sorted(entries)), TRUNCATION_MARKER)
+    return joined
 
 
 def _task_style(ts: TaskSummary) -> tuple[str | None, dict[int, dict]]:
@@ -507,7 +531,10 @@ def _task_style(ts: TaskSummary) -> tuple[str | None, dict[int, dict]]:
     return STATUS_FILLS.get(task_status_label(ts)), overrides
 
 
-def _task_values(ts: TaskSummary, submitted: dict[str, bool]) -> list[object]:
+def _task_values(
+    ts: TaskSummary, submitted: dict[str, bool], text: Callable[[object], str] = _text
+) -> list[object]:
+    """The 汇总 cells of one task; ``text`` is _text, or a memo of it for repeated values."""
     task = ts.task
     lead_divisions = task.leads
     partner_divisions = tuple(d for d in task.partners if d not in task.leads)
@@ -516,19 +543,20 @@ def _task_values(ts: TaskSummary, submitted: dict[str, bool]) -> list[object]:
         (*ts.lead_answers, *ts.partner_answers),
         "plan",
         submitted,
+        text,
     )
     return [
-        _text(task.label),
-        _text(task.category),
+        text(task.label),
+        text(task.category),
         _text(task.text),
-        _text(task.leader),
-        "、".join(_text(d) for d in task.leads),
-        "、".join(_text(d) for d in partner_divisions),
+        text(task.leader),
+        "、".join(text(d) for d in task.leads),
+        "、".join(text(d) for d in partner_divisions),
         task_status_label(ts),
-        _by_division(lead_divisions, ts.lead_answers, "answer", submitted),
-        _by_division(partner_divisions, ts.partner_answers, "answer", submitted),
+        _by_division(lead_divisions, ts.lead_answers, "answer", submitted, text),
+        _by_division(partner_divisions, ts.partner_answers, "answer", submitted, text),
         plans,
-        _flag_kinds(ts.flags),
+        _flag_kinds(ts.flags) if ts.flags else "",
     ]
 
 
@@ -538,10 +566,16 @@ def _write_tasks(ws, styles: _Styles, summary: Summary) -> None:
     _write_header(ws, styles, 1, TASK_COLS)
     submitted = {d.division: d.submitted for d in summary.divisions}
     widths = [c.width for c in TASK_COLS]
+    text = _memo(_text)
+    xfs_by_look: dict[tuple[str | None, bool], list[int]] = {}
     rows = []
     for ts in _ordered_tasks(summary):
-        values = _task_values(ts, submitted)
-        rows.append((values, styles.xfs(TASK_COLS, *_task_style(ts)), row_height(values, widths)))
+        values = _task_values(ts, submitted, text)
+        fill, overrides = _task_style(ts)
+        xfs = xfs_by_look.get((fill, 10 in overrides))
+        if xfs is None:
+            xfs = xfs_by_look[fill, 10 in overrides] = styles.xfs(TASK_COLS, fill, overrides)
+        rows.append((values, xfs, row_height(values, widths)))
     rendered = render_rows(2, rows)
     ws.attach_rows(2, rendered)
     ws.freeze_panes(2, 0)
@@ -736,14 +770,7 @@ def _render_details(summary: Summary, xfs: dict[str | None, list[int]]):
     tasks = {ts.task.number: ts.task for ts in summary.tasks}
     tasks.update({t.number: t for t in summary.master.tasks})
     widths = [c.width for c in DETAIL_COLS]
-    memo: dict[object, str] = {}  # task texts, divisions, files: the same on many rows
-
-    def text(value: object) -> str:
-        found = memo.get(value)
-        if found is None:
-            found = memo[value] = _text(value)
-        return found
-
+    text = _memo(_text)  # task texts, divisions, files: the same on many rows
     rows = []
     for a in _ordered_answers(summary):
         values = _detail_values(a, tasks.get(a.task_number), text)
