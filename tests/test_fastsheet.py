@@ -81,8 +81,12 @@ def reference_rows(monkeypatch) -> None:
     """Make summary and template write their rendered rows with write_values / set_row instead."""
     from workbook_tools import summary, template
 
+    class Rows(list):
+        def encode(self, encoding: str):  # the summary sends the 明细 XML on as UTF-8
+            return self
+
     def render(first_row, rows):
-        rows = list(rows)
+        rows = Rows(rows)
         return rows, first_row + len(rows) - 1, max((len(v) for v, _, _ in rows), default=0) - 1
 
     def attach(self, first_row, rendered):
@@ -403,3 +407,25 @@ def test_render_rows_default_height():
     xml, _, _ = render_rows(0, [(["甲"], [1], None), (["乙"], [1], 20.0)])
     assert xml.startswith('<row r="1"><c r="A1" s="1" t="inlineStr">')
     assert '<row r="2" ht="20.25" customHeight="1">' in xml
+
+
+@pytest.mark.parametrize("sheets", [1, 3])
+def test_attached_rows_as_utf8_bytes_give_the_same_file(sheets):
+    rows = [(["甲", " 前导", "A&B"], [0, 0, 0], 20.0), (["乙", "", "😀"], [0, 0, 0], None)]
+
+    def book(encode: bool) -> dict[str, bytes]:
+        buf = io.BytesIO()
+        wb = FastWorkbook(buf, OPTIONS)
+        wb.set_properties(FIXED_TIME)
+        for i in range(sheets):
+            ws = wb.add_worksheet(f"表{i}")
+            ws.write_string(0, 0, "表头")
+            xml, last_row, last_col = render_rows(1, rows)
+            ws.attach_rows(1, (xml.encode() if encode else xml, last_row, last_col))
+        wb.close()
+        return parts(buf.getvalue())
+
+    as_bytes = book(encode=True)
+    assert as_bytes == book(encode=False)
+    assert all(b"attached-rows" not in data for data in as_bytes.values())
+    assert "😀" in as_bytes[f"xl/worksheets/sheet{sheets}.xml"].decode()

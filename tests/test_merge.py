@@ -5,6 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from workbook_tools.merge import (
     check_return,
@@ -239,3 +241,19 @@ def test_return_rows_survive_pickling_as_sent_back_by_reading_processes():
     assert back.rows == tuple(rows)
     assert [r.cell("完成情况") for r in back.rows] == ["D5", "D6"]
     assert back.rows[0].columns is back.rows[1].columns  # still one mapping per file
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.text(max_size=20),
+        st.from_regex(r"[ *＊]{0,2}[0-9０-９]{1,20}(\.0{0,3})?\s?", fullmatch=True),
+        st.integers(0, 10**20).map(str),
+    )
+)
+def test_task_number_same_as_the_plain_rules(cell):
+    import re
+
+    text = re.sub(r"^[\s*＊]+", "", cell).strip()
+    want = str(int(float(text))) if re.fullmatch(r"\d+(\.0+)?", text) else text
+    assert task_number(cell) == want

@@ -194,11 +194,15 @@ class FastWorksheet(Worksheet):
     """xlsxwriter's Worksheet with a faster writer for the sheet data (same bytes), and rows
     rendered elsewhere (:func:`render_rows`) attached below the ones written through it."""
 
-    _attached: tuple[int, str] | None = None
+    _attached: tuple[int, str | bytes] | None = None
 
-    def attach_rows(self, first_row: int, rendered: tuple[str, int, int]) -> None:
+    def attach_rows(self, first_row: int, rendered: tuple[str | bytes, int, int]) -> None:
         """Put rows rendered by :func:`render_rows` from ``first_row`` on: after every row
-        written through xlsxwriter, which must all lie above it."""
+        written through xlsxwriter, which must all lie above it.
+
+        The XML may come encoded as UTF-8 (as a worker process sends it back, with no decoding
+        and encoding again here): it then goes into the zip as it is, in place of a token.
+        """
         xml, last_row, last_col = rendered
         if last_row < first_row:
             return
@@ -305,7 +309,12 @@ class FastWorksheet(Worksheet):
             parts.append("</row>")
             fh.write("".join(parts))
         if attached:
-            fh.write(attached[1])
+            xml = attached[1]
+            fh.write(xml if xml.__class__ is str else self.attached_token())
+
+    def attached_token(self) -> str:
+        """What stands in the sheet XML for attached rows given as bytes, until zipped."""
+        return f"\x00attached-rows-{self.index}\x00"  # NUL: never in the XML otherwise
 
 
 class _FastSharedStrings(SharedStrings):
@@ -347,8 +356,15 @@ COMPRESS_LEVEL = 1
 
 
 class _FastZipFile(zipfile.ZipFile):
+    attached: dict[bytes, bytes] = {}  # token -> rows, given by FastWorkbook for one close()
+
     def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
         level = COMPRESS_LEVEL if compresslevel is None else compresslevel
+        for token, rows in self.attached.items():
+            if data.__class__ is bytes and token in data:
+                if data.count(token) != 1:
+                    raise ValueError("attached rows: their place is not marked once")
+                data = data.replace(token, rows)
         return super().writestr(zinfo_or_arcname, data, compress_type, level)
 
 
@@ -356,7 +372,8 @@ class FastWorkbook(Workbook):
     """xlsxwriter's Workbook with :class:`FastWorksheet` sheets and a faster shared-strings part.
 
     Two hooks are xlsxwriter's own: the ``worksheet_class`` attribute and ``_get_packager``
-    ("allows the default packager to be over-ridden"); the third sets the zip compression.
+    ("allows the default packager to be over-ridden"); the third sets the zip compression and
+    puts attached rows given as bytes in their place.
     """
 
     worksheet_class = FastWorksheet
@@ -367,8 +384,14 @@ class FastWorkbook(Workbook):
     def _store_workbook(self) -> None:
         # xlsxwriter offers no compression setting; its ZipFile is swapped for the time of this
         # call only (a module global that xlsxwriter looks up when it creates the zip).
+        attached = {
+            ws.attached_token().encode("utf-8"): ws._attached[1]
+            for ws in self.worksheets()
+            if isinstance(ws, FastWorksheet) and ws._attached and ws._attached[1].__class__ is bytes
+        }
+        zip_class = type("_FastZipFile", (_FastZipFile,), {"attached": attached})
         original = xlsxwriter.workbook.ZipFile
-        xlsxwriter.workbook.ZipFile = _FastZipFile
+        xlsxwriter.workbook.ZipFile = zip_class
         try:
             super()._store_workbook()
         finally:

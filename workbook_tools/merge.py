@@ -93,10 +93,16 @@ def normalise_status(raw: str) -> tuple[str, str]:
     return "", ""
 
 
+_WHOLE_NUMBER = re.compile(r"\d+(\.0+)?")
+
+
 def task_number(cell: str) -> str:
     """'*1', '＊1', ' 1 ', '1.0' -> '1'. Anything else is returned stripped."""
+    if cell.__class__ is str and 0 < len(cell) <= 15 and cell.isascii() and cell.isdigit():
+        if cell[0] != "0":
+            return cell  # "12", as most cells say: what the rules below give, sooner
     text = _STAR.sub("", str(cell)).strip()
-    if re.fullmatch(r"\d+(\.0+)?", text):
+    if _WHOLE_NUMBER.fullmatch(text):
         return str(int(float(text)))
     return text
 

@@ -766,7 +766,8 @@ def _detail_values(a: Answer, task: Task | None, text=_text) -> list[object]:
 
 
 def _render_details(summary: Summary, xfs: dict[str | None, list[int]]):
-    """The 明细 data rows (one per answer), from row 2 on, as render_rows gives them."""
+    """The 明细 data rows (one per answer), from row 2 on, as render_rows gives them, the XML
+    encoded as UTF-8."""
     tasks = {ts.task.number: ts.task for ts in summary.tasks}
     tasks.update({t.number: t for t in summary.master.tasks})
     widths = [c.width for c in DETAIL_COLS]
@@ -775,7 +776,10 @@ def _render_details(summary: Summary, xfs: dict[str | None, list[int]]):
     for a in _ordered_answers(summary):
         values = _detail_values(a, tasks.get(a.task_number), text)
         rows.append((values, xfs[_detail_fill(a)], row_height(values, widths)))
-    return render_rows(1, rows)
+    xml, last_row, last_col = render_rows(1, rows)
+    # As UTF-8, as it goes into the file: a worker's str would be encoded to be sent back,
+    # decoded here and encoded again when zipped (~60 ms at 6,000 answers).
+    return xml.encode("utf-8"), last_row, last_col
 
 
 def _start_details(styles: _Styles, summary: Summary):
