@@ -81,12 +81,8 @@ def reference_rows(monkeypatch) -> None:
     """Make summary and template write their rendered rows with write_values / set_row instead."""
     from workbook_tools import summary, template
 
-    class Rows(list):
-        def encode(self, encoding: str):  # the summary sends the 明细 XML on as UTF-8
-            return self
-
     def render(first_row, rows):
-        rows = Rows(rows)
+        rows = list(rows)
         return rows, first_row + len(rows) - 1, max((len(v) for v, _, _ in rows), default=0) - 1
 
     def attach(self, first_row, rendered):
@@ -96,6 +92,7 @@ def reference_rows(monkeypatch) -> None:
                 self.set_row(r, height)
 
     monkeypatch.setattr(summary, "render_rows", render)
+    monkeypatch.setattr(summary, "deflate_rows", lambda rendered: rendered)
     monkeypatch.setattr(summary._Styles, "xfs", lambda self, *a: self.row(*a)[0])
     monkeypatch.setattr(template, "render_rows", render)
     monkeypatch.setattr(template, "_xf_indices", lambda formats: formats)
@@ -410,22 +407,52 @@ def test_render_rows_default_height():
 
 
 @pytest.mark.parametrize("sheets", [1, 3])
-def test_attached_rows_as_utf8_bytes_give_the_same_file(sheets):
+def test_attached_rows_deflated_ahead_give_the_same_file(sheets):
     rows = [(["甲", " 前导", "A&B"], [0, 0, 0], 20.0), (["乙", "", "😀"], [0, 0, 0], None)]
+    rows += [([f"第{i}行", "长" * (i % 700)], [0, 0], 15.0) for i in range(3000)]
 
-    def book(encode: bool) -> dict[str, bytes]:
+    def book(deflate: bool) -> bytes:
         buf = io.BytesIO()
         wb = FastWorkbook(buf, OPTIONS)
         wb.set_properties(FIXED_TIME)
         for i in range(sheets):
             ws = wb.add_worksheet(f"表{i}")
             ws.write_string(0, 0, "表头")
-            xml, last_row, last_col = render_rows(1, rows)
-            ws.attach_rows(1, (xml.encode() if encode else xml, last_row, last_col))
+            ws.autofilter(0, 0, 10, 2)  # markup after the rows, in the same part
+            rendered = render_rows(1, rows)
+            ws.attach_rows(1, fastsheet.deflate_rows(rendered) if deflate else rendered)
         wb.close()
-        return parts(buf.getvalue())
+        return buf.getvalue()
 
-    as_bytes = book(encode=True)
-    assert as_bytes == book(encode=False)
-    assert all(b"attached-rows" not in data for data in as_bytes.values())
-    assert "😀" in as_bytes[f"xl/worksheets/sheet{sheets}.xml"].decode()
+    ahead, plain = book(deflate=True), book(deflate=False)
+    with zipfile.ZipFile(io.BytesIO(ahead)) as zf:
+        assert zf.testzip() is None  # every member's CRC checks out
+        info = zf.getinfo(f"xl/worksheets/sheet{sheets}.xml")
+        assert info.compress_type == zipfile.ZIP_DEFLATED and info.compress_size < info.file_size
+    assert parts(ahead) == parts(plain)
+    assert all(b"attached-rows" not in data for data in parts(ahead).values())
+    grid = CalamineWorkbook.from_filelike(io.BytesIO(ahead)).get_sheet_by_name("表0").to_python()
+    assert grid[2][2] == "😀" and grid[-1][1] == "长" * (2999 % 700)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.binary(max_size=3000))
+def test_crc32_combine_as_zlib(a, b):
+    import zlib
+
+    assert fastsheet.crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
+
+
+def test_joined_rows_are_the_rows_rendered_in_one_go():
+    rows = [([f"第{i}行", "内容" * (i % 50)], [0, 0], 15.0) for i in range(500)]
+    whole = fastsheet.deflate_rows(render_rows(1, rows))
+    joined = fastsheet.join_rows(
+        fastsheet.deflate_rows(render_rows(1, rows[:123])),
+        fastsheet.deflate_rows(render_rows(124, rows[123:])),
+    )
+    assert joined[1:] == whole[1:] == (500, 1)
+    assert (joined[0].crc, joined[0].size) == (whole[0].crc, whole[0].size)
+    import zlib
+
+    inflate = zlib.decompressobj(-15)
+    assert inflate.decompress(joined[0].data) == render_rows(1, rows)[0].encode()

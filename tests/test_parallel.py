@@ -104,7 +104,12 @@ def test_beside_does_the_work_here_when_the_worker_dies():
     assert parallel.beside(dies_in_a_worker)() == "done here"
 
 
-def test_summary_details_rendered_beside_are_the_same(tmp_path, monkeypatch):
+@pytest.mark.parametrize("here_share", [None, 0.5, 1.0])
+def test_summary_details_rendered_beside_are_the_same(tmp_path, monkeypatch, here_share):
+    # None: as many rows here as _details_here says (none, for this small summary); 0.5: the
+    # worker renders the first half, this process the rest; 1.0: the worker renders none.
+    import zipfile
+
     from test_summary import make_summary
 
     from workbook_tools import summary
@@ -116,8 +121,16 @@ def test_summary_details_rendered_beside_are_the_same(tmp_path, monkeypatch):
     real = parallel.beside
     monkeypatch.setattr(parallel, "beside", lambda f: calls.append(f) or real(f))
     monkeypatch.setattr(summary, "DETAILS_BESIDE", 1)
+    if here_share is not None:
+        monkeypatch.setattr(summary, "_details_here", lambda s: int(len(s.answers) * here_share))
     summary.write_summary(make_summary(), beside)
-    assert calls and beside.read_bytes() == here.read_bytes()
+    assert calls
+    if here_share is None:
+        assert beside.read_bytes() == here.read_bytes()
+    else:  # two deflate segments: other compressed bytes, the same content
+        with zipfile.ZipFile(here) as a, zipfile.ZipFile(beside) as b:
+            assert b.testzip() is None
+            assert {n: a.read(n) for n in a.namelist()} == {n: b.read(n) for n in b.namelist()}
 
 
 def test_gc_paused_inside_the_stages_and_restored_after(tmp_path):

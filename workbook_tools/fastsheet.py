@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
+from dataclasses import dataclass
 
 import xlsxwriter.workbook
 from xlsxwriter import Workbook
@@ -190,18 +192,82 @@ def _render_cells(append, starts: list[str], ref: str, values, xfs) -> None:
             raise TypeError(f"render_rows: cannot write {type(value).__name__}")
 
 
+@dataclass(frozen=True)
+class DeflatedRows:
+    """Sheet XML deflated ahead of the zip: a raw deflate segment that is not final (so that
+    more can follow it in the same stream), with the CRC-32 and length of the XML."""
+
+    data: bytes
+    crc: int
+    size: int
+
+
+def deflate_rows(rendered: tuple[str, int, int]) -> tuple[DeflatedRows, int, int]:
+    """What :func:`render_rows` gave, with the XML deflated: to attach as it is."""
+    xml, last_row, last_col = rendered
+    raw = xml.encode("utf-8")
+    deflate = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -15)
+    data = deflate.compress(raw) + deflate.flush(zlib.Z_SYNC_FLUSH)
+    return DeflatedRows(data, zlib.crc32(raw), len(raw)), last_row, last_col
+
+
+def join_rows(
+    first: tuple[DeflatedRows, int, int], then: tuple[DeflatedRows, int, int]
+) -> tuple[DeflatedRows, int, int]:
+    """Two runs of rows from :func:`deflate_rows`, ``then`` starting below ``first``, as one:
+    their deflate segments follow one another, their CRCs combine."""
+    (a, a_row, a_col), (b, b_row, b_col) = first, then
+    joined = DeflatedRows(a.data + b.data, crc32_combine(a.crc, b.crc, b.size), a.size + b.size)
+    return joined, max(a_row, b_row), max(a_col, b_col)
+
+
+def _gf2_times(matrix: list[int], vector: int) -> int:
+    total, i = 0, 0
+    while vector:
+        if vector & 1:
+            total ^= matrix[i]
+        vector >>= 1
+        i += 1
+    return total
+
+
+def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
+    """The CRC-32 of A + B from that of A, that of B and the length of B (zlib's
+    crc32_combine, which Python's zlib does not offer): by squaring the operator that appends
+    zero bits, as zlib 1.2 does."""
+    if length2 <= 0:
+        return crc1
+    odd = [0xEDB88320] + [1 << n for n in range(31)]  # one zero bit
+    even = [_gf2_times(odd, row) for row in odd]  # two zero bits
+    odd = [_gf2_times(even, row) for row in even]  # four zero bits
+    while True:
+        even = [_gf2_times(odd, row) for row in odd]
+        if length2 & 1:
+            crc1 = _gf2_times(even, crc1)
+        length2 >>= 1
+        if not length2:
+            break
+        odd = [_gf2_times(even, row) for row in even]
+        if length2 & 1:
+            crc1 = _gf2_times(odd, crc1)
+        length2 >>= 1
+        if not length2:
+            break
+    return crc1 ^ crc2
+
+
 class FastWorksheet(Worksheet):
     """xlsxwriter's Worksheet with a faster writer for the sheet data (same bytes), and rows
     rendered elsewhere (:func:`render_rows`) attached below the ones written through it."""
 
-    _attached: tuple[int, str | bytes] | None = None
+    _attached: tuple[int, str | DeflatedRows] | None = None
 
-    def attach_rows(self, first_row: int, rendered: tuple[str | bytes, int, int]) -> None:
+    def attach_rows(self, first_row: int, rendered: tuple[str | DeflatedRows, int, int]) -> None:
         """Put rows rendered by :func:`render_rows` from ``first_row`` on: after every row
         written through xlsxwriter, which must all lie above it.
 
-        The XML may come encoded as UTF-8 (as a worker process sends it back, with no decoding
-        and encoding again here): it then goes into the zip as it is, in place of a token.
+        The rows may come deflated already (:func:`deflate_rows`, in a worker process or while
+        waiting for one): they then go into the zip as they are, in place of a token.
         """
         xml, last_row, last_col = rendered
         if last_row < first_row:
@@ -313,7 +379,7 @@ class FastWorksheet(Worksheet):
             fh.write(xml if xml.__class__ is str else self.attached_token())
 
     def attached_token(self) -> str:
-        """What stands in the sheet XML for attached rows given as bytes, until zipped."""
+        """What stands in the sheet XML for attached rows given deflated, until zipped."""
         return f"\x00attached-rows-{self.index}\x00"  # NUL: never in the XML otherwise
 
 
@@ -355,17 +421,50 @@ class _FastPackager(Packager):
 COMPRESS_LEVEL = 1
 
 
+class _Flushed:
+    """Stands for the compressor of a zip member written already deflated: nothing is left."""
+
+    def flush(self) -> bytes:
+        return b""
+
+
 class _FastZipFile(zipfile.ZipFile):
-    attached: dict[bytes, bytes] = {}  # token -> rows, given by FastWorkbook for one close()
+    attached: dict[bytes, DeflatedRows] = {}  # token -> rows, set by FastWorkbook for a close()
 
     def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
         level = COMPRESS_LEVEL if compresslevel is None else compresslevel
         for token, rows in self.attached.items():
             if data.__class__ is bytes and token in data:
-                if data.count(token) != 1:
+                head, tail = data.split(token) if data.count(token) == 1 else (None, None)
+                if head is None or not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
                     raise ValueError("attached rows: their place is not marked once")
-                data = data.replace(token, rows)
+                return self._write_joined(zinfo_or_arcname, head, rows, tail)
         return super().writestr(zinfo_or_arcname, data, compress_type, level)
+
+    def _write_joined(self, zinfo: zipfile.ZipInfo, head: bytes, rows: DeflatedRows, tail):
+        """Write head + rows + tail as one deflated member, the rows deflated already.
+
+        Raw deflate segments that end on a sync flush can follow one another in one stream
+        (as in pigz); the CRC of the whole is put together from the three. The member is
+        written through zipfile (header, sizes, zip64), its compressor replaced.
+        """
+        first = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -15)
+        last = zlib.compressobj(COMPRESS_LEVEL, zlib.DEFLATED, -15)
+        pieces = (
+            first.compress(head) + first.flush(zlib.Z_SYNC_FLUSH),
+            rows.data,
+            last.compress(tail) + last.flush(zlib.Z_FINISH),
+        )
+        crc = zlib.crc32(tail, crc32_combine(zlib.crc32(head), rows.crc, rows.size))
+        zinfo.compress_type = zipfile.ZIP_DEFLATED
+        zinfo.file_size = len(head) + rows.size + len(tail)
+        with self._lock, self.open(zinfo, mode="w") as dest:
+            dest._compressor = _Flushed()
+            for piece in pieces:
+                dest._fileobj.write(piece)
+            dest._file_size = zinfo.file_size
+            dest._compress_size = sum(len(piece) for piece in pieces)
+            dest._crc = crc
 
 
 class FastWorkbook(Workbook):
@@ -387,7 +486,9 @@ class FastWorkbook(Workbook):
         attached = {
             ws.attached_token().encode("utf-8"): ws._attached[1]
             for ws in self.worksheets()
-            if isinstance(ws, FastWorksheet) and ws._attached and ws._attached[1].__class__ is bytes
+            if isinstance(ws, FastWorksheet)
+            and ws._attached
+            and ws._attached[1].__class__ is not str
         }
         zip_class = type("_FastZipFile", (_FastZipFile,), {"attached": attached})
         original = xlsxwriter.workbook.ZipFile
@@ -398,4 +499,13 @@ class FastWorkbook(Workbook):
             xlsxwriter.workbook.ZipFile = original
 
 
-__all__ = ["FastWorkbook", "FastWorksheet", "render_rows", "write_values_plain"]
+__all__ = [
+    "DeflatedRows",
+    "FastWorkbook",
+    "FastWorksheet",
+    "crc32_combine",
+    "deflate_rows",
+    "join_rows",
+    "render_rows",
+    "write_values_plain",
+]
