@@ -233,26 +233,17 @@ def _gf2_times(matrix: list[int], vector: int) -> int:
 
 def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
     """The CRC-32 of A + B from that of A, that of B and the length of B (zlib's
-    crc32_combine, which Python's zlib does not offer): by squaring the operator that appends
-    zero bits, as zlib 1.2 does."""
-    if length2 <= 0:
-        return crc1
-    odd = [0xEDB88320] + [1 << n for n in range(31)]  # one zero bit
-    even = [_gf2_times(odd, row) for row in odd]  # two zero bits
-    odd = [_gf2_times(even, row) for row in even]  # four zero bits
-    while True:
-        even = [_gf2_times(odd, row) for row in odd]
+    crc32_combine, which Python's zlib does not offer): crc1 is carried over length2 zero
+    bytes by the operator that appends them, squared for each bit of length2."""
+    operator = [0xEDB88320] + [1 << n for n in range(31)]  # appends one zero bit
+    for _ in range(3):  # ... two, four, then eight: one zero byte
+        operator = [_gf2_times(operator, row) for row in operator]
+    while length2 > 0:
         if length2 & 1:
-            crc1 = _gf2_times(even, crc1)
+            crc1 = _gf2_times(operator, crc1)
         length2 >>= 1
-        if not length2:
-            break
-        odd = [_gf2_times(even, row) for row in even]
-        if length2 & 1:
-            crc1 = _gf2_times(odd, crc1)
-        length2 >>= 1
-        if not length2:
-            break
+        if length2:
+            operator = [_gf2_times(operator, row) for row in operator]
     return crc1 ^ crc2
 
 
