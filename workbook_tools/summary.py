@@ -766,10 +766,14 @@ def _detail_values(a: Answer, task: Task | None, text=_text) -> list[object]:
 
 
 def _render_details(
-    summary: Summary, xfs: dict[str | None, list[int]], start: int = 0, stop: int | None = None
+    summary: Summary,
+    xfs: dict[str | None, list[int]],
+    start: int = 0,
+    stop: int | None = None,
+    deflate: bool = True,
 ):
     """The 明细 data rows of the answers [start:stop] in 明细 order (one row per answer, from
-    row 2 on), as deflate_rows gives them."""
+    row 2 on), as deflate_rows gives them, or as render_rows does (``deflate`` False)."""
     tasks = {ts.task.number: ts.task for ts in summary.tasks}
     tasks.update({t.number: t for t in summary.master.tasks})
     widths = [c.width for c in DETAIL_COLS]
@@ -778,9 +782,10 @@ def _render_details(
     for a in _ordered_answers(summary)[start:stop]:
         values = _detail_values(a, tasks.get(a.task_number), text)
         rows.append((values, xfs[_detail_fill(a)], row_height(values, widths)))
+    rendered = render_rows(1 + start, rows)
     # Deflated here, as they go into the file: from a worker, ~1.5 MB come back instead of
     # ~12 MB of XML to decode, encode again and deflate while the parent closes the workbook.
-    return deflate_rows(render_rows(1 + start, rows))
+    return deflate_rows(rendered) if deflate else rendered
 
 
 def _details_here(summary: Summary) -> int:
@@ -801,8 +806,8 @@ def _start_details(styles: _Styles, summary: Summary):
     """
     fills = dict.fromkeys(_detail_fill(a) for a in summary.answers)
     xfs = {fill: styles.xfs(DETAIL_COLS, fill, {}) for fill in fills}
-    if len(summary.answers) < DETAILS_BESIDE:
-        return functools.partial(_render_details, summary, xfs)
+    if len(summary.answers) < DETAILS_BESIDE:  # all here, zipped with the rest
+        return functools.partial(_render_details, summary, xfs, deflate=False)
     split = len(summary.answers) - _details_here(summary)
     first = parallel.beside(functools.partial(_render_details, summary, xfs, 0, split))
 
