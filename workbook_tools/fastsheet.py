@@ -7,6 +7,9 @@
 2. :func:`render_rows` renders data rows straight to sheet XML with inline strings, so that a
    worker process can render them, and ``FastWorksheet.attach_rows`` puts them in the sheet.
    The tests compare every cell's value and look with the same rows written by xlsxwriter.
+   Rendered rows can be deflated where they are made (:func:`deflate_rows`, joined with
+   :func:`join_rows`) and go into the zip as they are, between the deflated head and tail of
+   their sheet part.
 3. :class:`FastWorkbook` writes plain shared strings in bulk and deflates the zip at level 1.
 
 The hooks are xlsxwriter's ``worksheet_class`` and ``_get_packager``, but the overridden methods
@@ -463,7 +466,7 @@ class FastWorkbook(Workbook):
 
     Two hooks are xlsxwriter's own: the ``worksheet_class`` attribute and ``_get_packager``
     ("allows the default packager to be over-ridden"); the third sets the zip compression and
-    puts attached rows given as bytes in their place.
+    puts attached rows given deflated in their place.
     """
 
     worksheet_class = FastWorksheet

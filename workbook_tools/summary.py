@@ -4,8 +4,8 @@ Sheets (model.SUMMARY_SHEETS): 总览 (one screen with tables and charts), 汇�
 报送情况 (one row per division), 问题清单 (one row per flag) and 明细 (one row per answer, for
 pivot tables). Every piece of user text goes through :func:`clean_text` and is written as a
 string, never as a formula or link: through ``write_string``, or, for the data rows of 汇总 and
-明细 (most of the file), as inline strings rendered by :func:`fastsheet.render_rows`, the 明细
-rows in a worker process beside the rest. So an answer such as ``=1+1`` or ``http://…`` stays
+明细 (most of the file), as inline strings rendered by :func:`fastsheet.render_rows`, most 明细
+rows in a worker process beside the rest (deflated there, and spliced into the zip). So an answer such as ``=1+1`` or ``http://…`` stays
 text (PITFALLS 7, 8). The file is written next to the target and moved over it at the end, so a
 failed write never damages an older summary (PITFALLS 12).
 """
