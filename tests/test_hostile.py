@@ -12,6 +12,7 @@ sees after a whole merge. Property tests and faults (SIGKILL, two merges at once
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import json
@@ -48,7 +49,7 @@ from workbook_tools.containers import MAX_COLS, MAX_ROWS
 from workbook_tools.demo import Fill, fill_template
 from workbook_tools.inbox import Collected, collect
 from workbook_tools.master import read_master
-from workbook_tools.merge import merge, to_json
+from workbook_tools.merge import CheckedReturn, merge, precheck, to_json
 from workbook_tools.model import FLAG_TYPES, SUMMARY_SHEETS
 from workbook_tools.returns import MACRO_NOTE
 from workbook_tools.summary import DETAIL_TRUNCATION_MARKER
@@ -1161,6 +1162,21 @@ def test_merge_does_not_depend_on_the_order_of_the_inbox(busy_inbox, seed):
     seed.shuffle(rejected)
     shuffled = Collected(tuple(returns), tuple(rejected), collected.skipped)
     assert to_json(merge(master, shuffled, YEAR, QUARTER)) == expected
+
+
+def test_returns_checked_where_read_merge_as_returns_checked_in_merge(busy_inbox):
+    master, collected = busy_inbox
+    check = precheck(master, YEAR, QUARTER)
+    checked = Collected(
+        tuple(check(r) for r in collected.returns), collected.rejected, collected.skipped
+    )
+    kinds = [type(r).__name__ for r in checked.returns]
+    assert 0 < kinds.count("CheckedReturn") < len(kinds)  # other periods, conflicts: as read
+    assert all(r.rows == () for r in checked.returns if isinstance(r, CheckedReturn))
+    assert merge(master, checked, YEAR, QUARTER) == merge(master, collected, YEAR, QUARTER)
+    revised = dataclasses.replace(master, footnote=master.footnote + "（修订）")
+    with pytest.raises(ValueError, match="another master"):  # its rows were not kept
+        merge(revised, checked, YEAR, QUARTER)
 
 
 BAD_NAME = set('<>:"/\\|?*')

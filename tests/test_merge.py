@@ -257,3 +257,12 @@ def test_task_number_same_as_the_plain_rules(cell):
     text = re.sub(r"^[\s*＊]+", "", cell).strip()
     want = str(int(float(text))) if re.fullmatch(r"\d+(\.0+)?", text) else text
     assert task_number(cell) == want
+
+
+def test_answers_survive_pickling_as_sent_back_by_reading_processes():
+    import pickle
+
+    checked = check_return(
+        make_master(), ret("a.xlsx", "养老服务处", [row(5, "*1", T1)]), "养老服务处"
+    )
+    assert checked.answers and pickle.loads(pickle.dumps(checked, protocol=5)) == checked

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import re
@@ -841,6 +842,33 @@ def test_collect_with_worker_processes_gives_the_serial_result(tmp_path, monkeyp
     monkeypatch.setattr(inbox_module, "POOL_MIN_FILES", 10**9)
     monkeypatch.setattr(inbox_module, "POOL_MIN_BYTES", 10**12)
     assert collect(inbox) == pooled
+
+
+def test_collect_checks_each_return_where_it_is_read(tmp_path, monkeypatch, pool_maps):
+    from workbook_tools import inbox as inbox_module
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    for i in range(6):
+        build_return(inbox / f"{i}.xlsx", division=("养老服务处", "社会救助处")[i % 2])
+
+    def check(ret):
+        if ret.source == "3.xlsx":
+            raise KeyError("a bug in the check")  # the return is kept as read
+        return dataclasses.replace(ret, notes=(*ret.notes, f"checked in {os.getpid()}"))
+
+    monkeypatch.setattr(inbox_module, "POOL_MIN_BYTES", 1)
+    pooled = collect(inbox, check=check)
+    if POOL_OK:
+        assert pool_maps, "the pool was not used"
+        assert {r.notes[-1] for r in pooled.returns if r.source != "3.xlsx"} != {
+            f"checked in {os.getpid()}"
+        }
+    assert [r.notes[-1:] != () for r in pooled.returns] == [True, True, True, False, True, True]
+    monkeypatch.setattr(inbox_module, "POOL_MIN_BYTES", 10**12)
+    serial = collect(inbox, check=check)
+    strip = lambda c: [dataclasses.replace(r, notes=r.notes[:0]) for r in c.returns]  # noqa: E731
+    assert strip(serial) == strip(pooled) == strip(collect(inbox))
 
 
 def test_collect_pools_few_files_only_when_they_are_big(tmp_path, monkeypatch, pool_maps):

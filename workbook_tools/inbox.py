@@ -72,7 +72,11 @@ def is_ignored_name(name: str) -> bool:
 
 
 @without_gc
-def collect(inbox: Path, progress: Callable[[int], None] | None = None) -> Collected:
+def collect(
+    inbox: Path,
+    progress: Callable[[int], None] | None = None,
+    check: Callable[[ReturnFile], ReturnFile] | None = None,
+) -> Collected:
     """Read every file under ``inbox`` (recursively, in sorted order) without changing any.
 
     Sources are inbox-relative POSIX paths; members of a .zip archive of returns are read as if
@@ -81,7 +85,9 @@ def collect(inbox: Path, progress: Callable[[int], None] | None = None) -> Colle
     ``progress``, when given, is called with the number of files just read (for a progress bar;
     an archive counts as one file). Where there is enough to read (:data:`POOL_MIN_FILES`,
     :data:`POOL_MIN_BYTES`) and processes can be forked, the files are read by one process per
-    CPU; the result is the same.
+    CPU; the result is the same. ``check``, when given, is applied to each return where it was
+    read (in that process), its result kept instead (merge.precheck validates there); if it
+    fails, the return is kept as read.
     """
     inbox = Path(inbox)
     if not inbox.is_dir():
@@ -108,7 +114,9 @@ def collect(inbox: Path, progress: Callable[[int], None] | None = None) -> Colle
             (skipped if is_ignored_name(f) else found).append(rel)
 
     returns: list[ReturnFile] = []
-    for file_returns, file_rejected, file_skipped in _read_files(inbox, sorted(found), progress):
+    for file_returns, file_rejected, file_skipped in _read_files(
+        inbox, sorted(found), progress, check
+    ):
         returns += file_returns
         rejected += file_rejected
         skipped += file_skipped
@@ -190,11 +198,14 @@ _FileResult = tuple[list[ReturnFile], list[Rejected], list[str]]
 
 
 def _read_files(
-    inbox: Path, rels: list[str], progress: Callable[[int], None] | None
+    inbox: Path,
+    rels: list[str],
+    progress: Callable[[int], None] | None,
+    check: Callable[[ReturnFile], ReturnFile] | None = None,
 ) -> list[_FileResult]:
     """_read_inbox_file for every file, in order: over worker processes when it pays."""
     results: list[_FileResult] = []
-    read = functools.partial(_read_inbox_file, inbox)
+    read = functools.partial(_read_inbox_file, inbox, check=check)
     heavy = _total_size(inbox, rels) >= POOL_MIN_BYTES
     for result in ordered_map(read, rels, min_items=2 if heavy else POOL_MIN_FILES):
         results.append(result)
@@ -212,8 +223,11 @@ def _total_size(inbox: Path, rels: list[str]) -> int:
     return total
 
 
-def _read_inbox_file(inbox: Path, rel: str) -> _FileResult:
-    """Read one file of the inbox (an archive gives several returns); never raises."""
+def _read_inbox_file(
+    inbox: Path, rel: str, check: Callable[[ReturnFile], ReturnFile] | None = None
+) -> _FileResult:
+    """Read one file of the inbox (an archive gives several returns), then ``check`` each
+    return read; never raises."""
     returns: list[ReturnFile] = []
     rejected: list[Rejected] = []
     skipped: list[str] = []
@@ -230,7 +244,16 @@ def _read_inbox_file(inbox: Path, rel: str) -> _FileResult:
             _read_one(data, sniffed, rel, mtime, returns, rejected)
     except Exception as exc:  # a bug must not stop the other files
         rejected.append(Rejected(rel, f"读取时出现意外错误（{type(exc).__name__}: {exc}）"))
+    if check is not None:
+        returns = [_checked(check, ret) for ret in returns]
     return returns, rejected, skipped
+
+
+def _checked(check: Callable[[ReturnFile], ReturnFile], ret: ReturnFile) -> ReturnFile:
+    try:
+        return check(ret)
+    except Exception:  # the return as read: merge checks it again and meets the same problem
+        return ret
 
 
 def _read_one(

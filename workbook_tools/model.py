@@ -235,6 +235,14 @@ class Answer:
     cell: str = ""  # where the 完成情况 was read, e.g. "D5"
     note: str = ""  # normalisations applied (状态“完成”按“已完成”处理; 删除了控制字符…)
 
+    def __reduce__(self):
+        # Rebuilt from its fields in order, as ReturnRow: answers checked in the reading
+        # processes come back by the thousand.
+        return (Answer, tuple(getattr(self, f) for f in _ANSWER_FIELDS))
+
+
+_ANSWER_FIELDS = tuple(Answer.__dataclass_fields__)
+
 
 @dataclass(frozen=True)
 class TaskSummary:
