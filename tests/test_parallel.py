@@ -177,3 +177,27 @@ def test_summary_error_beside_a_worker_reaps_it(tmp_path, monkeypatch):
         summary.write_summary(make_summary(), tmp_path / "汇总.xlsx")
     assert multiprocessing.active_children() == []
     assert not (tmp_path / "汇总.xlsx").exists()
+
+
+def test_summary_error_in_this_processs_share_of_details_reaps_the_worker(tmp_path, monkeypatch):
+    import multiprocessing
+
+    from test_summary import make_summary
+
+    from workbook_tools import summary
+    from workbook_tools.errors import OutputError
+
+    monkeypatch.setattr(summary, "DETAILS_BESIDE", 1)
+    monkeypatch.setattr(summary, "_details_here", lambda s: len(s.answers) // 2)
+    render = summary._render_details
+
+    def broken_here(s, xfs, start=0, *rest, **kw):
+        if start > 0:  # the rows this process renders, after the worker's
+            raise RuntimeError("坏了")
+        return render(s, xfs, start, *rest, **kw)
+
+    monkeypatch.setattr(summary, "_render_details", broken_here)
+    with pytest.raises((RuntimeError, OutputError)):
+        summary.write_summary(make_summary(), tmp_path / "汇总.xlsx")
+    assert multiprocessing.active_children() == []
+    assert not (tmp_path / "汇总.xlsx").exists()
