@@ -98,19 +98,6 @@ def _text(value: object) -> str:
     return text
 
 
-def _memo(function: Callable[[object], str]) -> Callable[[object], str]:
-    """``function`` remembered per value: for the names and texts repeated on many rows."""
-    memo: dict[object, str] = {}
-
-    def remembered(value: object) -> str:
-        found = memo.get(value)
-        if found is None:
-            found = memo[value] = function(value)
-        return found
-
-    return remembered
-
-
 def _unique(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
@@ -567,7 +554,7 @@ def _write_tasks(ws, styles: _Styles, summary: Summary) -> None:
     _write_header(ws, styles, 1, TASK_COLS)
     submitted = {d.division: d.submitted for d in summary.divisions}
     widths = [c.width for c in TASK_COLS]
-    text = _memo(_text)
+    text = functools.cache(_text)  # division names, categories, leaders: on many rows
     xfs_by_look: dict[tuple[str | None, bool], list[int]] = {}
     rows = []
     for ts in _ordered_tasks(summary):
@@ -778,7 +765,7 @@ def _render_details(
     tasks = {ts.task.number: ts.task for ts in summary.tasks}
     tasks.update({t.number: t for t in summary.master.tasks})
     widths = [c.width for c in DETAIL_COLS]
-    text = _memo(_text)  # task texts, divisions, files: the same on many rows
+    text = functools.cache(_text)  # task texts, divisions, files: the same on many rows
     rows = []
     for a in _ordered_answers(summary)[start:stop]:
         values = _detail_values(a, tasks.get(a.task_number), text)
