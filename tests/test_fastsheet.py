@@ -238,7 +238,7 @@ def test_template_rendered_rows_read_as_xlsxwriter_rows(tmp_path, monkeypatch):
     assert checked > 1000
 
 
-def test_zip_compression_level_restored():
+def test_zip_compression_level_restored(deflate_lib):
     import xlsxwriter.workbook
 
     buf = io.BytesIO()
@@ -406,8 +406,25 @@ def test_render_rows_default_height():
     assert '<row r="2" ht="20.25" customHeight="1">' in xml
 
 
+@pytest.fixture(params=["isal", "zlib"])
+def deflate_lib(request, monkeypatch):
+    """Deflate with ISA-L (a declared dependency) and with zlib (where it has no wheel)."""
+    import zlib
+
+    if request.param == "zlib":
+        monkeypatch.setattr(fastsheet, "_deflate_lib", zlib)
+        monkeypatch.setattr(fastsheet, "_crc32_combine", fastsheet.crc32_combine)
+    return request.param
+
+
+def test_isal_deflates_when_installed():
+    # The dependency is declared, so a normal install deflates with it.
+    assert fastsheet._deflate_lib.__name__ == "isal.isal_zlib"
+    assert fastsheet._crc32_combine is not fastsheet.crc32_combine
+
+
 @pytest.mark.parametrize("sheets", [1, 3])
-def test_attached_rows_deflated_ahead_give_the_same_file(sheets):
+def test_attached_rows_deflated_ahead_give_the_same_file(sheets, deflate_lib):
     rows = [(["甲", " 前导", "A&B"], [0, 0, 0], 20.0), (["乙", "", "😀"], [0, 0, 0], None)]
     rows += [([f"第{i}行", "长" * (i % 700)], [0, 0], 15.0) for i in range(3000)]
 
@@ -441,9 +458,10 @@ def test_crc32_combine_as_zlib(a, b):
     import zlib
 
     assert fastsheet.crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
+    assert fastsheet._crc32_combine(zlib.crc32(a), zlib.crc32(b), len(b)) == zlib.crc32(a + b)
 
 
-def test_joined_rows_are_the_rows_rendered_in_one_go():
+def test_joined_rows_are_the_rows_rendered_in_one_go(deflate_lib):
     rows = [([f"第{i}行", "内容" * (i % 50)], [0, 0], 15.0) for i in range(500)]
     whole = fastsheet.deflate_rows(render_rows(1, rows))
     joined = fastsheet.join_rows(
