@@ -91,3 +91,38 @@ def test_common_wide_characters_are_wide():
     sample = "一、做好“十四五”养老服务（牵头单位：市民政局；责任单位：各区）……①完成90%"
     assert cells._COMMON.fullmatch(sample)
     assert display_width(sample) == _display_width_slow(sample)
+
+
+# Cell values as the summary writes them: text that repeats down a column, long text, text with
+# line breaks, numbers, blanks; now and then something that is not text at all.
+ROW_VALUE = st.one_of(
+    st.sampled_from(["", "养老服务处", "推进养老服务体系建设" * 6, "甲\n乙", "a" * 40]),
+    st.text(alphabet="一二三abc \n（）“”😀", max_size=120),
+    st.integers(-5, 5),
+    st.floats(allow_nan=False),
+    st.none(),
+    st.just(["not", "hashable"]),
+)
+
+
+@given(
+    st.integers(1, 5).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.lists(ROW_VALUE, min_size=n, max_size=n), max_size=12),
+            st.lists(st.sampled_from([1.0, 6, 8.5, 20, 34, 50.0]), min_size=n, max_size=n),
+        )
+    ),
+    st.sampled_from([20.0, 24.0, 50.0]),
+)
+def test_row_heights_are_row_height_row_by_row(rows_widths, minimum):
+    rows, widths = rows_widths
+    expected = [cells.row_height(row, widths, minimum=minimum) for row in rows]
+    assert cells.row_heights(rows, widths, minimum=minimum) == expected
+
+
+def test_row_heights_of_ragged_rows_and_long_text():
+    widths = [10, 30]
+    rows = [["短", "长" * 2000], ["一\n二\n三"], ["a", "b", "c"]]
+    heights = cells.row_heights(rows, widths)
+    assert heights == [cells.row_height(row, widths) for row in rows]
+    assert heights[0] == cells.MAX_ROW_HEIGHT and heights[1] == 3 * 14.5 + 8 > heights[2] == 22.5

@@ -141,8 +141,7 @@ def _wide_only() -> re.Pattern[str]:
     return re.compile(f"[\\x00-\\x7f{wide}]*")
 
 
-@functools.lru_cache(maxsize=16384)  # task texts repeat on every answer row of 明细
-def line_count(text: str, width: float, cap: int = 1000) -> int:
+def _line_count(text: str, width: float, cap: int = 1000) -> int:
     """Lines ``text`` takes when wrapped in a column ``width`` units wide (stops counting at cap)."""
     usable = max(width - 1.5, 1.0)  # cell padding, and slack for words that wrap early
     lines = 0
@@ -156,6 +155,10 @@ def line_count(text: str, width: float, cap: int = 1000) -> int:
     return lines
 
 
+#: line_count, remembered: task texts repeat on every answer row of 明细.
+line_count = functools.lru_cache(maxsize=16384)(_line_count)
+
+
 def row_height(
     values: Sequence[object], widths: Sequence[float], *, minimum: float = 20.0
 ) -> float:
@@ -166,3 +169,39 @@ def row_height(
         if isinstance(value, str) and (2 * len(value) > width - 1.5 or "\n" in value):
             lines = max(lines, line_count(value, width, _LINE_CAP))
     return min(MAX_ROW_HEIGHT, max(minimum, lines * LINE_HEIGHT + 2 * CELL_PADDING))
+
+
+def row_heights(
+    rows: Sequence[Sequence[object]], widths: Sequence[float], *, minimum: float = 20.0
+) -> list[float]:
+    """``[row_height(row, widths, minimum=minimum) for row in rows]``, column by column.
+
+    A column is measured once per distinct value (task texts, division and file names repeat
+    on many rows), and not at all when every value fits on one line. For the summary's
+    thousands of rows this takes about a third of the time of measuring them one by one.
+    """
+    if any(len(row) != len(widths) for row in rows):
+        return [row_height(row, widths, minimum=minimum) for row in rows]
+    lines: list[int] | None = None
+    for column, width in zip(zip(*rows, strict=True), widths, strict=False):  # no rows: none
+        limit = width - 1.5
+        counted: dict[str, int] = {}
+        try:
+            distinct, hashable = dict.fromkeys(column), True
+        except TypeError:  # an unhashable value: not text, so it takes one line
+            distinct, hashable = dict.fromkeys(v for v in column if isinstance(v, str)), False
+        for value in distinct:
+            if isinstance(value, str) and (2 * len(value) > limit or "\n" in value):
+                counted[value] = _line_count(value, width, _LINE_CAP)
+        if not counted:
+            continue
+        get = counted.get  # only text is counted: any other value gets 1
+        if hashable:
+            found = [get(v, 1) for v in column]
+        else:
+            found = [get(v, 1) if isinstance(v, str) else 1 for v in column]
+        lines = found if lines is None else list(map(max, lines, found))
+    heights: dict[int, float] = {}
+    for n in {1} if lines is None else set(lines):
+        heights[n] = min(MAX_ROW_HEIGHT, max(minimum, n * LINE_HEIGHT + 2 * CELL_PADDING))
+    return [heights[1]] * len(rows) if lines is None else [heights[n] for n in lines]

@@ -24,7 +24,7 @@ import xlsxwriter
 from xlsxwriter.exceptions import XlsxFileError
 
 from . import parallel
-from .cells import CELL_LIMIT, clean_text, fit_cell, row_height
+from .cells import CELL_LIMIT, clean_text, fit_cell, row_height, row_heights
 from .fastsheet import FastWorkbook, deflate_rows, join_rows, render_rows
 from .files import write_atomically
 from .gcpause import without_gc
@@ -556,15 +556,15 @@ def _write_tasks(ws, styles: _Styles, summary: Summary) -> None:
     widths = [c.width for c in TASK_COLS]
     text = functools.cache(_text)  # division names, categories, leaders: on many rows
     xfs_by_look: dict[tuple[str | None, bool], list[int]] = {}
-    rows = []
+    values, looks = [], []
     for ts in _ordered_tasks(summary):
-        values = _task_values(ts, submitted, text)
+        values.append(_task_values(ts, submitted, text))
         fill, overrides = _task_style(ts)
         xfs = xfs_by_look.get((fill, 10 in overrides))
         if xfs is None:
             xfs = xfs_by_look[fill, 10 in overrides] = styles.xfs(TASK_COLS, fill, overrides)
-        rows.append((values, xfs, row_height(values, widths)))
-    rendered = render_rows(2, rows)
+        looks.append(xfs)
+    rendered = render_rows(2, zip(values, looks, row_heights(values, widths), strict=True))
     ws.attach_rows(2, rendered)
     ws.freeze_panes(2, 0)
     ws.autofilter(1, 0, max(rendered[1], 1), len(TASK_COLS) - 1)
@@ -766,11 +766,10 @@ def _render_details(
     tasks.update({t.number: t for t in summary.master.tasks})
     widths = [c.width for c in DETAIL_COLS]
     text = functools.cache(_text)  # task texts, divisions, files: the same on many rows
-    rows = []
-    for a in _ordered_answers(summary)[start:stop]:
-        values = _detail_values(a, tasks.get(a.task_number), text)
-        rows.append((values, xfs[_detail_fill(a)], row_height(values, widths)))
-    rendered = render_rows(1 + start, rows)
+    answers = _ordered_answers(summary)[start:stop]
+    values = [_detail_values(a, tasks.get(a.task_number), text) for a in answers]
+    looks = [xfs[_detail_fill(a)] for a in answers]
+    rendered = render_rows(1 + start, zip(values, looks, row_heights(values, widths), strict=True))
     # Deflated here, as they go into the file: from a worker, ~1.5 MB come back instead of
     # ~12 MB of XML to decode, encode again and deflate while the parent closes the workbook.
     return deflate_rows(rendered) if deflate else rendered
