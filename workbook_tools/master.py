@@ -9,6 +9,7 @@ python-calamine, and never writes to the file.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import unicodedata
@@ -62,8 +63,13 @@ def split_divisions(text: str) -> tuple[str, ...]:
     Blank lines, line breaks, 、，,；;/／ and runs of spaces separate names; a fragment that opens
     with a bracket belongs to the name before it, so "政策法规处\\n（局信息中心）" is one division.
     """
+    return _split_divisions(str(text))
+
+
+@functools.lru_cache(maxsize=4096)  # the same cells come back on many rows of a large plan
+def _split_divisions(text: str) -> tuple[str, ...]:
     names: list[str] = []
-    for part in _DIVISION_SEPARATORS.split(str(text)):
+    for part in _DIVISION_SEPARATORS.split(text):
         part = part.strip()
         if not part:
             continue
@@ -80,6 +86,7 @@ def split_divisions(text: str) -> tuple[str, ...]:
 
 
 _PARENS = re.compile(r"[()]")
+_UNITS_OPEN = re.compile(r"\(\s*(?:牵头单位|责任单位|配合单位)\s*:")
 _UNIT_WORDS = ("牵头单位", "责任单位", "配合单位")
 _OPENING = ("(", "（", "﹙")  # what NFKC turns into "("
 
@@ -88,8 +95,15 @@ def _normalise_tail(text: str) -> str:
     """NFKC of ``text``, as far as parse_city_units looks: from the last opening parenthesis
     before the first 牵头单位/责任单位/配合单位 on (an earlier "(" cannot be followed by one), the
     whole text when there is no such parenthesis. Long task texts need only their end."""
-    first = min((i for w in _UNIT_WORDS if (i := text.find(w)) >= 0), default=-1)
-    cut = max((text.rfind(p, 0, first) for p in _OPENING), default=-1) if first > 0 else -1
+    first = -1
+    for word in _UNIT_WORDS:
+        i = text.find(word)
+        if i >= 0 and (first < 0 or i < first):
+            first = i
+    cut = -1
+    if first > 0:
+        for opening in _OPENING:
+            cut = max(cut, text.rfind(opening, 0, first))
     if cut <= 0:
         return unicodedata.normalize("NFKC", text)
     return text[:cut] + unicodedata.normalize("NFKC", text[cut:])
@@ -99,7 +113,7 @@ def parse_city_units(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(牵头单位, 责任单位) from the parenthesis at the end of a 工作事项, or ((), ())."""
     n = _normalise_tail(str(text)).rstrip()
     start = -1
-    for m in re.finditer(r"\(\s*(?:牵头单位|责任单位|配合单位)\s*:", n):
+    for m in _UNITS_OPEN.finditer(n):
         start = m.start()
     if start < 0:
         return (), ()

@@ -165,6 +165,8 @@ def _lines(text: str, width: float, size: float = SIZE_BODY) -> int:
     # 0.9: LibreOffice substitutes a wider CJK face where 宋体 is missing; better a little air
     # than clipped text.
     usable = max(1.0, (width - 1.5) * 0.9 * SIZE_BODY / size)
+    if "\n" not in text:  # one paragraph, as most are
+        return max(1, math.ceil(_units(text) / usable))
     return sum(max(1, math.ceil(_units(part) / usable)) for part in text.split("\n"))
 
 
@@ -307,6 +309,8 @@ def _put(ws, row: int, col: int, text: str, fmt) -> None:
 
 def _check_row(ws, row: int, values: list[str]) -> None:
     """Refuse over-long text in a row of text cells as _put does, naming the cell."""
+    if sum(map(len, values)) <= CELL_LIMIT // 2:  # no value can be over the limit
+        return
     for col, text in enumerate(values):
         if len(text) > CELL_LIMIT // 2 and utf16_len(text) > CELL_LIMIT:
             _put(ws, row, col, text, None)  # raises
