@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import pytest
@@ -104,10 +105,12 @@ def test_beside_does_the_work_here_when_the_worker_dies():
     assert parallel.beside(dies_in_a_worker)() == "done here"
 
 
-@pytest.mark.parametrize("here_share", [None, 0.5, 1.0])
-def test_summary_details_rendered_beside_are_the_same(tmp_path, monkeypatch, here_share):
-    # None: as many rows here as _details_here says (none, for this small summary); 0.5: the
-    # worker renders the first half, this process the rest; 1.0: the worker renders none.
+@pytest.mark.parametrize(
+    "share", [None, (0.5, 0.0), (0.0, 0.5), (0.5, 0.5), (1.0, 0.5), (0.5, 1.0), (1.0, 1.0)]
+)
+def test_summary_rows_rendered_beside_are_the_same(tmp_path, monkeypatch, share):
+    # None: as _worker_share says (all 明细 rows and some 汇总 rows, for this small summary);
+    # else the shares of 汇总 and 明细 rows the worker renders, this process the rest.
     import zipfile
 
     from test_summary import make_summary
@@ -115,20 +118,46 @@ def test_summary_details_rendered_beside_are_the_same(tmp_path, monkeypatch, her
     from workbook_tools import summary
 
     here, beside = tmp_path / "here.xlsx", tmp_path / "beside.xlsx"
-    monkeypatch.setattr(summary, "DETAILS_BESIDE", 10**9)
+    monkeypatch.setattr(summary, "BESIDE_FROM", 10**9)
     summary.write_summary(make_summary(), here)
     calls = []
     real = parallel.beside
     monkeypatch.setattr(parallel, "beside", lambda f: calls.append(f) or real(f))
-    monkeypatch.setattr(summary, "DETAILS_BESIDE", 1)
-    if here_share is not None:
-        monkeypatch.setattr(summary, "_details_here", lambda s: int(len(s.answers) * here_share))
+    monkeypatch.setattr(summary, "BESIDE_FROM", 1)
+    if share is not None:
+        monkeypatch.setattr(
+            summary,
+            "_worker_share",
+            lambda s: (int(len(s.tasks) * share[0]), int(len(s.answers) * share[1])),
+        )
+    assert any(summary._worker_share(make_summary()))  # the worker has rows to render
     summary.write_summary(make_summary(), beside)
     assert calls
     # rows deflated apart from the rest of their part: other compressed bytes, the same content
     with zipfile.ZipFile(here) as a, zipfile.ZipFile(beside) as b:
         assert b.testzip() is None
         assert {n: a.read(n) for n in a.namelist()} == {n: b.read(n) for n in b.namelist()}
+
+
+def test_worker_share_is_its_part_of_the_row_work():
+    from test_summary import make_summary
+
+    from workbook_tools import summary
+
+    s = make_summary()
+    assert summary._worker_share(s) == (0, 0)  # too little to be worth a worker
+    big = dataclasses.replace(s, answers=s.answers * 100, tasks=s.tasks * 300)
+    tasks, details = summary._worker_share(big)
+    assert details == len(big.answers) and 0 < tasks < len(big.tasks)  # 明细 first
+    task_cost, detail_cost, flag_cost, division_cost = summary.ROW_COSTS
+    there = task_cost * tasks + detail_cost * details
+    total = (
+        task_cost * len(big.tasks)
+        + detail_cost * len(big.answers)
+        + flag_cost * len(big.flags)
+        + division_cost * len(big.divisions)
+    )
+    assert abs(there - summary.WORKER_PART * total) <= task_cost
 
 
 def test_gc_paused_inside_the_stages_and_restored_after(tmp_path):
@@ -167,7 +196,7 @@ def test_summary_error_beside_a_worker_reaps_it(tmp_path, monkeypatch):
     from workbook_tools import summary
     from workbook_tools.errors import OutputError
 
-    monkeypatch.setattr(summary, "DETAILS_BESIDE", 1)
+    monkeypatch.setattr(summary, "BESIDE_FROM", 1)
 
     def broken(*args):
         raise RuntimeError("坏了")
@@ -179,7 +208,10 @@ def test_summary_error_beside_a_worker_reaps_it(tmp_path, monkeypatch):
     assert not (tmp_path / "汇总.xlsx").exists()
 
 
-def test_summary_error_in_this_processs_share_of_details_reaps_the_worker(tmp_path, monkeypatch):
+@pytest.mark.parametrize("renderer", ["_render_tasks", "_render_details"])
+def test_summary_error_in_this_processs_share_of_rows_reaps_the_worker(
+    tmp_path, monkeypatch, renderer
+):
     import multiprocessing
 
     from test_summary import make_summary
@@ -187,16 +219,18 @@ def test_summary_error_in_this_processs_share_of_details_reaps_the_worker(tmp_pa
     from workbook_tools import summary
     from workbook_tools.errors import OutputError
 
-    monkeypatch.setattr(summary, "DETAILS_BESIDE", 1)
-    monkeypatch.setattr(summary, "_details_here", lambda s: len(s.answers) // 2)
-    render = summary._render_details
+    monkeypatch.setattr(summary, "BESIDE_FROM", 1)
+    monkeypatch.setattr(
+        summary, "_worker_share", lambda s: (len(s.tasks) // 2, len(s.answers) // 2)
+    )
+    render = getattr(summary, renderer)
 
     def broken_here(s, xfs, start=0, *rest, **kw):
         if start > 0:  # the rows this process renders, after the worker's
             raise RuntimeError("坏了")
         return render(s, xfs, start, *rest, **kw)
 
-    monkeypatch.setattr(summary, "_render_details", broken_here)
+    monkeypatch.setattr(summary, renderer, broken_here)
     with pytest.raises((RuntimeError, OutputError)):
         summary.write_summary(make_summary(), tmp_path / "汇总.xlsx")
     assert multiprocessing.active_children() == []

@@ -4,11 +4,11 @@ Sheets (model.SUMMARY_SHEETS): 总览 (one screen with tables and charts), 汇�
 报送情况 (one row per division), 问题清单 (one row per flag) and 明细 (one row per answer, for
 pivot tables). Every piece of user text goes through :func:`clean_text` and is written as a
 string, never as a formula or link: through ``write_string``, or, for the data rows of 汇总 and
-明细 (most of the file), as inline strings rendered by :func:`fastsheet.render_rows`, most 明细
-rows in a worker process beside the rest (deflated there, and spliced into the zip). So an
-answer such as ``=1+1`` or ``http://…`` stays text (PITFALLS 7, 8). The file is written next to
-the target and moved over it at the end, so a failed write never damages an older summary
-(PITFALLS 12).
+明细 (most of the file), as inline strings rendered by :func:`fastsheet.render_rows`; for a
+large summary, part of those rows in a worker process beside the rest (deflated there, and spliced
+into the zip). So an answer such as ``=1+1`` or ``http://…`` stays text (PITFALLS 7, 8). The file
+is written next to the target and moved over it at the end, so a failed write never damages an
+older summary (PITFALLS 12).
 """
 
 from __future__ import annotations
@@ -548,26 +548,45 @@ def _task_values(
     ]
 
 
-def _write_tasks(ws, styles: _Styles, summary: Summary) -> None:
-    _set_widths(ws, TASK_COLS)
-    _write_title(ws, styles, _title(summary) + "表", len(TASK_COLS) - 1)
-    _write_header(ws, styles, 1, TASK_COLS)
+def _task_looks(styles: _Styles, summary: Summary) -> list[list[int]]:
+    """The xf indices of each 汇总 data row, in 汇总 order, fixed now (rows are rendered later,
+    maybe in a worker)."""
+    by_look: dict[tuple[str | None, bool], list[int]] = {}
+    looks = []
+    for ts in _ordered_tasks(summary):
+        fill, overrides = _task_style(ts)
+        xfs = by_look.get((fill, 10 in overrides))
+        if xfs is None:
+            xfs = by_look[fill, 10 in overrides] = styles.xfs(TASK_COLS, fill, overrides)
+        looks.append(xfs)
+    return looks
+
+
+def _render_tasks(
+    summary: Summary,
+    looks: list[list[int]],
+    start: int = 0,
+    stop: int | None = None,
+    deflate: bool = True,
+):
+    """The 汇总 data rows of the tasks [start:stop] in 汇总 order (from row 3 on), as
+    deflate_rows gives them, or as render_rows does (``deflate`` False)."""
     submitted = {d.division: d.submitted for d in summary.divisions}
     widths = [c.width for c in TASK_COLS]
     text = functools.cache(_text)  # division names, categories, leaders: on many rows
-    xfs_by_look: dict[tuple[str | None, bool], list[int]] = {}
-    values, looks = [], []
-    for ts in _ordered_tasks(summary):
-        values.append(_task_values(ts, submitted, text))
-        fill, overrides = _task_style(ts)
-        xfs = xfs_by_look.get((fill, 10 in overrides))
-        if xfs is None:
-            xfs = xfs_by_look[fill, 10 in overrides] = styles.xfs(TASK_COLS, fill, overrides)
-        looks.append(xfs)
-    rendered = render_rows(2, zip(values, looks, row_heights(values, widths), strict=True))
-    ws.attach_rows(2, rendered)
+    values = [_task_values(ts, submitted, text) for ts in _ordered_tasks(summary)[start:stop]]
+    heights = row_heights(values, widths)
+    rendered = render_rows(2 + start, zip(values, looks[start:stop], heights, strict=True))
+    return deflate_rows(rendered) if deflate else rendered
+
+
+def _write_tasks(ws, styles: _Styles, summary: Summary) -> None:
+    """Everything of 汇总 but its data rows (attached later, from _start_rows)."""
+    _set_widths(ws, TASK_COLS)
+    _write_title(ws, styles, _title(summary) + "表", len(TASK_COLS) - 1)
+    _write_header(ws, styles, 1, TASK_COLS)
     ws.freeze_panes(2, 0)
-    ws.autofilter(1, 0, max(rendered[1], 1), len(TASK_COLS) - 1)
+    ws.autofilter(1, 0, max(1 + len(summary.tasks), 1), len(TASK_COLS) - 1)
     _print_setup(ws, repeat_rows=(0, 1))
 
 
@@ -722,11 +741,6 @@ def _detail_cell(value: str, what: str, notes: list[str]) -> str:
     return text
 
 
-#: From this many answers the 明细 rows are rendered in a worker process, beside the rest of the
-#: workbook (~0.13 s of work per 2,000 rows on one CPU; starting a worker costs ~15 ms).
-DETAILS_BESIDE = 1000
-
-
 def _detail_fill(a: Answer) -> str | None:
     return STATUS_FILLS.get(a.status) if a.status else None
 
@@ -775,38 +789,90 @@ def _render_details(
     return deflate_rows(rendered) if deflate else rendered
 
 
-def _details_here(summary: Summary) -> int:
-    """How many of the 明细 rows (the last ones) this process renders when a worker renders
-    the others: enough that both finish about together. Measured per row on one CPU, a 汇总
-    row costs ~60 µs, a 问题清单 row ~30 µs and a 明细 row ~60 µs, so the other sheets count
-    as (tasks + flags / 2) 明细 rows."""
-    answers = len(summary.answers)
-    own = len(summary.tasks) + len(summary.flags) // 2  # the other sheets, in 明细 rows
-    return max(0, (answers - own) // 2)
+#: From this much row work (in 明细 rows, see ROW_COSTS) the data rows of 汇总 and 明细 are
+#: rendered partly in a worker process, beside the rest of the workbook: about 60 ms of work on
+#: one CPU, where starting a worker costs ~15 ms.
+BESIDE_FROM = 2000
+
+#: What a data row costs, in 明细 rows (~30 µs on one CPU): 汇总, 明细, 问题清单 and 报送情况.
+ROW_COSTS = (1.0, 1.0, 1.0, 1.0)
+#: The worker's part of the row work. Under half: it also pays for starting, for touching the
+#: summary's objects (copied on write after the fork) and for sending its rows back. Set so that
+#: both processes finish about together on the summaries of benchmarks/run.py (20 and 200
+#: returns on a 2,000-task plan).
+WORKER_PART = 0.45
 
 
-def _start_details(styles: _Styles, summary: Summary):
-    """Start rendering the 明细 rows; returns a function that gives them (deflate_rows).
+def _worker_share(summary: Summary) -> tuple[int, int]:
+    """How many of the first 汇总 and of the first 明细 data rows a worker renders: (0, 0) for
+    a small summary, else about half the row work, 明细 rows first (the other sheets are written
+    here). This process renders the rest once it has written the other sheets."""
+    task_cost, detail_cost, flag_cost, division_cost = ROW_COSTS
+    tasks, details = len(summary.tasks), len(summary.answers)
+    total = (
+        task_cost * tasks
+        + detail_cost * details
+        + flag_cost * len(summary.flags)
+        + division_cost * len(summary.divisions)
+    )
+    if total < BESIDE_FROM:
+        return 0, 0
+    budget = total * WORKER_PART
+    there_details = min(details, int(budget / detail_cost))
+    there_tasks = min(tasks, int((budget - there_details * detail_cost) / task_cost))
+    return there_tasks, there_details
 
-    With many answers, a worker renders most rows beside the other sheets, and this process
-    the last ones (:func:`_details_here`) once it has written them. The formats get their xf
-    indices here, before any worker starts.
+
+def _render_share(summary: Summary, looks, xfs, tasks: int, details: int):
+    """The first ``tasks`` 汇总 rows and ``details`` 明细 rows, deflated (None for none)."""
+    return (
+        _render_tasks(summary, looks, 0, tasks) if tasks else None,
+        _render_details(summary, xfs, 0, details) if details else None,
+    )
+
+
+def _joined(first, then):
+    """Rows of one sheet rendered in two runs, as one (either run may be None: no rows)."""
+    if first is None or then is None:
+        return then if first is None else first
+    return join_rows(first, then)
+
+
+def _start_rows(styles: _Styles, summary: Summary):
+    """Start rendering the data rows of 汇总 and 明细; returns a function that gives both, each
+    as attach_rows takes it.
+
+    For a large summary a worker renders the first rows (:func:`_worker_share`), deflated, beside
+    the other sheets; this process renders the others when asked, and joins the two. The formats
+    get their xf indices here, before any worker starts.
     """
+    looks = _task_looks(styles, summary)
     fills = dict.fromkeys(_detail_fill(a) for a in summary.answers)
     xfs = {fill: styles.xfs(DETAIL_COLS, fill, {}) for fill in fills}
-    if len(summary.answers) < DETAILS_BESIDE:  # all here, zipped with the rest
-        return functools.partial(_render_details, summary, xfs, deflate=False)
-    split = len(summary.answers) - _details_here(summary)
-    first = parallel.beside(functools.partial(_render_details, summary, xfs, 0, split))
+    there_tasks, there_details = _worker_share(summary)
+    tasks_here = functools.partial(_render_tasks, summary, looks, there_tasks)
+    details_here = functools.partial(_render_details, summary, xfs, there_details)
+    if not there_tasks and not there_details:  # all here, zipped with the rest
+        return lambda: (tasks_here(deflate=False), details_here(deflate=False))
+    there = parallel.beside(
+        functools.partial(_render_share, summary, looks, xfs, there_tasks, there_details)
+    )
 
     def rows():
         try:
-            last = _render_details(summary, xfs, split) if split < len(summary.answers) else None
+            # Deflated only where the worker has rows of the same sheet to join them to.
+            mine = (
+                tasks_here(deflate=there_tasks > 0) if there_tasks < len(summary.tasks) else None,
+                details_here(deflate=there_details > 0)
+                if there_details < len(summary.answers)
+                else None,
+            )
         except BaseException:
             with contextlib.suppress(Exception):
-                first()  # let the worker finish and be reaped before the error goes up
+                there()  # let the worker finish and be reaped before the error goes up
             raise
-        return join_rows(first(), last) if last else first()
+        theirs = there()
+        return _joined(theirs[0], mine[0]), _joined(theirs[1], mine[1])
 
     return rows
 
@@ -845,7 +911,7 @@ def _build_workbook(summary: Summary, target: str) -> None:
     styles = _Styles(workbook)
     sheets = [workbook.add_worksheet(name) for name in SUMMARY_SHEETS]
     overview, tasks, divisions, flags, details = sheets
-    detail_rows = _start_details(styles, summary)  # the largest sheet, beside the others
+    data_rows = _start_rows(styles, summary)  # the largest sheets, partly beside the others
     try:
         _write_overview(workbook, overview, styles, summary)
         _write_tasks(tasks, styles, summary)
@@ -853,9 +919,11 @@ def _build_workbook(summary: Summary, target: str) -> None:
         _write_flags(flags, styles, summary)
     except BaseException:
         with contextlib.suppress(Exception):
-            detail_rows()  # let a worker finish and be reaped before the error goes up
+            data_rows()  # let a worker finish and be reaped before the error goes up
         raise
-    _write_details(details, styles, detail_rows())
+    task_rows, detail_rows = data_rows()
+    tasks.attach_rows(2, task_rows)
+    _write_details(details, styles, detail_rows)
     overview.activate()
     workbook.close()
 
