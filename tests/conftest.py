@@ -121,21 +121,30 @@ def poppler() -> Poppler:
     return Poppler(*tools)
 
 
-#: Whether a process pool can be used here (forking, two CPUs): where not, work runs in-process.
+#: Whether worker processes can be forked here (two CPUs, not macOS): where not, work runs here.
 POOL_OK = os.name == "posix" and sys.platform != "darwin" and len(os.sched_getaffinity(0)) >= 2
+
+
+def no_children() -> bool:
+    """Whether this process has no child left, running or waiting to be reaped."""
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
 
 
 @pytest.fixture
 def pool_maps(monkeypatch) -> list[dict]:
-    """The keyword arguments of every ProcessPoolExecutor.map call made during the test."""
-    import concurrent.futures
+    """One entry per time workers were forked during the test: how many items, how many workers."""
+    from workbook_tools import parallel
 
     calls: list[dict] = []
-    real_map = concurrent.futures.ProcessPoolExecutor.map
+    real_start = parallel._start
 
-    def spy(self, *args, **kwargs):
-        calls.append(kwargs)
-        return real_map(self, *args, **kwargs)
+    def spy(func, items, count):
+        calls.append({"items": len(items), "workers": count})
+        return real_start(func, items, count)
 
-    monkeypatch.setattr(concurrent.futures.ProcessPoolExecutor, "map", spy)
+    monkeypatch.setattr(parallel, "_start", spy)
     return calls

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 
 import pytest
-from conftest import POOL_OK
+from conftest import POOL_OK, no_children
 
 from workbook_tools import parallel
 from workbook_tools.model import Master, Task
@@ -94,15 +95,62 @@ def test_beside_raises_what_the_work_raised():
         parallel.beside(boom)()
 
 
-def test_beside_does_the_work_here_when_the_worker_dies():
-    import multiprocessing
-
+def test_beside_does_the_work_here_when_the_worker_dies(pool_maps):
     def dies_in_a_worker():
-        if multiprocessing.parent_process() is not None:
+        if parallel._in_worker:
             os._exit(1)  # as python-calamine does when it aborts
-        return "done here"
+        return os.getpid()
 
-    assert parallel.beside(dies_in_a_worker)() == "done here"
+    assert parallel.beside(dies_in_a_worker)() == os.getpid()
+    assert no_children()
+    if POOL_OK:
+        assert pool_maps, "no worker was started"
+
+
+def test_ordered_map_does_here_what_a_dead_worker_left(pool_maps):
+    def dies_at_7(x):
+        if x == 7 and parallel._in_worker:
+            os._exit(1)
+        return x * 2, parallel._in_worker
+
+    got = list(parallel.ordered_map(dies_at_7, range(40)))
+    assert [x for x, _ in got] == [x * 2 for x in range(40)]
+    assert no_children()
+    if POOL_OK:
+        assert pool_maps and got[7][1] is False and any(w for _, w in got)
+
+
+def test_ordered_map_error_stops_and_reaps_the_workers():
+    def slow_or_boom(x):
+        if x == 3:
+            raise KeyError("三")
+        if parallel._in_worker:
+            time.sleep(0.01)
+        return x
+
+    with pytest.raises(KeyError, match="三"):
+        list(parallel.ordered_map(slow_or_boom, range(300)))
+    assert no_children()
+
+
+def test_ordered_map_left_early_reaps_the_workers():
+    results = parallel.ordered_map(lambda x: x, range(1000))
+    assert next(results) == 0
+    results.close()
+    assert no_children()
+
+
+def test_unpicklable_error_comes_back_as_runtime_error():
+    class Odd(Exception):
+        def __init__(self, a, b):  # a local class: cannot be pickled
+            super().__init__(f"{a}-{b}")
+
+    def boom(x):
+        raise Odd(1, 2)
+
+    with pytest.raises((RuntimeError, Odd), match="1-2"):
+        list(parallel.ordered_map(boom, range(40)))
+    assert no_children()
 
 
 @pytest.mark.parametrize(
@@ -189,8 +237,6 @@ def test_gc_paused_inside_the_stages_and_restored_after(tmp_path):
 
 
 def test_summary_error_beside_a_worker_reaps_it(tmp_path, monkeypatch):
-    import multiprocessing
-
     from test_summary import make_summary
 
     from workbook_tools import summary
@@ -204,7 +250,7 @@ def test_summary_error_beside_a_worker_reaps_it(tmp_path, monkeypatch):
     monkeypatch.setattr(summary, "_write_flags", broken)
     with pytest.raises((RuntimeError, OutputError)):
         summary.write_summary(make_summary(), tmp_path / "汇总.xlsx")
-    assert multiprocessing.active_children() == []
+    assert no_children()
     assert not (tmp_path / "汇总.xlsx").exists()
 
 
@@ -212,8 +258,6 @@ def test_summary_error_beside_a_worker_reaps_it(tmp_path, monkeypatch):
 def test_summary_error_in_this_processs_share_of_rows_reaps_the_worker(
     tmp_path, monkeypatch, renderer
 ):
-    import multiprocessing
-
     from test_summary import make_summary
 
     from workbook_tools import summary
@@ -233,5 +277,5 @@ def test_summary_error_in_this_processs_share_of_rows_reaps_the_worker(
     monkeypatch.setattr(summary, renderer, broken_here)
     with pytest.raises((RuntimeError, OutputError)):
         summary.write_summary(make_summary(), tmp_path / "汇总.xlsx")
-    assert multiprocessing.active_children() == []
+    assert no_children()
     assert not (tmp_path / "汇总.xlsx").exists()

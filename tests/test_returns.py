@@ -888,11 +888,9 @@ def test_collect_pools_few_files_only_when_they_are_big(tmp_path, monkeypatch, p
     assert pooled == serial
 
 
-def test_collect_reads_here_what_a_dead_worker_did_not(tmp_path, monkeypatch):
-    import multiprocessing
-
+def test_collect_reads_here_what_a_dead_worker_did_not(tmp_path, monkeypatch, pool_maps):
     from workbook_tools import inbox as inbox_module
-    from workbook_tools import returns
+    from workbook_tools import parallel, returns
 
     inbox = tmp_path / "inbox"
     inbox.mkdir()
@@ -901,7 +899,7 @@ def test_collect_reads_here_what_a_dead_worker_did_not(tmp_path, monkeypatch):
     interpret = returns._interpret
 
     def dies_in_a_worker(sheets, props, notes, source, *rest):
-        if source == "05.xlsx" and multiprocessing.parent_process() is not None:
+        if source == "05.xlsx" and parallel._in_worker:
             os._exit(1)  # as python-calamine does when it aborts
         return interpret(sheets, props, notes, source, *rest)
 
@@ -909,7 +907,9 @@ def test_collect_reads_here_what_a_dead_worker_did_not(tmp_path, monkeypatch):
     done: list[int] = []
     got = collect(inbox, progress=done.append)
     assert sum(done) == inbox_module.POOL_MIN_FILES + 2
-    assert not got.rejected
+    assert not got.rejected and len(got.returns) == inbox_module.POOL_MIN_FILES + 2
+    if POOL_OK:
+        assert pool_maps, "the pool was not used"
     monkeypatch.setattr(inbox_module, "POOL_MIN_FILES", 10**9)
     monkeypatch.setattr(inbox_module, "POOL_MIN_BYTES", 10**12)
     assert collect(inbox) == got

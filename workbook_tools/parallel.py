@@ -1,29 +1,31 @@
-"""Ordered parallel map over forked worker processes, for stages that do the same work per file
-(building templates, reading returns).
+"""Ordered parallel map over forked worker processes, for stages that do the same work per item
+(building templates, reading returns) or one large piece of work beside another (the summary).
 
-Only with fork (Linux): children inherit the parent's state, so nothing large is pickled per item
-and there is no interpreter start-up to pay. Elsewhere, for few items, or when a pool cannot be
-had, the work runs in this process. The results are the same either way, in the same order.
+Only with fork (Linux): children inherit the parent's state, so nothing is pickled on the way
+in and there is no interpreter start-up to pay. Each child sends its results back through a pipe,
+pickled. Elsewhere, for few items, or when forking is unsafe, the work runs in this process. The
+results are the same either way, in the same order.
+
+Plain os.fork and pipes rather than concurrent.futures or multiprocessing: importing those costs
+~35 ms, and a pool ~10 ms more to start and stop, on every command that uses one.
 """
 
 from __future__ import annotations
 
 import os
+import pickle
+import select
+import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 MIN_ITEMS = 32  # below this a second process costs more than it saves (measured on 2 CPUs)
 
-_job: Callable | None = None  # the function the children run, inherited through fork
-
-
-def _call(item):
-    assert _job is not None
-    return _job(item)
+_in_worker = False  # set in a forked child: a worker never forks workers of its own
 
 
 def workers() -> int:
@@ -34,32 +36,129 @@ def workers() -> int:
         return os.cpu_count() or 1
 
 
-def _pool(size: int | None = None):
-    """A pool of ``size`` forked workers (default: one per CPU), or None where fork is missing or
-    unsafe: macOS, Windows, a process already running other threads (a lock one holds stays
-    held forever in the child), or a worker itself.
+def can_fork() -> bool:
+    """Whether work may go to forked children here: two CPUs or more, fork available and safe.
 
-    ProcessPoolExecutor rather than multiprocessing.Pool: the latter waits forever for a
-    worker that died (python-calamine aborts the process on some inputs); this one reports it.
+    Not on macOS (system libraries are not fork-safe) or Windows (no fork), not from a process
+    already running other threads (a lock one of them holds would stay held forever in the
+    child), and not from a worker.
     """
-    import multiprocessing  # here: ~30 ms of imports that a small job never needs
-    import threading
-    from concurrent.futures import ProcessPoolExecutor
+    if _in_worker or not hasattr(os, "fork") or sys.platform == "darwin" or workers() < 2:
+        return False
+    import threading  # already loaded by the interpreter in practice
 
-    if (
-        workers() < 2
-        or sys.platform == "darwin"
-        or "fork" not in multiprocessing.get_all_start_methods()
-        or threading.active_count() > 1
-        or multiprocessing.parent_process() is not None
-    ):
-        return None
+    return threading.active_count() == 1
+
+
+class _Child:
+    """One forked worker: its pid, the pipe its results come through, and what is unread."""
+
+    def __init__(self, pid: int, fd: int) -> None:
+        self.pid, self.fd, self.buffer = pid, fd, bytearray()
+
+
+def _start(func: Callable[[Any], Any], items: list, count: int) -> list[_Child]:
+    """Fork ``count`` children; child k does items k, k + count, k + 2 * count… in turn.
+
+    Each result goes back as soon as it is made: 8 bytes of length, then the pickled (index,
+    succeeded, result or exception). A child stops after its first exception.
+    """
+    children: list[_Child] = []
     try:
-        return ProcessPoolExecutor(
-            size or workers(), mp_context=multiprocessing.get_context("fork")
-        )
-    except (OSError, RuntimeError, ValueError, ImportError):
-        return None
+        for k in range(count):
+            read_fd, write_fd = os.pipe()
+            pid = os.fork()
+            if pid == 0:  # the child: never returns
+                try:
+                    os.close(read_fd)
+                    for child in children:
+                        os.close(child.fd)
+                    _serve(func, items, range(k, len(items), count), write_fd)
+                finally:
+                    os._exit(1)
+            os.close(write_fd)
+            children.append(_Child(pid, read_fd))
+    except BaseException:
+        _stop(children)
+        raise
+    return children
+
+
+def _serve(func: Callable[[Any], Any], items: list, indices: range, fd: int) -> None:
+    global _in_worker
+    _in_worker = True
+    code = 0
+    try:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent cleans up
+        with os.fdopen(fd, "wb") as out:
+            for i in indices:
+                try:
+                    message = pickle.dumps((i, True, func(items[i])), pickle.HIGHEST_PROTOCOL)
+                    failed = False
+                except BaseException as exc:  # sent back, raised there as map would raise it
+                    message, failed = _pickled_error(i, exc), True
+                out.write(len(message).to_bytes(8, "little"))
+                out.write(message)
+                out.flush()
+                if failed:
+                    break
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)  # no atexit handlers, no flushing of the parent's buffers
+
+
+def _pickled_error(index: int, exc: BaseException) -> bytes:
+    try:
+        message = pickle.dumps((index, False, exc), pickle.HIGHEST_PROTOCOL)
+        pickle.loads(message)  # some exceptions pickle but cannot be rebuilt
+        return message
+    except Exception:
+        stand_in = RuntimeError(f"{type(exc).__name__}: {exc}")
+        return pickle.dumps((index, False, stand_in), pickle.HIGHEST_PROTOCOL)
+
+
+def _receive(children: list[_Child]) -> Iterator[tuple[int, bool, Any]]:
+    """The children's messages, as they arrive, until every child has closed its pipe.
+
+    A child that dies mid-message (python-calamine aborts the process on some inputs) has its
+    last, partial message dropped: the items it did not answer are missing, not wrong.
+    """
+    open_children = {c.fd: c for c in children if c.fd >= 0}
+    while open_children:
+        ready, _, _ = select.select(list(open_children), [], [])
+        for fd in ready:
+            child = open_children[fd]
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                del open_children[fd]
+                os.close(fd)
+                child.fd = -1
+                continue
+            buffer = child.buffer
+            buffer += chunk
+            while len(buffer) >= 8:
+                size = int.from_bytes(buffer[:8], "little")
+                if len(buffer) < 8 + size:
+                    break
+                message = bytes(buffer[8 : 8 + size])
+                del buffer[: 8 + size]
+                yield pickle.loads(message)
+
+
+def _stop(children: list[_Child]) -> None:
+    """Reap every child: wait for those that are done, kill those that are not."""
+    for child in children:
+        if child.fd >= 0:
+            os.close(child.fd)
+            child.fd = -1
+        try:
+            pid, _ = os.waitpid(child.pid, os.WNOHANG)
+            if pid == 0:  # still running: its results are no longer wanted
+                os.kill(child.pid, signal.SIGKILL)
+                os.waitpid(child.pid, 0)
+        except ChildProcessError:
+            pass
 
 
 def ordered_map(
@@ -67,30 +166,42 @@ def ordered_map(
 ) -> Iterator[R]:
     """``map(func, items)``, spread over the CPUs when that pays; results in input order.
 
-    ``func`` may be a closure: it reaches the children by fork, not by pickling. An exception
-    raised by ``func`` propagates as from ``map``. If the pool breaks (a worker died, or could
-    not be forked), the items not done yet are done here.
+    ``func`` may be a closure: it reaches the children by fork, not by pickling; its results
+    are pickled on the way back. An exception raised by ``func`` propagates as from ``map``. If
+    a worker dies, the items it did not finish are done here.
     """
-    global _job
     items = list(items)
+    if len(items) < min_items or not can_fork():
+        for item in items:
+            yield func(item)
+        return
+    try:
+        children = _start(func, items, min(workers(), len(items)))
+    except OSError:  # no process or pipe to be had: all here
+        for item in items:
+            yield func(item)
+        return
     done = 0
-    pool = _pool() if len(items) >= min_items else None
-    if pool is not None:
-        from concurrent.futures.process import BrokenProcessPool
-
-        _job = func
-        chunk = max(1, min(8, len(items) // (4 * workers())))
-        try:
-            for result in pool.map(_call, items, chunksize=chunk):
+    waiting: dict[int, tuple[bool, Any]] = {}
+    try:
+        for index, succeeded, value in _receive(children):
+            waiting[index] = (succeeded, value)
+            while done in waiting:
+                succeeded, value = waiting.pop(done)
+                if not succeeded:
+                    raise value
                 done += 1
-                yield result
-        except (OSError, AssertionError, BrokenProcessPool):
-            pass  # AssertionError: forking from inside a daemon process
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-            _job = None
-    for item in items[done:]:
-        yield func(item)
+                yield value
+        for index in range(done, len(items)):  # what a dead worker left undone
+            succeeded, value = waiting.pop(index, (True, _MISSING))
+            if not succeeded:
+                raise value
+            yield func(items[index]) if value is _MISSING else value
+    finally:
+        _stop(children)
+
+
+_MISSING = object()
 
 
 def beside(func: Callable[[], R]) -> Callable[[], R]:
@@ -100,27 +211,21 @@ def beside(func: Callable[[], R]) -> Callable[[], R]:
     worker can be had, or it dies, ``func`` runs here when the result is asked for: the same
     result, later.
     """
-    global _job
-    pool = _pool(1)
-    if pool is None:
+    if not can_fork():
         return func
-    _job = lambda _: func()  # noqa: E731 - reaches the child by fork
     try:
-        future = pool.submit(_call, None)
-    except (OSError, RuntimeError):
-        pool.shutdown(wait=False, cancel_futures=True)
+        children = _start(lambda _: func(), [None], 1)
+    except OSError:  # no process or pipe to be had
         return func
-    finally:
-        _job = None
 
     def result() -> R:
-        from concurrent.futures.process import BrokenProcessPool
-
         try:
-            return future.result()
-        except BrokenProcessPool:
-            return func()
+            for _, succeeded, value in _receive(children):
+                if not succeeded:
+                    raise value
+                return value
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            _stop(children)
+        return func()
 
     return result

@@ -791,7 +791,7 @@ def _render_details(
 
 #: From this much row work (in 明细 rows, see ROW_COSTS) the data rows of 汇总 and 明细 are
 #: rendered partly in a worker process, beside the rest of the workbook: about 60 ms of work on
-#: one CPU, where starting a worker costs ~15 ms.
+#: one CPU, where a worker costs ~5 ms to start and stop.
 BESIDE_FROM = 2000
 
 #: What a data row costs, in 明细 rows (~30 µs on one CPU): 汇总, 明细, 问题清单 and 报送情况.

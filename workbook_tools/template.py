@@ -329,7 +329,7 @@ def _attach_rows(ws, first_row: int, rows: list) -> None:
 
 #: write_templates builds the workbooks over worker processes from this many task rows in all
 #: (or parallel.MIN_ITEMS divisions). A template takes ~7 ms plus ~0.05 ms per row on one CPU
-#: and a pool ~15 ms to start: 150 rows over 20 divisions is ~150 ms of work. The shipped
+#: and two workers ~5 ms to start: 150 rows over 20 divisions is ~150 ms of work. The shipped
 #: master (12 divisions, 32 rows) is built here, without a pool.
 POOL_MIN_ROWS = 150
 
