@@ -687,20 +687,27 @@ def _write_flags(ws, styles: _Styles, summary: Summary) -> None:
         len(FLAG_COLS) - 1,
     )
     _write_header(ws, styles, 1, FLAG_COLS)
-    row = 1
-    for flag in ordered_flags(summary.flags):
-        row += 1
-        values = [
-            _text(flag.severity),
-            _text(flag.kind),
-            _text(flag.division),
-            _text(labels.get(flag.task, flag.task)),
+    flags = ordered_flags(summary.flags)
+    text = functools.cache(_text)  # severities, kinds, divisions, files: on many rows
+    values = [
+        [
+            text(flag.severity),
+            text(flag.kind),
+            text(flag.division),
+            text(labels.get(flag.task, flag.task)),
             fit_cell(_text(flag.detail), DETAIL_TRUNCATION_MARKER)[0],
-            _text(flag.source),
+            text(flag.source),
         ]
-        overrides = {0: {"bold": True}}
-        _write_row(ws, styles, row, FLAG_COLS, values, SEVERITY_FILLS.get(flag.severity), overrides)
-    if not summary.flags:
+        for flag in flags
+    ]
+    xfs: dict[str | None, list[int]] = {}
+    for fill in dict.fromkeys(SEVERITY_FILLS.get(flag.severity) for flag in flags):
+        xfs[fill] = styles.xfs(FLAG_COLS, fill, {0: {"bold": True}})
+    looks = [xfs[SEVERITY_FILLS.get(flag.severity)] for flag in flags]
+    heights = row_heights(values, [c.width for c in FLAG_COLS])
+    ws.attach_rows(2, render_rows(2, zip(values, looks, heights, strict=True)))
+    row = 1 + len(flags)
+    if not flags:
         row += 1
         ws.merge_range(row, 0, row, len(FLAG_COLS) - 1, "", styles.get(align="center"))
         ws.write_string(row, 0, "未发现问题", styles.get(align="center"))
