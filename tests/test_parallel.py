@@ -107,17 +107,32 @@ def test_beside_does_the_work_here_when_the_worker_dies(pool_maps):
         assert pool_maps, "no worker was started"
 
 
-def test_ordered_map_does_here_what_a_dead_worker_left(pool_maps):
+@pytest.mark.parametrize("count", [40, 3000])  # 3,000: queued in chunks of three
+def test_ordered_map_does_here_what_a_dead_worker_left(pool_maps, count):
     def dies_at_7(x):
         if x == 7 and parallel._in_worker:
             os._exit(1)
         return x * 2, parallel._in_worker
 
-    got = list(parallel.ordered_map(dies_at_7, range(40)))
-    assert [x for x, _ in got] == [x * 2 for x in range(40)]
+    got = list(parallel.ordered_map(dies_at_7, range(count)))
+    assert [x for x, _ in got] == [x * 2 for x in range(count)]
     assert no_children()
     if POOL_OK:
         assert pool_maps and got[7][1] is False and any(w for _, w in got)
+
+
+@pytest.mark.skipif(not POOL_OK, reason="needs worker processes")
+def test_ordered_map_workers_take_work_as_they_become_free():
+    def slow_first(x):
+        time.sleep(0.5 if x == 0 else 0.002)
+        return os.getpid()
+
+    pids = list(parallel.ordered_map(slow_first, range(40), min_items=2))
+    assert pids[0] != os.getpid()
+    # The worker held up by item 0 leaves the other items to the free one (a fixed share each
+    # would have given it every other item).
+    assert pids.count(pids[0]) <= 3
+    assert no_children()
 
 
 def test_ordered_map_error_stops_and_reaps_the_workers():

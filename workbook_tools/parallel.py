@@ -57,15 +57,32 @@ class _Child:
         self.pid, self.fd, self.buffer = pid, fd, bytearray()
 
 
+#: Work is queued in a pipe as 4-byte entries, each the first index of a chunk of items. A pipe
+#: holds at least one page, so a queue of up to 1,024 entries is written whole before any child
+#: starts, and each read of 4 bytes takes exactly one entry, whichever child reads it.
+_QUEUE_ENTRIES = 1024
+
+
 def _start(func: Callable[[Any], Any], items: list, count: int) -> list[_Child]:
-    """Fork ``count`` children; child k does items k, k + count, k + 2 * count… in turn.
+    """Fork ``count`` children that take chunks of items from a shared queue until it is empty.
 
     Each result goes back as soon as it is made: 8 bytes of length, then the pickled (index,
-    succeeded, result or exception). A child stops after its first exception.
+    succeeded, result or exception). A child stops after its first exception. Taking work as
+    it comes (rather than a fixed share each) keeps a child with larger items from finishing
+    last.
     """
+    chunk = max(1, -(-len(items) // _QUEUE_ENTRIES))
+    queue = b"".join(i.to_bytes(4, "little") for i in range(0, len(items), chunk))
+    queue_fd, queue_in = os.pipe()
+    try:
+        written = 0
+        while written < len(queue):
+            written += os.write(queue_in, queue[written:])
+    finally:
+        os.close(queue_in)
     children: list[_Child] = []
     try:
-        for k in range(count):
+        for _ in range(count):
             read_fd, write_fd = os.pipe()
             pid = os.fork()
             if pid == 0:  # the child: never returns
@@ -73,7 +90,7 @@ def _start(func: Callable[[Any], Any], items: list, count: int) -> list[_Child]:
                     os.close(read_fd)
                     for child in children:
                         os.close(child.fd)
-                    _serve(func, items, range(k, len(items), count), write_fd)
+                    _serve(func, items, chunk, queue_fd, write_fd)
                 finally:
                     os._exit(1)
             os.close(write_fd)
@@ -81,27 +98,32 @@ def _start(func: Callable[[Any], Any], items: list, count: int) -> list[_Child]:
     except BaseException:
         _stop(children)
         raise
+    finally:
+        os.close(queue_fd)
     return children
 
 
-def _serve(func: Callable[[Any], Any], items: list, indices: range, fd: int) -> None:
+def _serve(func: Callable[[Any], Any], items: list, chunk: int, queue_fd: int, fd: int) -> None:
     global _in_worker
     _in_worker = True
     code = 0
     try:
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # Ctrl-C: the parent cleans up
         with os.fdopen(fd, "wb") as out:
-            for i in indices:
-                try:
-                    message = pickle.dumps((i, True, func(items[i])), pickle.HIGHEST_PROTOCOL)
-                    failed = False
-                except BaseException as exc:  # sent back, raised there as map would raise it
-                    message, failed = _pickled_error(i, exc), True
-                out.write(len(message).to_bytes(8, "little"))
-                out.write(message)
-                out.flush()
-                if failed:
-                    break
+            while len(entry := os.read(queue_fd, 4)) == 4:
+                first = int.from_bytes(entry, "little")
+                for i in range(first, min(first + chunk, len(items))):
+                    try:
+                        result = func(items[i])
+                        message = pickle.dumps((i, True, result), pickle.HIGHEST_PROTOCOL)
+                        failed = False
+                    except BaseException as exc:  # sent back, raised there as map would raise it
+                        message, failed = _pickled_error(i, exc), True
+                    out.write(len(message).to_bytes(8, "little"))
+                    out.write(message)
+                    out.flush()
+                    if failed:
+                        return
     except BaseException:
         code = 1
     finally:
