@@ -126,3 +126,26 @@ def test_row_heights_of_ragged_rows_and_long_text():
     heights = cells.row_heights(rows, widths)
     assert heights == [cells.row_height(row, widths) for row in rows]
     assert heights[0] == cells.MAX_ROW_HEIGHT and heights[1] == 3 * 14.5 + 8 > heights[2] == 22.5
+
+
+@given(
+    st.text(alphabet=st.characters(exclude_categories=("Cs",)))
+    | st.text(alphabet="가각ᄀ깍\u0300\u0301\u0327ÅeＡ１，（）①Ⅻ㈠ﬁ…\u3000 中文", max_size=12)
+)
+def test_nfkc_is_unicodedatas_nfkc(text):
+    import unicodedata
+
+    from workbook_tools.layout import nfkc
+
+    assert nfkc(text) == unicodedata.normalize("NFKC", text)
+
+
+def test_nfkc_of_every_character():
+    import sys
+    import unicodedata
+
+    from workbook_tools.layout import nfkc
+
+    for cp in range(sys.maxunicode + 1):
+        if not 0xD800 <= cp <= 0xDFFF:
+            assert nfkc(chr(cp)) == unicodedata.normalize("NFKC", chr(cp)), hex(cp)

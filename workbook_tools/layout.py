@@ -87,10 +87,21 @@ def file_stem(year: int, quarter: int, division: str) -> str:
     return f"{year}年第{quarter_name(quarter)}季度工作目标完成情况-{division}"
 
 
+def nfkc(text: str) -> str:
+    """``unicodedata.normalize("NFKC", text)``, ten times faster on Chinese text.
+
+    NFKC is the compatibility decomposition followed by the canonical composition, which is what
+    NFC does to text already decomposed. CPython's NFC skips composing when its quick check
+    passes, as it does for Chinese text; its NFKC composes character by character (~45 µs for a
+    200-character task text, against ~5 µs this way). A test checks that both agree.
+    """
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFKD", text))
+
+
 @functools.lru_cache(maxsize=65536)  # task texts are compared again for every return
 def normalise_space(text: str) -> str:
     """NFKC-fold full-width ASCII and collapse every run of whitespace to nothing."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text)))
+    return re.sub(r"\s+", "", nfkc(str(text)))
 
 
 @functools.lru_cache(maxsize=65536)

@@ -12,14 +12,13 @@ from __future__ import annotations
 import functools
 import io
 import re
-import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import MasterLayoutError
 from .gcpause import without_gc
-from .layout import normalise_division, normalise_space
+from .layout import nfkc, normalise_division, normalise_space
 from .model import BUREAU, CATEGORY_LIVELIHOOD, CATEGORY_REPORT, Master, Task
 
 __all__ = ["read_master", "split_divisions", "parse_city_units", "parse_category_note"]
@@ -105,8 +104,8 @@ def _normalise_tail(text: str) -> str:
         for opening in _OPENING:
             cut = max(cut, text.rfind(opening, 0, first))
     if cut <= 0:
-        return unicodedata.normalize("NFKC", text)
-    return text[:cut] + unicodedata.normalize("NFKC", text[cut:])
+        return nfkc(text)
+    return text[:cut] + nfkc(text[cut:])
 
 
 def parse_city_units(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
