@@ -515,8 +515,8 @@ def _identity(sheets: list[_Sheet], props: dict[str, str], notes: list[str]) -> 
     sheet = next((s for s in sheets if s.name == layout.IDENTITY_SHEET), None)
     if sheet is not None:
         in_table = False
-        for r in range(len(sheet.grid)):
-            a, b, c = (_cell(sheet.grid, r, i).strip() for i in range(3))
+        for row in sheet.grid:
+            a, b, c = [_text(v).strip() for v in row[:3]] + [""] * (3 - len(row[:3]))
             if in_table:
                 if a:
                     prints.append((a, c))
