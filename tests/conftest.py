@@ -148,3 +148,19 @@ def pool_maps(monkeypatch) -> list[dict]:
 
     monkeypatch.setattr(parallel, "_start", spy)
     return calls
+
+
+@pytest.fixture(autouse=True)
+def clean_rows_are_clean(monkeypatch):
+    """Every row rendered with render_rows(clean=True), in every test, holds what the promise
+    says: no control character but tab and line feed (the search it skips must find none)."""
+    from workbook_tools import fastsheet
+
+    real = fastsheet._plain_row
+
+    def checked(joined: str, count: int, clean: bool = False) -> bool:
+        if clean:
+            assert not fastsheet._ROW_CONTROL.search(joined), f"not clean: {joined[:200]!r}"
+        return real(joined, count, clean)
+
+    monkeypatch.setattr(fastsheet, "_plain_row", checked)

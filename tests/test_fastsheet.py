@@ -81,7 +81,7 @@ def reference_rows(monkeypatch) -> None:
     """Make summary and template write their rendered rows with write_values / set_row instead."""
     from workbook_tools import summary, template
 
-    def render(first_row, rows):
+    def render(first_row, rows, clean=False):
         rows = list(rows)
         return rows, first_row + len(rows) - 1, max((len(v) for v, _, _ in rows), default=0) - 1
 
@@ -474,3 +474,11 @@ def test_joined_rows_are_the_rows_rendered_in_one_go(deflate_lib):
 
     inflate = zlib.decompressobj(-15)
     assert inflate.decompress(joined[0].data) == render_rows(1, rows)[0].encode()
+
+
+def test_clean_rows_promise_is_checked_in_tests():
+    # conftest checks render_rows(clean=True) callers on every row: a broken promise fails.
+    with pytest.raises(AssertionError, match="not clean"):
+        render_rows(0, [(["甲\x0b乙"], [0], None)], clean=True)
+    assert "甲_x000B_乙" in render_rows(0, [(["甲\x0b乙"], [0], None)])[0]
+    assert render_rows(0, [(["甲\n乙\t丙"], [0], None)], clean=True)[0].count("甲\n乙\t丙") == 1

@@ -576,7 +576,9 @@ def _render_tasks(
     text = functools.cache(_text)  # division names, categories, leaders: on many rows
     values = [_task_values(ts, submitted, text) for ts in _ordered_tasks(summary)[start:stop]]
     heights = row_heights(values, widths)
-    rendered = render_rows(2 + start, zip(values, looks[start:stop], heights, strict=True))
+    rendered = render_rows(
+        2 + start, zip(values, looks[start:stop], heights, strict=True), clean=True
+    )
     return deflate_rows(rendered) if deflate else rendered
 
 
@@ -705,7 +707,7 @@ def _write_flags(ws, styles: _Styles, summary: Summary) -> None:
         xfs[fill] = styles.xfs(FLAG_COLS, fill, {0: {"bold": True}})
     looks = [xfs[SEVERITY_FILLS.get(flag.severity)] for flag in flags]
     heights = row_heights(values, [c.width for c in FLAG_COLS])
-    ws.attach_rows(2, render_rows(2, zip(values, looks, heights, strict=True)))
+    ws.attach_rows(2, render_rows(2, zip(values, looks, heights, strict=True), clean=True))
     row = 1 + len(flags)
     if not flags:
         row += 1
@@ -790,7 +792,8 @@ def _render_details(
     answers = _ordered_answers(summary)[start:stop]
     values = [_detail_values(a, tasks.get(a.task_number), text) for a in answers]
     looks = [xfs[_detail_fill(a)] for a in answers]
-    rendered = render_rows(1 + start, zip(values, looks, row_heights(values, widths), strict=True))
+    heights = row_heights(values, widths)
+    rendered = render_rows(1 + start, zip(values, looks, heights, strict=True), clean=True)
     # Deflated here, as they go into the file: from a worker, ~1.5 MB come back instead of
     # ~12 MB of XML to decode, encode again and deflate while the parent closes the workbook.
     return deflate_rows(rendered) if deflate else rendered
