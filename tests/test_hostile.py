@@ -612,6 +612,36 @@ def test_zip_bomb_refused_fast(kit, tmp_path, lie):
     assert_refused(o, name, reason)
 
 
+@pytest.mark.parametrize("inflater", ["isal", "zlib"])
+def test_zip_checks_hold_with_either_inflater(monkeypatch, inflater):
+    # The members are inflated by ISA-L where it is installed (zipfile's zlib otherwise); either
+    # way reading stops at the announced size, and a wrong CRC is caught.
+    from workbook_tools import containers
+    from workbook_tools.containers import UnsafeFile, inspect_workbook_zip
+
+    if inflater == "zlib":
+        monkeypatch.setattr(containers, "_raw_inflater", None)
+    else:
+        assert containers._raw_inflater is not None  # the declared dependency is installed
+    unit = b"<row><c><v>1</v></c></row>" * 4_000
+    raw = inflating_sheet(SHEET_HEAD, unit, 100)  # ~10 MB of markup
+    size = len(SHEET_HEAD) + len(unit) * 100
+    content = b'<?xml version="1.0"?><Types/>'
+    body = SHEET_HEAD + b'<row r="1"><c r="B2"><v>1</v></c></row></sheetData></worksheet>'
+    good = [
+        ("[Content_Types].xml", *deflated(content)),
+        ("xl/worksheets/sheet1.xml", *deflated(body)),
+    ]
+    facts = inspect_workbook_zip(raw_zip(good), "xlsx")
+    assert "xl/worksheets/sheet1.xml" in facts.names
+    lying = [good[0], ("xl/worksheets/sheet1.xml", raw, 0, 100_000)]  # claims 100 KB
+    wrong_crc = [good[0], ("xl/worksheets/sheet1.xml", good[1][1], 12345, good[1][3])]
+    for members in (lying, wrong_crc):
+        with pytest.raises(UnsafeFile, match="无法解压"):
+            inspect_workbook_zip(raw_zip(members), "xlsx")
+    assert size > 10 * 100_000
+
+
 def test_entity_bomb_refused(kit, tmp_path):
     lol = (
         b'<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa">'
