@@ -536,3 +536,26 @@ def test_opens_in_libreoffice(written, soffice, tmp_path):
     assert ws["H3"].data_type == "s"
     assert wb["明细"]["G2"].value == "=1+1"
     assert wb["明细"]["G2"].data_type == "s"
+
+
+DIVISION_NAMES = ["养老服务处", "社会救助处", "社会事务处", "政策法规处（局信息中心）", "财务处"]
+
+
+@given(
+    st.lists(st.sampled_from(DIVISION_NAMES), max_size=5),
+    st.lists(
+        st.tuples(
+            st.sampled_from(DIVISION_NAMES),
+            st.sampled_from(["", "  ", "已完成年度目标", "第一段\n第二段", "=1+1", "含\x0b控制"]),
+        ),
+        max_size=6,
+    ),
+    st.sampled_from(["answer", "plan"]),
+    st.dictionaries(st.sampled_from(DIVISION_NAMES), st.booleans()),
+)
+def test_by_division_in_one_pass_is_the_sorted_listing(divisions, given_answers, field, submitted):
+    from workbook_tools import summary
+
+    answers = [Answer("1", d, "牵头", text, "", "", text, "x.xlsx") for d, text in given_answers]
+    one_pass = summary._by_division(divisions, answers, field, submitted)
+    assert one_pass == summary._by_division_sorted(divisions, answers, field, submitted)

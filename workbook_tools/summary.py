@@ -487,6 +487,33 @@ def _by_division(
     """
     if not answers and field != "answer":
         return ""
+    found = {a.division: a for a in answers}
+    listed = set(divisions)
+    if len(found) < len(answers) or len(listed) < len(divisions) or not found.keys() <= listed:
+        return _by_division_sorted(divisions, answers, field, submitted, text)
+    # The usual case: at most one answer per division, each from a division of the task. The
+    # order is then the divisions' (what _by_division_sorted gives, in one pass).
+    parts = []
+    for d in divisions:
+        a = found.get(d)
+        if a is None:
+            if field == "answer":
+                parts.append(f"【{text(d)}】（{'未填报此事项' if submitted.get(d) else '未报送'}）")
+            continue
+        answer = _text(getattr(a, field)).strip()
+        if answer or field == "answer":
+            parts.append(f"【{text(d)}】{answer or '（未填写）'}")
+    return fit_cell("\n\n".join(parts), TRUNCATION_MARKER)[0]
+
+
+def _by_division_sorted(
+    divisions: Sequence[str],
+    answers: Sequence[Answer],
+    field: str,
+    submitted: dict[str, bool],
+    text: Callable[[object], str] = _text,
+) -> str:
+    """_by_division for any answers: by division rank, then as given."""
     rank = {d: i for i, d in enumerate(divisions)}
     entries: list[tuple[int, int, str]] = []
     for seq, a in enumerate(answers):
