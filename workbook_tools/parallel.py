@@ -84,6 +84,7 @@ def _start(func: Callable[[Any], Any], items: list, count: int) -> list[_Child]:
     try:
         for _ in range(count):
             read_fd, write_fd = os.pipe()
+            _widen(write_fd)
             pid = os.fork()
             if pid == 0:  # the child: never returns
                 try:
@@ -101,6 +102,17 @@ def _start(func: Callable[[Any], Any], items: list, count: int) -> list[_Child]:
     finally:
         os.close(queue_fd)
     return children
+
+
+def _widen(fd: int) -> None:
+    """Let a pipe hold 1 MB (Linux; 64 KB by default), so that a child rarely waits for this
+    process to read a large result, such as a template, before starting on the next item."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError):
+        pass  # the pipe keeps its size: slower at worst
 
 
 def _serve(func: Callable[[Any], Any], items: list, chunk: int, queue_fd: int, fd: int) -> None:
@@ -147,12 +159,15 @@ def _receive(children: list[_Child]) -> Iterator[tuple[int, bool, Any]]:
     last, partial message dropped: the items it did not answer are missing, not wrong.
     """
     open_children = {c.fd: c for c in children if c.fd >= 0}
+    poll = select.poll()  # not select(): no limit on descriptor numbers
+    for fd in open_children:
+        poll.register(fd, select.POLLIN)
     while open_children:
-        ready, _, _ = select.select(list(open_children), [], [])
-        for fd in ready:
+        for fd, _ in poll.poll():
             child = open_children[fd]
             chunk = os.read(fd, 1 << 20)
             if not chunk:
+                poll.unregister(fd)
                 del open_children[fd]
                 os.close(fd)
                 child.fd = -1

@@ -842,8 +842,8 @@ WORKER_PART = 0.45
 
 def _worker_share(summary: Summary) -> tuple[int, int]:
     """How many of the first 汇总 and of the first 明细 data rows a worker renders: (0, 0) for
-    a small summary, else about half the row work, 明细 rows first (the other sheets are written
-    here). This process renders the rest once it has written the other sheets."""
+    a small summary, else WORKER_PART of the row work, 明细 rows first (the other sheets are
+    written here). This process renders the rest once it has written the other sheets."""
     task_cost, detail_cost, flag_cost, division_cost = ROW_COSTS
     tasks, details = len(summary.tasks), len(summary.answers)
     total = (
