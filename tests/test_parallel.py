@@ -124,7 +124,7 @@ def test_ordered_map_does_here_what_a_dead_worker_left(pool_maps, count):
 @pytest.mark.skipif(not POOL_OK, reason="needs worker processes")
 def test_ordered_map_workers_take_work_as_they_become_free():
     def slow_first(x):
-        time.sleep(0.5 if x == 0 else 0.002)
+        time.sleep(0.8 if x == 0 else 0.002)
         return os.getpid()
 
     pids = list(parallel.ordered_map(slow_first, range(40), min_items=2))
