@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -283,9 +283,9 @@ _COUNT_COLS = [_Col("合计", 8, "center"), *(_Col(s, 9, "center") for s in STAT
 
 
 def _crosstab(tasks: Sequence[TaskSummary], key) -> list[tuple[str, list[int]]]:
-    groups: dict[str, Counter] = {}
+    groups: defaultdict[str, Counter] = defaultdict(Counter)  # not setdefault: a Counter a task
     for ts in tasks:
-        groups.setdefault(key(ts), Counter())[task_status_label(ts)] += 1
+        groups[key(ts)][task_status_label(ts)] += 1
     return [(g, [sum(c.values()), *(c[s] for s in STATUS_LABELS)]) for g, c in groups.items()]
 
 
@@ -374,9 +374,9 @@ def _write_overview(workbook, ws, styles: _Styles, summary: Summary) -> None:
         *(_Col(s, 10, "center") for s in SEVERITIES),
     ]
     _write_header(ws, styles, row, cols)
-    by_kind: dict[str, Counter] = {}
+    by_kind: defaultdict[str, Counter] = defaultdict(Counter)
     for flag in summary.flags:
-        by_kind.setdefault(flag.kind, Counter())[flag.severity] += 1
+        by_kind[flag.kind][flag.severity] += 1
     for kind in [k for k in FLAG_TYPES if k in by_kind]:
         row += 1
         c = by_kind[kind]
