@@ -79,7 +79,7 @@ def test_summary_same_bytes_as_xlsxwriter(tmp_path, plain_xlsxwriter, slow_cells
 
 def reference_rows(monkeypatch) -> None:
     """Make summary and template write their rendered rows with write_values / set_row instead."""
-    from workbook_tools import summary, template
+    from workbook_tools import summary, summary_rows, template
 
     def render(first_row, rows, clean=False):
         rows = list(rows)
@@ -92,7 +92,8 @@ def reference_rows(monkeypatch) -> None:
                 self.set_row(r, height)
 
     monkeypatch.setattr(summary, "render_rows", render)
-    monkeypatch.setattr(summary, "deflate_rows", lambda rendered: rendered)
+    monkeypatch.setattr(summary_rows, "render_rows", render)
+    monkeypatch.setattr(summary_rows, "deflate_rows", lambda rendered: rendered)
     monkeypatch.setattr(summary._Styles, "xfs", lambda self, *a: self.row(*a)[0])
     monkeypatch.setattr(template, "render_rows", render)
     monkeypatch.setattr(template, "_xf_indices", lambda formats: formats)

@@ -178,22 +178,22 @@ def test_summary_rows_rendered_beside_are_the_same(tmp_path, monkeypatch, share)
 
     from test_summary import make_summary
 
-    from workbook_tools import summary
+    from workbook_tools import summary, summary_rows
 
     here, beside = tmp_path / "here.xlsx", tmp_path / "beside.xlsx"
-    monkeypatch.setattr(summary, "BESIDE_FROM", 10**9)
+    monkeypatch.setattr(summary_rows, "BESIDE_FROM", 10**9)
     summary.write_summary(make_summary(), here)
     calls = []
     real = parallel.beside
     monkeypatch.setattr(parallel, "beside", lambda f: calls.append(f) or real(f))
-    monkeypatch.setattr(summary, "BESIDE_FROM", 1)
+    monkeypatch.setattr(summary_rows, "BESIDE_FROM", 1)
     if share is not None:
         monkeypatch.setattr(
-            summary,
+            summary_rows,
             "_worker_share",
             lambda s: (int(len(s.tasks) * share[0]), int(len(s.answers) * share[1])),
         )
-    assert any(summary._worker_share(make_summary()))  # the worker has rows to render
+    assert any(summary_rows._worker_share(make_summary()))  # the worker has rows to render
     summary.write_summary(make_summary(), beside)
     assert calls
     # rows deflated apart from the rest of their part: other compressed bytes, the same content
@@ -205,14 +205,14 @@ def test_summary_rows_rendered_beside_are_the_same(tmp_path, monkeypatch, share)
 def test_worker_share_is_its_part_of_the_row_work():
     from test_summary import make_summary
 
-    from workbook_tools import summary
+    from workbook_tools import summary_rows
 
     s = make_summary()
-    assert summary._worker_share(s) == (0, 0)  # too little to be worth a worker
+    assert summary_rows._worker_share(s) == (0, 0)  # too little to be worth a worker
     big = dataclasses.replace(s, answers=s.answers * 100, tasks=s.tasks * 300)
-    tasks, details = summary._worker_share(big)
+    tasks, details = summary_rows._worker_share(big)
     assert details == len(big.answers) and 0 < tasks < len(big.tasks)  # 明细 first
-    task_cost, detail_cost, flag_cost, division_cost = summary.ROW_COSTS
+    task_cost, detail_cost, flag_cost, division_cost = summary_rows.ROW_COSTS
     there = task_cost * tasks + detail_cost * details
     total = (
         task_cost * len(big.tasks)
@@ -220,7 +220,7 @@ def test_worker_share_is_its_part_of_the_row_work():
         + flag_cost * len(big.flags)
         + division_cost * len(big.divisions)
     )
-    assert abs(there - summary.WORKER_PART * total) <= task_cost
+    assert abs(there - summary_rows.WORKER_PART * total) <= task_cost
 
 
 def test_gc_paused_inside_the_stages_and_restored_after(tmp_path):
@@ -254,10 +254,10 @@ def test_gc_paused_inside_the_stages_and_restored_after(tmp_path):
 def test_summary_error_beside_a_worker_reaps_it(tmp_path, monkeypatch):
     from test_summary import make_summary
 
-    from workbook_tools import summary
+    from workbook_tools import summary, summary_rows
     from workbook_tools.errors import OutputError
 
-    monkeypatch.setattr(summary, "BESIDE_FROM", 1)
+    monkeypatch.setattr(summary_rows, "BESIDE_FROM", 1)
 
     def broken(*args):
         raise RuntimeError("坏了")
@@ -275,21 +275,21 @@ def test_summary_error_in_this_processs_share_of_rows_reaps_the_worker(
 ):
     from test_summary import make_summary
 
-    from workbook_tools import summary
+    from workbook_tools import summary, summary_rows
     from workbook_tools.errors import OutputError
 
-    monkeypatch.setattr(summary, "BESIDE_FROM", 1)
+    monkeypatch.setattr(summary_rows, "BESIDE_FROM", 1)
     monkeypatch.setattr(
-        summary, "_worker_share", lambda s: (len(s.tasks) // 2, len(s.answers) // 2)
+        summary_rows, "_worker_share", lambda s: (len(s.tasks) // 2, len(s.answers) // 2)
     )
-    render = getattr(summary, renderer)
+    render = getattr(summary_rows, renderer)
 
     def broken_here(s, xfs, start=0, *rest, **kw):
         if start > 0:  # the rows this process renders, after the worker's
             raise RuntimeError("坏了")
         return render(s, xfs, start, *rest, **kw)
 
-    monkeypatch.setattr(summary, renderer, broken_here)
+    monkeypatch.setattr(summary_rows, renderer, broken_here)
     with pytest.raises((RuntimeError, OutputError)):
         summary.write_summary(make_summary(), tmp_path / "汇总.xlsx")
     assert no_children()

@@ -554,8 +554,8 @@ DIVISION_NAMES = ["养老服务处", "社会救助处", "社会事务处", "政�
     st.dictionaries(st.sampled_from(DIVISION_NAMES), st.booleans()),
 )
 def test_by_division_in_one_pass_is_the_sorted_listing(divisions, given_answers, field, submitted):
-    from workbook_tools import summary
+    from workbook_tools import summary_rows
 
     answers = [Answer("1", d, "牵头", text, "", "", text, "x.xlsx") for d, text in given_answers]
-    one_pass = summary._by_division(divisions, answers, field, submitted)
-    assert one_pass == summary._by_division_sorted(divisions, answers, field, submitted)
+    one_pass = summary_rows._by_division(divisions, answers, field, submitted)
+    assert one_pass == summary_rows._by_division_sorted(divisions, answers, field, submitted)
