@@ -294,3 +294,29 @@ def test_summary_error_in_this_processs_share_of_rows_reaps_the_worker(
         summary.write_summary(make_summary(), tmp_path / "汇总.xlsx")
     assert no_children()
     assert not (tmp_path / "汇总.xlsx").exists()
+
+
+def test_master_lookups_are_built_before_workers_fork(tmp_path, monkeypatch):
+    # Built in the parent, the workers inherit them instead of each building its own.
+    from workbook_tools import merge as merge_module
+    from workbook_tools import template
+
+    divisions = [f"第{i}处" for i in range(3)]
+    tasks = tuple(
+        Task(str(n), str(n), f"第{n}项", "张三", (divisions[n % 3],), (), False, ())
+        for n in range(1, 200)
+    )
+    seen = []
+    real = parallel.ordered_map
+
+    def spy(func, items, **kw):
+        seen.append({"_tasks_by_division", "_tasks_by_number", "divisions"} <= set(vars(master)))
+        return real(func, items, **kw)
+
+    monkeypatch.setattr(template, "ordered_map", spy)
+    master = Master("m.xlsx", "Sheet1", "2022年方案", 2022, tasks)
+    write_templates(master, 2022, 1, tmp_path)
+    fresh = Master("m.xlsx", "Sheet1", "2022年方案", 2022, tasks)
+    merge_module.precheck(fresh, 2022, 1)
+    assert seen == [True]
+    assert {"_tasks_by_division", "_tasks_by_number", "divisions"} <= set(vars(fresh))

@@ -181,6 +181,7 @@ def precheck(master: Master, year: int, quarter: int) -> Callable[[ReturnFile], 
     refuses it (the rows are not kept). A return that cannot be used stays as read.
     """
     key = (hash(master), year, quarter)
+    master.warm()  # here, not in every reading process
 
     def check(ret: ReturnFile) -> ReturnFile:
         division, _, rejection = identify(master, ret, year, quarter)

@@ -136,6 +136,13 @@ class Master:
     def _tasks_by_number(self) -> dict[str, Task]:
         return {t.number: t for t in reversed(self.tasks)}  # the first wins, as before
 
+    def warm(self) -> Master:
+        """Build the lookups now (divisions, tasks by division and by number): before forking
+        worker processes, so that each of them does not build its own (~10 ms on a province
+        plan)."""
+        _ = self.divisions, self._tasks_by_division, self._tasks_by_number
+        return self
+
     def tasks_of(self, division: str) -> tuple[Task, ...]:
         """The tasks ``division`` leads or assists on, in master order."""
         return self._tasks_by_division.get(division, ())

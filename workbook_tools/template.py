@@ -660,6 +660,7 @@ def write_templates(
 
     # Building the workbooks is the work; spread it over the CPUs, write the files here in order.
     heavy = len(master.assignments) >= POOL_MIN_ROWS
+    master.warm()  # here, not in every worker
     built = ordered_map(build, master.divisions, min_items=2 if heavy else MIN_ITEMS)
     out = []
     for division, path, data in zip(master.divisions, paths, built, strict=True):
