@@ -320,3 +320,21 @@ def test_master_lookups_are_built_before_workers_fork(tmp_path, monkeypatch):
     merge_module.precheck(fresh, 2022, 1)
     assert seen == [True]
     assert {"_tasks_by_division", "_tasks_by_number", "divisions"} <= set(vars(fresh))
+
+
+def test_summary_beside_a_worker_with_a_sheet_left_without_rows(tmp_path, monkeypatch):
+    # The worker renders every 明细 row and there are no tasks: 汇总 gets no rows from either
+    # process, and the file is written all the same.
+    from test_summary import make_summary
+
+    from workbook_tools import summary, summary_rows
+
+    empty = dataclasses.replace(make_summary(), tasks=())
+    monkeypatch.setattr(summary_rows, "BESIDE_FROM", 1)
+    monkeypatch.setattr(summary_rows, "_worker_share", lambda s: (0, len(s.answers)))
+    path = summary.write_summary(empty, tmp_path / "汇总.xlsx")
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    assert wb["汇总"].max_row == 2 and wb["明细"].max_row == 1 + len(empty.answers)
+    assert no_children()

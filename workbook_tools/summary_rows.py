@@ -446,6 +446,8 @@ def _start_rows(styles: _Styles, summary: Summary):
                 there()  # let the worker finish and be reaped before the error goes up
             raise
         theirs = there()
-        return _joined(theirs[0], mine[0]), _joined(theirs[1], mine[1])
+        tasks, details = _joined(theirs[0], mine[0]), _joined(theirs[1], mine[1])
+        # A sheet without data rows (no tasks, say) still gets its (empty) rows.
+        return tasks or render_rows(2, []), details or render_rows(1, [])
 
     return rows
