@@ -460,14 +460,14 @@ class _FastZipFile(zipfile.ZipFile):
         return stream
 
     def writestr(self, zinfo_or_arcname, data, compress_type=None, compresslevel=None):
-        level = COMPRESS_LEVEL if compresslevel is None else compresslevel
+        # The level is COMPRESS_LEVEL's whatever is asked: open() puts in _deflater().
         for token, rows in self.attached.items():
             if data.__class__ is bytes and token in data:
                 head, tail = data.split(token) if data.count(token) == 1 else (None, None)
                 if head is None or not isinstance(zinfo_or_arcname, zipfile.ZipInfo):
                     raise ValueError("attached rows: their place is not marked once")
                 return self._write_joined(zinfo_or_arcname, head, rows, tail)
-        return super().writestr(zinfo_or_arcname, data, compress_type, level)
+        return super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
 
     def _write_joined(self, zinfo: zipfile.ZipInfo, head: bytes, rows: DeflatedRows, tail):
         """Write head + rows + tail as one deflated member, the rows deflated already.

@@ -198,6 +198,9 @@ def _stop(children: list[_Child]) -> None:
             pass
 
 
+_MISSING = object()  # a result a dead worker did not send
+
+
 def ordered_map(
     func: Callable[[T], R], items: Iterable[T], *, min_items: int = MIN_ITEMS
 ) -> Iterator[R]:
@@ -236,9 +239,6 @@ def ordered_map(
             yield func(items[index]) if value is _MISSING else value
     finally:
         _stop(children)
-
-
-_MISSING = object()
 
 
 def beside(func: Callable[[], R]) -> Callable[[], R]:

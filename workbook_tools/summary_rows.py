@@ -363,14 +363,12 @@ def _render_details(
     return deflate_rows(rendered) if deflate else rendered
 
 
-#: From this much row work (in 明细 rows, see ROW_COSTS) the data rows of 汇总 and 明细 are
-#: rendered partly in a worker process, beside the rest of the workbook: about 60 ms of work on
-#: one CPU, where a worker costs ~5 ms to start and stop.
+#: From this many data rows (汇总, 明细, 问题清单 and 报送情况 together; each costs about the same,
+#: ~30 µs on one CPU) part of the 汇总 and 明细 rows are rendered in a worker process, beside the
+#: rest of the workbook: about 60 ms of work, where a worker costs ~5 ms to start and stop.
 BESIDE_FROM = 2000
 
-#: What a data row costs, in 明细 rows (~30 µs on one CPU): 汇总, 明细, 问题清单 and 报送情况.
-ROW_COSTS = (1.0, 1.0, 1.0, 1.0)
-#: The worker's part of the row work. Under half: it also pays for starting, for touching the
+#: The worker's part of those rows. Under half: it also pays for starting, for touching the
 #: summary's objects (copied on write after the fork) and for sending its rows back. Set so that
 #: both processes finish about together on the summaries of benchmarks/run.py (20 and 200
 #: returns on a 2,000-task plan).
@@ -379,22 +377,15 @@ WORKER_PART = 0.45
 
 def _worker_share(summary: Summary) -> tuple[int, int]:
     """How many of the first 汇总 and of the first 明细 data rows a worker renders: (0, 0) for
-    a small summary, else WORKER_PART of the row work, 明细 rows first (the other sheets are
+    a small summary, else WORKER_PART of all the data rows, 明细 rows first (the other sheets are
     written here). This process renders the rest once it has written the other sheets."""
-    task_cost, detail_cost, flag_cost, division_cost = ROW_COSTS
     tasks, details = len(summary.tasks), len(summary.answers)
-    total = (
-        task_cost * tasks
-        + detail_cost * details
-        + flag_cost * len(summary.flags)
-        + division_cost * len(summary.divisions)
-    )
+    total = tasks + details + len(summary.flags) + len(summary.divisions)
     if total < BESIDE_FROM:
         return 0, 0
-    budget = total * WORKER_PART
-    there_details = min(details, int(budget / detail_cost))
-    there_tasks = min(tasks, int((budget - there_details * detail_cost) / task_cost))
-    return there_tasks, there_details
+    budget = int(total * WORKER_PART)
+    there_details = min(details, budget)
+    return min(tasks, budget - there_details), there_details
 
 
 def _render_share(summary: Summary, looks, xfs, tasks: int, details: int):
