@@ -150,6 +150,22 @@ def pool_maps(monkeypatch) -> list[dict]:
     return calls
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_cache(tmp_path_factory):
+    """The commands' cache of parsed masters, in a folder of this session's (not ~/.cache);
+    subprocesses inherit it."""
+    from workbook_tools import cache
+
+    folder = tmp_path_factory.mktemp("cache")
+    old = os.environ.get(cache.ENV)
+    os.environ[cache.ENV] = str(folder)
+    yield folder
+    if old is None:
+        del os.environ[cache.ENV]
+    else:
+        os.environ[cache.ENV] = old
+
+
 @pytest.fixture(autouse=True)
 def clean_rows_are_clean(monkeypatch):
     """Every row rendered with render_rows(clean=True), in every test, holds what the promise

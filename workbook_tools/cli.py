@@ -48,7 +48,7 @@ def _reports_errors(func):
 def _load_master(path: Path):
     from .master import read_master
 
-    master = read_master(path)
+    master = read_master(path, cached=True)
     click.echo(
         f"分解方案：{path}（工作表 {master.sheet}，{len(master.tasks)} 项事项，"
         f"{len(master.divisions)} 个处室/单位，{len(master.assignments)} 项分工）"

@@ -159,14 +159,31 @@ def parse_category_note(note: str) -> tuple[dict[str, tuple[str, ...]], tuple[st
 
 
 @without_gc
-def read_master(path: str | Path) -> Master:
+def read_master(path: str | Path, *, cached: bool = False) -> Master:
     """Read the breakdown plan from an .xlsx/.xlsm/.xls/.ods workbook (by content, not suffix).
 
     Raises :class:`MasterLayoutError` when the file is missing, is not a workbook, or has no
     usable header or tasks. Problems that still leave a usable plan go to ``Master.warnings``.
+    With ``cached``, a plan parsed before from the same bytes by the same code is taken from
+    the user's cache (see :mod:`workbook_tools.cache`), and a newly parsed one is kept there.
     """
     source = str(path)
     data = _read_bytes(Path(path), source)
+    if not cached:
+        return _parse(data, source)
+    from . import cache
+
+    name = cache.key("master", data)
+    found = cache.load(name)
+    if isinstance(found, Master):
+        object.__setattr__(found, "source", source)  # the entry holds the path it was read from
+        return found
+    master = _parse(data, source)
+    cache.store(name, master)
+    return master
+
+
+def _parse(data: bytes, source: str) -> Master:
     sheets = _open_workbook(data, source)
 
     best: tuple[int, _Sheet, list[str], int] | None = None

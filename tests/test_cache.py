@@ -1,0 +1,190 @@
+"""The cache of parsed masters the commands use: same plan as parsing, never a stale one, and
+never a reason to fail."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from builders import SHIPPED_MASTER, run_cli
+from openpyxl import load_workbook
+
+from workbook_tools import cache, master
+from workbook_tools.master import read_master
+
+
+@pytest.fixture
+def folder(tmp_path, monkeypatch) -> Path:
+    """An empty cache folder of this test's own."""
+    out = tmp_path / "cache"
+    monkeypatch.setenv(cache.ENV, str(out))
+    return out
+
+
+@pytest.fixture
+def parses(monkeypatch) -> list[str]:
+    """The sources actually parsed (not taken from the cache) during the test."""
+    seen: list[str] = []
+    real = master._parse
+
+    def spy(data: bytes, source: str):
+        seen.append(source)
+        return real(data, source)
+
+    monkeypatch.setattr(master, "_parse", spy)
+    return seen
+
+
+def entries(folder: Path) -> list[Path]:
+    return sorted(folder.glob(f"*{cache.SUFFIX}"))
+
+
+def test_a_cached_master_is_the_parsed_one_read_from_where_it_is_now(tmp_path, folder, parses):
+    copy = tmp_path / "copy.xlsx"
+    shutil.copyfile(SHIPPED_MASTER, copy)
+    first = read_master(SHIPPED_MASTER, cached=True)
+    again = read_master(copy, cached=True)  # same bytes, another path
+    assert parses == [str(SHIPPED_MASTER)]
+    assert len(entries(folder)) == 1
+    assert again.source == str(copy)
+    assert first.source == str(SHIPPED_MASTER)
+    plain = read_master(copy)
+    assert again == plain
+    assert again.warnings == plain.warnings
+    assert again.divisions == plain.divisions and again.assignments == plain.assignments
+
+
+def test_an_edited_master_is_parsed_again(tmp_path, folder, parses):
+    edited = tmp_path / "edited.xlsx"
+    wb = load_workbook(SHIPPED_MASTER)
+    ws = wb.worksheets[0]
+    cell = next(c for row in ws.iter_rows() for c in row if "儿童福利处" in str(c.value))
+    cell.value = cell.value.replace("儿童福利处", "儿童福利处（改）")
+    wb.save(edited)
+    shutil.copyfile(SHIPPED_MASTER, tmp_path / "same.xlsx")
+    read_master(tmp_path / "same.xlsx", cached=True)
+    shutil.copyfile(edited, tmp_path / "same.xlsx")  # the coordinator saves over it
+    changed = read_master(tmp_path / "same.xlsx", cached=True)
+    assert len(parses) == 2
+    assert "儿童福利处（改）" in changed.divisions
+    assert len(entries(folder)) == 2
+
+
+def test_other_code_never_meets_an_old_entry(folder, parses, monkeypatch):
+    read_master(SHIPPED_MASTER, cached=True)
+    monkeypatch.setattr(cache, "code_version", lambda: "another version of the parser")
+    read_master(SHIPPED_MASTER, cached=True)
+    assert len(parses) == 2
+    assert len(entries(folder)) == 2
+
+
+def test_a_damaged_entry_is_dropped_and_the_master_parsed(folder, parses):
+    expected = read_master(SHIPPED_MASTER, cached=True)
+    [entry] = entries(folder)
+    for damage in (entry.read_bytes()[:100], b"not a pickle", b""):
+        entry.write_bytes(damage)
+        assert read_master(SHIPPED_MASTER, cached=True) == expected
+    assert len(parses) == 4
+    assert entry.read_bytes()[:100] != b"not a pickle"[:100]  # written again, whole
+
+
+def test_an_entry_that_is_not_a_master_is_not_used(folder, parses):
+    read_master(SHIPPED_MASTER, cached=True)
+    [entry] = entries(folder)
+    cache.store(entry.name.removesuffix(cache.SUFFIX), {"tasks": ()})
+    assert read_master(SHIPPED_MASTER, cached=True).tasks
+    assert len(parses) == 2
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_cache_that_cannot_be_written_is_no_error(tmp_path, monkeypatch, parses):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    monkeypatch.setenv(cache.ENV, str(locked / "cache"))
+    try:
+        assert read_master(SHIPPED_MASTER, cached=True).tasks
+        assert read_master(SHIPPED_MASTER, cached=True).tasks
+    finally:
+        locked.chmod(0o700)
+    assert len(parses) == 2
+
+
+def test_a_cache_folder_that_is_a_file_is_no_error(tmp_path, monkeypatch, parses):
+    blocker = tmp_path / "blocker"
+    blocker.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv(cache.ENV, str(blocker))
+    assert read_master(SHIPPED_MASTER, cached=True).tasks
+    assert read_master(SHIPPED_MASTER, cached=True).tasks
+    assert len(parses) == 2
+    assert blocker.read_text(encoding="utf-8") == "not a folder"
+
+
+@pytest.mark.parametrize("value", ["off", "0", "", "FALSE", " no "])
+def test_the_cache_can_be_turned_off(tmp_path, monkeypatch, parses, value):
+    monkeypatch.setenv(cache.ENV, value)
+    monkeypatch.chdir(tmp_path)
+    read_master(SHIPPED_MASTER, cached=True)
+    read_master(SHIPPED_MASTER, cached=True)
+    assert len(parses) == 2
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_without_the_variable_the_cache_is_the_users(tmp_path, monkeypatch):
+    monkeypatch.delenv(cache.ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("LOCALAPPDATA", str(tmp_path / "local"))
+    found = cache.cache_dir()
+    assert found is not None and "workbook-tools" in found.parts
+    if os.name == "posix" and os.uname().sysname == "Linux":
+        assert found == tmp_path / "xdg" / "workbook-tools"
+
+
+def test_the_least_recently_used_entries_go_first(folder):
+    for i in range(cache.KEEP + 3):
+        cache.store(f"entry{i:02d}", i)
+        os.utime(folder / f"entry{i:02d}{cache.SUFFIX}", (1000 + i, 1000 + i))
+    assert cache.load("entry00") is None  # pruned when entry16 came
+    assert cache.load("entry03") == 3  # used now: newest
+    cache.store("newest", "x")
+    names = {p.name.removesuffix(cache.SUFFIX) for p in entries(folder)}
+    assert len(names) == cache.KEEP
+    assert {"entry03", "newest"} <= names
+    assert "entry04" not in names  # the least recently used of what was left
+
+
+def test_a_temporary_file_a_killed_run_left_is_removed(folder):
+    cache.store("first", 1)
+    stale = folder / ".gone.tmp-999999"
+    stale.write_bytes(b"half an entry")
+    os.utime(stale, (1000, 1000))
+    fresh = folder / ".busy.tmp-999998"
+    fresh.write_bytes(b"another run writing now")
+    cache.store("second", 2)
+    assert not stale.exists()
+    assert fresh.exists()
+    assert cache.load("first") == 1 and cache.load("second") == 2
+
+
+def test_split_then_merge_parse_the_master_once_and_print_its_warnings(tmp_path, folder, parses):
+    for command in (
+        ["split", "-q", "1", "--outbox", tmp_path / "outbox"],
+        ["merge", "-q", "1", "--inbox", tmp_path / "outbox", "--out", tmp_path / "s.xlsx"],
+    ):
+        result = run_cli(*command, "--master", SHIPPED_MASTER)
+        assert result.exit_code == 0, result.output
+        assert "分解方案：" in result.output and "17 项事项" in result.output
+    assert parses == [str(SHIPPED_MASTER)]
+    assert len(entries(folder)) == 1
+
+
+def test_a_master_that_cannot_be_read_is_not_cached(tmp_path, folder):
+    bad = tmp_path / "bad.xlsx"
+    bad.write_bytes(b"PK\x03\x04 not really a zip")
+    for _ in range(2):
+        result = run_cli("split", "-q", "1", "--master", bad, "--outbox", tmp_path / "o")
+        assert result.exit_code == 1
+        assert "bad.xlsx" in result.output
+    assert entries(folder) == []
