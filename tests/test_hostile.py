@@ -45,7 +45,7 @@ from test_template import make_master, task
 
 from workbook_tools import layout
 from workbook_tools.cli import cli
-from workbook_tools.containers import MAX_COLS, MAX_ROWS
+from workbook_tools.containers import MAX_COLS, MAX_ROWS, ZIP_ERRORS
 from workbook_tools.demo import Fill, fill_template
 from workbook_tools.inbox import Collected, collect
 from workbook_tools.master import read_master
@@ -642,6 +642,60 @@ def test_zip_checks_hold_with_either_inflater(monkeypatch, inflater):
     assert size > 10 * 100_000
 
 
+def _zipfile_read(data: bytes, name: str) -> bytes | str:
+    """What zipfile makes of a member: its bytes, or the kind of failure."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return z.read(name)
+    except (KeyError, RuntimeError, *ZIP_ERRORS):  # RuntimeError: "encrypted" (flag bit 0)
+        return "refused"
+
+
+def _whole_read(data: bytes, name: str) -> bytes | str:
+    from workbook_tools.containers import _whole_member
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            info = z.getinfo(name)
+        return _whole_member(data, info)
+    except (KeyError, *ZIP_ERRORS):
+        return "refused"
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    body=st.binary(max_size=3000) | st.text(max_size=800).map(str.encode),
+    stored=st.booleans(),
+    name=st.sampled_from(["xl/worksheets/sheet1.xml", "xl/表格.xml"]),
+    damage=st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), max_size=3),
+    cut=st.none() | st.integers(0, 200),
+)
+def test_a_small_member_is_read_in_one_go_as_zipfile_reads_it(body, stored, name, damage, cut):
+    # inspect_workbook_zip inflates small members itself from the archive's bytes
+    # (_whole_member): same bytes as zipfile gives, and refused exactly when zipfile refuses,
+    # whatever bytes of the member's header or data are damaged or cut off.
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", b"<Types/>")
+        z.writestr(name, body)
+    data = bytearray(out.getvalue())
+    with zipfile.ZipFile(io.BytesIO(bytes(data))) as z:
+        info = z.getinfo(name)
+        end = z.getinfo(name).header_offset + 30 + len(info.orig_filename.encode()) + 200
+    span = range(info.header_offset, min(end + info.compress_size, len(data)))
+    for at, xor in damage:  # inside the member: header, name or data
+        data[span[at % len(span)]] ^= xor
+    if cut is not None:  # the member's data ends early (the directory, moved, stays whole)
+        start = info.header_offset + 30 + len(info.orig_filename.encode())
+        tail = data[start + info.compress_size :]
+        data = data[: start + min(cut, info.compress_size)] + tail
+        directory = bytes(data).rfind(b"PK\x01\x02")
+        if directory < 0:
+            return
+    expected = _zipfile_read(bytes(data), name)
+    assert _whole_read(bytes(data), name) == expected
+
+
 def test_entity_bomb_refused(kit, tmp_path):
     lol = (
         b'<?xml version="1.0"?><!DOCTYPE worksheet [<!ENTITY a "aaaaaaaaaa">'
@@ -1074,6 +1128,35 @@ def test_zip_of_returns_with_gbk_names(kit, tmp_path):
     accepted(o, f"报送材料.zip/{DB}报送.xlsx", DB)
     assert o.answers(YL) == YL_ANSWERS
     assert o.answers(DB) == {t.number: answer(DB, t.number) for t in kit.master.tasks_of(DB)}
+
+
+def test_a_member_whose_deflate_stream_is_broken_is_a_damaged_member_not_a_crash(kit, tmp_path):
+    # Garbage where a member's deflate data should be makes the inflater raise its own error
+    # (zlib.error, or ISA-L's), which is no zipfile error: it was reported as 读取时出现意外错误,
+    # and in an archive of returns it threw away every return of the archive.
+    broken = b"\xff" * 64  # block type 3: invalid
+    members = []
+    with zipfile.ZipFile(kit.fill(YL)) as z:
+        for info in z.infolist():
+            body = z.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                members.append((info.filename, broken, zlib.crc32(body), len(body)))
+            else:
+                members.append((info.filename, *deflated(body)))
+    workbook = raw_zip(members)
+    good = kit.fill(DB).read_bytes()
+    archive = raw_zip([("好的.xlsx", *deflated(good)), ("坏的.xlsx", broken, 0, 5000)])
+    name = std_name(YL)
+    o = run_merge(kit, tmp_path, make_inbox(kit, tmp_path, {name: workbook, "材料.zip": archive}))
+    assert_refused(
+        o, name, "文件已损坏（压缩条目 xl/worksheets/sheet1.xml 无法解压）；请重新保存后再报送"
+    )
+    accepted(o, "材料.zip/好的.xlsx", DB)
+    assert o.verdict("材料.zip/坏的.xlsx") == (
+        False,
+        "",
+        "无法读取：压缩包内的文件无法解压（已损坏）；请解压后报送",
+    )
 
 
 def test_unreadable_file(kit, tmp_path, monkeypatch):

@@ -19,7 +19,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .containers import MAX_FILE_SIZE, Sniffed, UnsafeFile, check_zip_headers, sniff_bytes
+from .containers import (
+    MAX_FILE_SIZE,
+    ZIP_ERRORS,
+    Sniffed,
+    UnsafeFile,
+    check_zip_headers,
+    sniff_bytes,
+)
 from .errors import InputError, ReturnReadError
 from .gcpause import without_gc
 from .model import ReturnFile
@@ -268,6 +275,13 @@ def _read_one(
         rejected.append(Rejected(source, f"读取时出现意外错误（{type(exc).__name__}: {exc}）"))
 
 
+def _unzip_trouble(exc: BaseException) -> str:
+    """Why a member of an archive could not be unpacked, in words a coordinator knows."""
+    if isinstance(exc, NotImplementedError):
+        return "使用了不支持的压缩方式"
+    return "已损坏"
+
+
 def member_name(info: zipfile.ZipInfo) -> str:
     """A member's name as its author saw it: UTF-8 flag, Info-ZIP unicode path, else GBK."""
     name = info.filename
@@ -323,9 +337,9 @@ def _collect_archive(data: bytes, rel: str, returns: list, rejected: list, skipp
         try:
             with zf.open(info) as f:
                 member = f.read(MAX_FILE_SIZE + 1)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        except ZIP_ERRORS as exc:
             rejected.append(
-                Rejected(source, f"压缩包内的文件无法解压（{type(exc).__name__}）；请解压后报送")
+                Rejected(source, f"压缩包内的文件无法解压（{_unzip_trouble(exc)}）；请解压后报送")
             )
             continue
         sniffed = sniff_bytes(member)

@@ -29,6 +29,7 @@ from .containers import (
     MAX_COLS,
     MAX_FILE_SIZE,
     MAX_ROWS,
+    ZIP_ERRORS,
     OleFile,
     Sniffed,
     UnsafeFile,
@@ -202,7 +203,7 @@ def _ods_controls_as_text(data: bytes) -> bytes:
             for info in zf.infolist():
                 new.writestr(info, fixed if info.filename == "content.xml" else zf.read(info))
         return out.getvalue()
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError):
+    except (KeyError, *ZIP_ERRORS):
         return data  # calamine reports what is wrong with it
 
 
