@@ -36,10 +36,11 @@ from .returns import read_return
 #: collect reads the files over worker processes when there are at least POOL_MIN_FILES of
 #: them, or at least two that hold POOL_MIN_BYTES together. Measured on the 2-CPU machine of
 #: benchmarks/README.md (two processes inflating and parsing get ~1.2-1.4x the work of one done
-#: there): 20 returns of 30 rows (0.4 MB) read in 0.08-0.13 s either way, 20 of 300 rows
-#: (1.3 MB) in ~0.29 s with workers and ~0.4 s without. The bureau's own dozen returns
-#: (~150 KB) are read without workers.
-POOL_MIN_FILES = 32
+#: there), medians of 8 alternating runs: 20 returns of 30 rows (0.35-0.4 MB) are read in
+#: ~0.095 s with workers and ~0.12 s without, on a 200- and on a 2,000-task plan; 20 of 300 rows
+#: (1.3 MB) in ~0.29 s and ~0.4 s. The bureau's own dozen returns (~150 KB) take ~0.024 s
+#: without workers and ~0.035 s with them.
+POOL_MIN_FILES = 16
 POOL_MIN_BYTES = 1024 * 1024
 
 
