@@ -499,6 +499,38 @@ def test_html_and_corrupt_files(tmp_path):
         read_master(truncated)
 
 
+def test_a_parser_panic_is_a_master_error_not_a_crash(tmp_path, monkeypatch):
+    # python-calamine is Rust: a panic on a malformed file reaches Python as pyo3's
+    # PanicException, a BaseException, which `except Exception` let through as a traceback.
+    import python_calamine
+
+    class PanicException(BaseException):  # what pyo3 raises, by its base class
+        pass
+
+    class Panicking:
+        @staticmethod
+        def from_filelike(_):
+            raise PanicException("index out of bounds")
+
+    monkeypatch.setattr(python_calamine, "CalamineWorkbook", Panicking)
+    with pytest.raises(MasterLayoutError) as info:
+        read_master(SHIPPED_MASTER)
+    assert str(info.value) == (
+        f"文件 {SHIPPED_MASTER}：无法读取工作簿（PanicException: index out of bounds）；"
+        "文件可能已损坏或加密，请用Excel或WPS打开后另存为.xlsx"
+    )
+    monkeypatch.setattr(Panicking, "from_filelike", staticmethod(lambda _: 1 / 0), raising=True)
+    with pytest.raises(MasterLayoutError, match="ZeroDivisionError"):
+        read_master(SHIPPED_MASTER)
+
+    def interrupted(_):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Panicking, "from_filelike", staticmethod(interrupted), raising=True)
+    with pytest.raises(KeyboardInterrupt):
+        read_master(SHIPPED_MASTER)
+
+
 def test_missing_file(tmp_path):
     path = tmp_path / "nope.xlsx"
     with pytest.raises(MasterLayoutError) as info:

@@ -315,9 +315,10 @@ def _open_workbook(data: bytes, source: str) -> list[_Sheet]:
             ranges = cs.merged_cell_ranges or ods_merges.get(meta.name, [])
             sheets.append(_Sheet(meta.name, rows, _merge_map(ranges)))
         return sheets
-    except MasterLayoutError:
+    except (MasterLayoutError, KeyboardInterrupt, SystemExit, MemoryError):
         raise
-    except Exception as exc:  # calamine raises its own types and plain ones on corrupt input
+    except BaseException as exc:  # calamine's own errors, plain ones, and Rust panics, which
+        # pyo3 raises as PanicException(BaseException), on corrupt input
         raise MasterLayoutError(
             f"无法读取工作簿（{type(exc).__name__}: {exc}）",
             file=source,
