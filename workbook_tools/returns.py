@@ -104,7 +104,7 @@ def read_return(
     modified = ""
     if kind in ("xlsx", "xlsm", "ods"):
         try:
-            facts = inspect_workbook_zip(data, kind)
+            facts = inspect_workbook_zip(data, kind, sniffed.zip)
         except UnsafeFile as exc:
             raise ReturnReadError(exc.message, file=source, hint=exc.hint) from None
         props = custom_properties(facts, kind)
