@@ -12,6 +12,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Sequence
+from itertools import repeat
 
 CELL_LIMIT = 32767  # Excel's limit, in UTF-16 code units (an emoji counts twice)
 TRUNCATION_MARKER = "……（内容过长，已截断）"
@@ -192,12 +193,14 @@ def row_heights(
             distinct, hashable = dict.fromkeys(v for v in column if isinstance(v, str)), False
         for value in distinct:
             if isinstance(value, str) and (2 * len(value) > limit or "\n" in value):
-                counted[value] = _line_count(value, width, _LINE_CAP)
+                n = _line_count(value, width, _LINE_CAP)
+                if n > 1:  # only what takes more than a line can make a row taller
+                    counted[value] = n
         if not counted:
             continue
         get = counted.get  # only text is counted: any other value gets 1
         if hashable:
-            found = [get(v, 1) for v in column]
+            found = list(map(get, column, repeat(1, len(column))))
         else:
             found = [get(v, 1) if isinstance(v, str) else 1 for v in column]
         lines = found if lines is None else list(map(max, lines, found))
