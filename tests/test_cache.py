@@ -3,7 +3,10 @@ never a reason to fail."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
+import pickle
 import shutil
 from pathlib import Path
 
@@ -13,6 +16,7 @@ from openpyxl import load_workbook
 
 from workbook_tools import cache, master
 from workbook_tools.master import read_master
+from workbook_tools.model import Task
 
 
 @pytest.fixture
@@ -96,6 +100,55 @@ def test_an_entry_that_is_not_a_master_is_not_used(folder, parses):
     cache.store(entry.name.removesuffix(cache.SUFFIX), {"tasks": ()})
     assert read_master(SHIPPED_MASTER, cached=True).tasks
     assert len(parses) == 2
+
+
+@pytest.mark.parametrize(
+    "spoil",
+    [
+        lambda d: d["tasks"][0].__setitem__(0, 1),  # 序号 a number, not text
+        lambda d: d["tasks"][0].__setitem__(4, "养老服务处"),  # 牵头处室 text, not a list
+        lambda d: d["tasks"][0].__setitem__(6, "yes"),  # bureau_leads not a bool
+        lambda d: d["tasks"][0].pop(),  # a field short
+        lambda d: d["tasks"].append("not a row"),
+        lambda d: d.__setitem__("year", "2022"),
+        lambda d: d.__setitem__("warnings", "一条警告"),
+        lambda d: d.pop("title"),
+    ],
+)
+def test_an_entry_of_the_wrong_shape_is_not_used(folder, parses, spoil):
+    expected = read_master(SHIPPED_MASTER, cached=True)
+    [entry] = entries(folder)
+    data = json.loads(entry.read_text(encoding="utf-8"))
+    spoil(data)
+    entry.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    assert read_master(SHIPPED_MASTER, cached=True) == expected
+    assert len(parses) == 2
+
+
+def test_an_entry_is_json_so_loading_one_runs_no_code(folder, parses, tmp_path):
+    # A pickle planted where an entry goes would run code when unpickled; JSON cannot.
+    read_master(SHIPPED_MASTER, cached=True)
+    [entry] = entries(folder)
+    json.loads(entry.read_text(encoding="utf-8"))  # plain JSON, readable by anything
+    marker = tmp_path / "ran"
+    entry.write_bytes(pickle.dumps(_Planted(str(marker))))
+    assert read_master(SHIPPED_MASTER, cached=True).tasks
+    assert not marker.exists()
+    assert len(parses) == 2
+
+
+class _Planted:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __reduce__(self):
+        return (Path(self.path).touch, ())
+
+
+def test_every_task_field_has_a_type_the_cache_checks():
+    # A new field of another type would make every entry look damaged (always parsed again).
+    assert {f.type for f in dataclasses.fields(Task)} <= {"str", "bool", "int", "tuple[str, ...]"}
+    assert [name for name, _ in master._TASK_FIELDS] == [f.name for f in dataclasses.fields(Task)]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")

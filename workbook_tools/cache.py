@@ -2,29 +2,30 @@
 
 On deadline day a coordinator runs ``merge`` again and again on the same master as returns
 trickle in, after a ``split`` that read it too; a province-scale plan takes 0.1-0.2 s to parse
-and about 0.02 s to load from here. Entries are keyed by the SHA-256 of the master's bytes and
+and about 0.03 s to load from here. Entries are keyed by the SHA-256 of the master's bytes and
 of the code that parses it, so an edited or re-saved master, or another version of the tool,
 never meets an old entry.
 
-The cache only ever saves time: an entry that cannot be read, written or trusted is ignored
-(and the master parsed as usual). It lives in the user's cache folder (``~/.cache``,
-``%LOCALAPPDATA%``, ``~/Library/Caches``); the environment variable ``WORKBOOK_TOOLS_CACHE``
-names another folder, or turns it off with ``off`` (also ``0``, ``no``, ``false`` or empty).
-At most :data:`KEEP` entries are kept, the least recently used going first.
+Entries are JSON, not pickle: loading one runs no code, whoever wrote the file. The cache only
+ever saves time: an entry that cannot be read, written or trusted is ignored (and the master
+parsed as usual). It lives in the user's cache folder (``~/.cache``, ``%LOCALAPPDATA%``,
+``~/Library/Caches``); the environment variable ``WORKBOOK_TOOLS_CACHE`` names another folder,
+or turns it off with ``off`` (also ``0``, ``no``, ``false`` or empty). At most :data:`KEEP`
+entries are kept, the least recently used going first.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import os
-import pickle
 import sys
 from pathlib import Path
 
 ENV = "WORKBOOK_TOOLS_CACHE"
 KEEP = 16
-SUFFIX = ".pickle"
+SUFFIX = ".json"
 _OFF = ("", "0", "off", "no", "false")
 
 
@@ -61,14 +62,13 @@ def key(kind: str, data: bytes) -> str:
 
 
 def load(name: str) -> object | None:
-    """The object stored under ``name``, or None (missing, unreadable or damaged)."""
+    """The JSON value stored under ``name``, or None (missing, unreadable or damaged)."""
     folder = cache_dir()
     if folder is None:
         return None
     path = folder / f"{name}{SUFFIX}"
     try:
-        with open(path, "rb") as fh:
-            value = pickle.load(fh)
+        value = json.loads(path.read_bytes())
     except FileNotFoundError:
         return None
     except Exception:  # damaged or written by something else: drop it, parse again
@@ -82,7 +82,8 @@ def load(name: str) -> object | None:
 
 
 def store(name: str, value: object) -> None:
-    """Keep ``value`` under ``name``; silently does nothing when that is not possible."""
+    """Keep ``value`` (anything json.dumps takes) under ``name``; silently does nothing when
+    that is not possible."""
     folder = cache_dir()
     if folder is None:
         return
@@ -90,10 +91,9 @@ def store(name: str, value: object) -> None:
     tmp = folder / f".{name}.tmp-{os.getpid()}"
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        with open(tmp, "wb") as fh:
-            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.write_bytes(json.dumps(value, ensure_ascii=False).encode("utf-8"))
         os.replace(tmp, path)  # readers see the whole entry or none
-    except Exception:  # read-only home, full disk, unpicklable value: the cache is optional
+    except Exception:  # read-only home, full disk, a value JSON cannot hold: it is optional
         _unlink(tmp)
         return
     _prune(folder)
