@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 
 from workbook_tools import cache, master
 from workbook_tools.master import read_master
-from workbook_tools.model import Task
+from workbook_tools.model import Master, Task
 
 
 @pytest.fixture
@@ -145,10 +145,12 @@ class _Planted:
         return (Path(self.path).touch, ())
 
 
-def test_every_task_field_has_a_type_the_cache_checks():
+def test_every_field_of_a_master_is_kept_and_checked():
     # A new field of another type would make every entry look damaged (always parsed again).
     assert {f.type for f in dataclasses.fields(Task)} <= {"str", "bool", "int", "tuple[str, ...]"}
     assert [name for name, _ in master._TASK_FIELDS] == [f.name for f in dataclasses.fields(Task)]
+    kept = {"source", "year", "tasks", "warnings", *master._MASTER_TEXTS}
+    assert {f.name for f in dataclasses.fields(Master)} == kept
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
