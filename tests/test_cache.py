@@ -14,7 +14,7 @@ import pytest
 from builders import SHIPPED_MASTER, run_cli
 from openpyxl import load_workbook
 
-from workbook_tools import cache, master
+from workbook_tools import cache, master, model
 from workbook_tools.master import read_master
 from workbook_tools.model import Master, Task
 
@@ -148,8 +148,8 @@ class _Planted:
 def test_every_field_of_a_master_is_kept_and_checked():
     # A new field of another type would make every entry look damaged (always parsed again).
     assert {f.type for f in dataclasses.fields(Task)} <= {"str", "bool", "int", "tuple[str, ...]"}
-    assert [name for name, _ in master._TASK_FIELDS] == [f.name for f in dataclasses.fields(Task)]
-    kept = {"source", "year", "tasks", "warnings", *master._MASTER_TEXTS}
+    assert [name for name, _ in model._TASK_FIELDS] == [f.name for f in dataclasses.fields(Task)]
+    kept = {"source", "year", "tasks", "warnings", *model._MASTER_TEXTS}
     assert {f.name for f in dataclasses.fields(Master)} == kept
 
 

@@ -9,7 +9,6 @@ python-calamine, and never writes to the file.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import io
 import re
@@ -20,7 +19,15 @@ from pathlib import Path
 from .errors import MasterLayoutError
 from .gcpause import without_gc
 from .layout import nfkc, normalise_division, normalise_space
-from .model import BUREAU, CATEGORY_LIVELIHOOD, CATEGORY_REPORT, Master, Task
+from .model import (
+    BUREAU,
+    CATEGORY_LIVELIHOOD,
+    CATEGORY_REPORT,
+    Master,
+    Task,
+    master_from_data,
+    master_to_data,
+)
 
 __all__ = ["read_master", "split_divisions", "parse_city_units", "parse_category_note"]
 
@@ -175,67 +182,12 @@ def read_master(path: str | Path, *, cached: bool = False) -> Master:
     from . import cache
 
     name = cache.key("master", data)
-    found = _from_cache(cache.load(name), source)
+    found = master_from_data(cache.load(name), source)
     if found is not None:
         return found
     master = _parse(data, source)
-    cache.store(name, _to_cache(master))
+    cache.store(name, master_to_data(master))
     return master
-
-
-# A Task's fields as the cache holds them, in order, with the type each must have.
-_TASK_FIELDS = tuple(
-    (f.name, {"str": str, "bool": bool, "int": int}.get(str(f.type), tuple))
-    for f in dataclasses.fields(Task)
-)
-_TASK_KINDS = tuple(kind for _, kind in _TASK_FIELDS)
-_TASK_TUPLES = tuple(i for i, kind in enumerate(_TASK_KINDS) if kind is tuple)
-_MASTER_TEXTS = ("sheet", "title", "footnote")
-
-
-def _to_cache(master: Master) -> dict:
-    """``master`` as plain JSON data (the source path is not kept: it is where it is read)."""
-    return {
-        **{key: getattr(master, key) for key in _MASTER_TEXTS},
-        "year": master.year,
-        "warnings": list(master.warnings),
-        "tasks": [[getattr(task, name) for name, _ in _TASK_FIELDS] for task in master.tasks],
-    }
-
-
-def _from_cache(data: object, source: str) -> Master | None:
-    """The Master of a cache entry written by _to_cache, or None for anything else."""
-    try:
-        texts = {key: data[key] for key in _MASTER_TEXTS}  # type: ignore[index]
-        year, warnings, rows = data["year"], data["warnings"], data["tasks"]  # type: ignore[index]
-        if type(rows) is not list or type(warnings) is not list:
-            return None
-        "".join([*texts.values(), *warnings])  # TypeError unless all are text
-        if year is not None and type(year) is not int:
-            return None
-        return Master(
-            source=source,
-            year=year,
-            tasks=tuple(map(_task_from_cache, rows)),
-            warnings=tuple(warnings),
-            **texts,
-        )
-    except (KeyError, TypeError, ValueError, IndexError):
-        return None
-
-
-def _task_from_cache(row: object) -> Task:
-    """A Task from its row in a cache entry; TypeError when the row is not one."""
-    if type(row) is not list or len(row) != len(_TASK_KINDS):
-        raise TypeError("not a task row")
-    for i in _TASK_TUPLES:
-        if type(row[i]) is not list:
-            raise TypeError("not a list")
-        "".join(row[i])  # TypeError unless every item is text
-        row[i] = tuple(row[i])
-    if list(map(type, row)) != list(_TASK_KINDS):
-        raise TypeError("a field of another type")
-    return Task(*row)
 
 
 def _parse(data: bytes, source: str) -> Master:
