@@ -616,13 +616,13 @@ def test_zip_bomb_refused_fast(kit, tmp_path, lie):
 def test_zip_checks_hold_with_either_inflater(monkeypatch, inflater):
     # The members are inflated by ISA-L where it is installed (zipfile's zlib otherwise); either
     # way reading stops at the announced size, and a wrong CRC is caught.
-    from workbook_tools import containers
+    from workbook_tools import zipread
     from workbook_tools.containers import UnsafeFile, inspect_workbook_zip
 
     if inflater == "zlib":
-        monkeypatch.setattr(containers, "_raw_inflater", None)
+        monkeypatch.setattr(zipread, "_raw_inflater", None)
     else:
-        assert containers._raw_inflater is not None  # the declared dependency is installed
+        assert zipread._raw_inflater is not None  # the declared dependency is installed
     unit = b"<row><c><v>1</v></c></row>" * 4_000
     raw = inflating_sheet(SHEET_HEAD, unit, 100)  # ~10 MB of markup
     size = len(SHEET_HEAD) + len(unit) * 100
@@ -652,12 +652,12 @@ def _zipfile_read(data: bytes, name: str) -> bytes | str:
 
 
 def _whole_read(data: bytes, name: str) -> bytes | str:
-    from workbook_tools.containers import _whole_member
+    from workbook_tools.zipread import whole_member
 
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             info = z.getinfo(name)
-        return _whole_member(data, info)
+        return whole_member(data, info)
     except (KeyError, *ZIP_ERRORS):
         return "refused"
 
@@ -672,7 +672,7 @@ def _whole_read(data: bytes, name: str) -> bytes | str:
 )
 def test_a_small_member_is_read_in_one_go_as_zipfile_reads_it(body, stored, name, damage, cut):
     # inspect_workbook_zip inflates small members itself from the archive's bytes
-    # (_whole_member): same bytes as zipfile gives, and refused exactly when zipfile refuses,
+    # (zipread.whole_member): same bytes as zipfile gives, and refused exactly when zipfile refuses,
     # whatever bytes of the member's header or data are damaged or cut off.
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED) as z:

@@ -18,29 +18,11 @@ import io
 import re
 import struct
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 
 from defusedxml import ElementTree as SafeET
 
-try:  # ISA-L's inflate: about twice as fast as zlib's on sheet XML
-    from isal.isal_zlib import decompressobj as _raw_inflater
-    from isal.isal_zlib import error as _isal_error
-except ImportError:  # not installed: zipfile's own zlib
-    _raw_inflater = None
-    _isal_error = zlib.error
-
-#: What reading a damaged zip member can raise: zipfile's own errors, and the inflater's on a
-#: broken deflate stream (zlib.error, or ISA-L's, which is not a subclass of it).
-ZIP_ERRORS = (
-    zipfile.BadZipFile,
-    OSError,
-    ValueError,
-    EOFError,
-    NotImplementedError,
-    zlib.error,
-    _isal_error,
-)
+from .zipread import ZIP_ERRORS, chunks
 
 # --- Limits --------------------------------------------------------------------------------
 #: Largest file (or archive member) read at all. A filled Annex 2 is about 10-50 KB.
@@ -63,8 +45,6 @@ MAX_SMALL_PART = 1024 * 1024
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ODS_MIME = b"application/vnd.oasis.opendocument.spreadsheet"
-
-_CHUNK = 1 << 20
 
 
 class UnsafeFile(Exception):
@@ -505,7 +485,7 @@ def inspect_workbook_zip(data: bytes, kind: str, zf: zipfile.ZipFile | None = No
     """Check a workbook zip before any parser sees it; raise UnsafeFile when refused.
 
     Reads every member once, as zipfile reads it (stopping at the announced size and verifying
-    the CRC, so a member cannot inflate past what was checked; see _chunks), looking for
+    the CRC, so a member cannot inflate past what was checked; see zipread.chunks), looking for
     <!DOCTYPE/<!ENTITY in markup and measuring the reach of the cells: xlsx worksheets, ods
     content.xml. A worksheet is any part under xl/worksheets/ and any other part that holds
     sheetData: calamine reads a sheet wherever xl/_rels/workbook.xml.rels points, whatever the
@@ -538,7 +518,7 @@ def inspect_workbook_zip(data: bytes, kind: str, zf: zipfile.ZipFile | None = No
         buf = tail = b""
         kept = bytearray()
         try:
-            for chunk in _chunks(zf, info, data):
+            for chunk in chunks(zf, info, data):
                 total += len(chunk)
                 if total > MAX_UNCOMPRESSED:
                     raise UnsafeFile(
@@ -572,116 +552,31 @@ def inspect_workbook_zip(data: bytes, kind: str, zf: zipfile.ZipFile | None = No
             facts.small_parts[info.filename] = bytes(kept)
         if sheet_data:  # found late: measure it now, in its place among the parts
             scanner = _SheetReach(extents, info.filename)
-            _remeasure(zf, info, scanner)
+            _remeasure(zf, info, scanner, data)
         if isinstance(scanner, _SheetReach) and scanner.gave_up:
             extents.pop(info.filename, None)
-            _remeasure(zf, info, _XlsxScanner(extents, info.filename))
+            _remeasure(zf, info, _XlsxScanner(extents, info.filename), data)
     if any(e.too_big() for e in extents.values()):  # names only for the message
         sheet_names = _xlsx_sheet_parts(facts) if kind != "ods" else {}
         _refuse_far_cells([(sheet_names.get(part, part), e) for part, e in extents.items()])
     return facts
 
 
-def _chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes | None = None):
-    """The inflated bytes of a member in chunks of at most _CHUNK, then b"".
-
-    A member of at most _CHUNK bytes stored or deflated in ``data`` (the archive's bytes) is
-    inflated in one go by :func:`_whole_member`, checked as zipfile checks it; zipfile's reader
-    costs ~50 us a member, a third of inspecting a small workbook. Others are streamed.
-    """
-    if data is not None and info.file_size <= _CHUNK and info.compress_type in _WHOLE:
-        yield _whole_member(data, info)
-        yield b""
-        return
-    with _open_member(zf, info) as stream:
-        while True:
-            chunk = stream.read(_CHUNK)
-            yield chunk
-            if not chunk:
-                return
-
-
-_WHOLE = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
-_LOCAL_HEADER = struct.Struct(zipfile.structFileHeader)
-
-
-def _whole_member(data: bytes, info: zipfile.ZipInfo) -> bytes:
-    """One stored or deflated member of the archive ``data``, inflated, as zipfile reads it.
-
-    The local header must be there and name the same file; at most the announced compressed
-    size is read and at most the announced size inflated; the CRC-32 of what came out must be
-    the announced one (BadZipFile). Compressed data cut off by the end of ``data`` before the
-    member is complete raises EOFError.
-    """
-    at = info.header_offset
-    head = data[at : at + _LOCAL_HEADER.size]
-    if len(head) < _LOCAL_HEADER.size:
-        raise zipfile.BadZipFile("Truncated file header")
-    fields = _LOCAL_HEADER.unpack(head)
-    if fields[zipfile._FH_SIGNATURE] != zipfile.stringFileHeader:
-        raise zipfile.BadZipFile("Bad magic number for file header")
-    if info.flag_bits & 0x61:  # encrypted, patched data, strong encryption
-        raise NotImplementedError(f"flags {info.flag_bits:#x} of {info.filename}")
-    if info.compress_type not in _WHOLE:
-        raise NotImplementedError(f"compression method {info.compress_type} of {info.filename}")
-    at += _LOCAL_HEADER.size
-    name_size = fields[zipfile._FH_FILENAME_LENGTH]
-    raw_name = data[at : at + name_size]
-    encoding = "utf-8" if fields[zipfile._FH_GENERAL_PURPOSE_FLAG_BITS] & 0x800 else "cp437"
-    if raw_name.decode(encoding, "replace") != info.orig_filename:
-        raise zipfile.BadZipFile(f"File name in directory {info.orig_filename!r} and header differ")
-    at += name_size + fields[zipfile._FH_EXTRA_FIELD_LENGTH]
-    packed = data[at : at + info.compress_size]
-    whole = len(packed) == info.compress_size  # else the archive ends inside the member
-    if info.compress_size and not packed:
-        raise EOFError(f"{info.filename}: the archive ends before the member's data")
-    ended = False  # the compressed data says the member is complete
-    if info.compress_type == zipfile.ZIP_STORED:
-        out = packed[: info.file_size]
-    else:
-        inflater = (_raw_inflater or zlib.decompressobj)(-15)
-        out = inflater.decompress(packed, info.file_size)
-        ended = inflater.eof
-        if ended or (whole and not inflater.unconsumed_tail):
-            # At the end of the compressed data zipfile takes what the inflater holds back;
-            # with no input left, flush() cannot inflate more.
-            out = (out + inflater.flush())[: info.file_size]
-    if not (whole or ended or len(out) >= info.file_size):
-        raise EOFError(f"{info.filename}: the archive ends inside the member")
-    if zlib.crc32(out) != info.CRC:
-        raise zipfile.BadZipFile(f"Bad CRC-32 for file {info.orig_filename!r}")
-    return out
-
-
-def _open_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
-    """zf.open(info), a deflated member inflated by ISA-L where it is installed.
-
-    zipfile still reads at most the announced compressed size, stops at the announced
-    uncompressed size and checks the CRC; only its inflater (same interface) is swapped, before
-    the first read.
-    """
-    stream = zf.open(info)
-    if _raw_inflater is not None and info.compress_type == zipfile.ZIP_DEFLATED:
-        stream._decompressor = _raw_inflater(-15)
-    return stream
-
-
 def _remeasure(
-    zf: zipfile.ZipFile, info: zipfile.ZipInfo, scanner: _SheetReach | _XlsxScanner
+    zf: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    scanner: _SheetReach | _XlsxScanner,
+    data: bytes | None = None,
 ) -> None:
-    """Stream one part, already read once without error, through ``scanner``."""
+    """Read one part, already read once without error, through ``scanner``."""
     buf = b""
     try:
-        with _open_member(zf, info) as stream:
-            while True:
-                chunk = stream.read(_CHUNK)
-                buf += chunk
-                cut = len(buf) - _OVERLAP if chunk else len(buf)
-                if cut > 0:
-                    scanner.feed(buf, cut)
-                    buf = buf[cut:]
-                if not chunk:
-                    break
+        for chunk in chunks(zf, info, data):
+            buf += chunk
+            cut = len(buf) - _OVERLAP if chunk else len(buf)
+            if cut > 0:
+                scanner.feed(buf, cut)
+                buf = buf[cut:]
     except ZIP_ERRORS as exc:
         raise UnsafeFile(
             f"文件已损坏（压缩条目 {info.filename} 无法解压）", "请重新保存后再报送"
