@@ -30,7 +30,6 @@ from .containers import (
     MAX_FILE_SIZE,
     MAX_ROWS,
     ZIP_ERRORS,
-    OleFile,
     Sniffed,
     UnsafeFile,
     column_letter,
@@ -38,11 +37,11 @@ from .containers import (
     inspect_workbook_zip,
     inspect_xls,
     last_saved,
-    ole_last_saved,
     sniff_bytes,
 )
 from .errors import ReturnReadError
 from .model import ReturnFile, ReturnRow, quarter_name
+from .ole import OleFile, ole_last_saved
 
 __all__ = [
     "MAX_COLS",
