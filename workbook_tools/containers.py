@@ -2,10 +2,11 @@
 
 Nothing here trusts a file name, an announced size or a stored dimension. Zip archives (xlsx,
 ods, archives of returns) are checked from their central directory *before* any parser sees
-them, then every part is read once (zipread.py) with a byte cap to look for entity declarations and to
-measure how far the cells really reach: python-calamine allocates a dense grid from the first to
-the last cell of a sheet and aborts the whole process (not an exception) when that fails, so a
-9 KB file with text in A1 and XFD1048576 would otherwise kill the run.
+them, then every part is read once (zipread.py) with a byte cap to look for entity
+declarations and to measure how far the cells really reach: python-calamine allocates a dense
+grid from the first to the last cell of a sheet and aborts the whole process (not an
+exception) when that fails, so a 9 KB file with text in A1 and XFD1048576 would otherwise kill
+the run.
 
 OLE2 files (xls, encrypted xlsx, WPS) are recognised by reading the compound file directory
 (ole.py).
