@@ -83,10 +83,13 @@ def reference_rows(monkeypatch) -> None:
 
     def render(first_row, rows, clean=False):
         rows = list(rows)
-        return rows, first_row + len(rows) - 1, max((len(v) for v, _, _ in rows), default=0) - 1
+        widest = max((len(v) for v, _, _ in rows if v is not None), default=0)
+        return rows, first_row + len(rows) - 1, widest - 1
 
     def attach(self, first_row, rendered):
         for r, (values, formats, height) in enumerate(rendered[0], first_row):
+            if values is None:  # a row left empty
+                continue
             self.write_values(r, 0, values, formats)
             if height is not None:
                 self.set_row(r, height)
@@ -95,6 +98,7 @@ def reference_rows(monkeypatch) -> None:
     monkeypatch.setattr(summary_rows, "render_rows", render)
     monkeypatch.setattr(summary_rows, "deflate_rows", lambda rendered: rendered)
     monkeypatch.setattr(summary._Styles, "xfs", lambda self, *a: self.row(*a)[0])
+    monkeypatch.setattr(summary._Styles, "xf", lambda self, fmt: fmt)
     monkeypatch.setattr(template, "render_rows", render)
     monkeypatch.setattr(template, "_xf_indices", lambda formats: formats)
     monkeypatch.setattr(FastWorksheet, "attach_rows", attach)
@@ -483,3 +487,30 @@ def test_clean_rows_promise_is_checked_in_tests():
         render_rows(0, [(["甲\x0b乙"], [0], None)], clean=True)
     assert "甲_x000B_乙" in render_rows(0, [(["甲\x0b乙"], [0], None)])[0]
     assert render_rows(0, [(["甲\n乙\t丙"], [0], None)], clean=True)[0].count("甲\n乙\t丙") == 1
+
+
+def test_rows_left_empty_and_merges_of_rendered_rows(tmp_path):
+    # render_rows skips a row given as None (no <row> element); merge_rendered records a merge
+    # over rendered cells as merge_range would, refusing an overlap as it does.
+    from xlsxwriter.exceptions import OverlappingRange
+
+    from workbook_tools.fastsheet import FastWorkbook
+
+    xml, last_row, last_col = render_rows(
+        2, [(["a", "b"], [0, 0], None), (None, None, None), (["c", "", ""], [0, 0, 0], 30.0)]
+    )
+    assert '<row r="4"' not in xml and '<row r="3"' in xml and '<row r="5"' in xml
+    assert (last_row, last_col) == (4, 2)
+    path = tmp_path / "m.xlsx"
+    wb = FastWorkbook(str(path))
+    ws = wb.add_worksheet("s")
+    ws.write_string(0, 0, "head")
+    ws.merge_rendered(4, 0, 4, 2)
+    with pytest.raises(OverlappingRange):
+        ws.merge_rendered(4, 1, 5, 1)
+    ws.attach_rows(2, (xml, last_row, last_col))
+    wb.close()
+    got = openpyxl.load_workbook(path)["s"]
+    assert [str(r) for r in got.merged_cells.ranges] == ["A5:C5"]
+    assert [got["A3"].value, got["B3"].value, got["A5"].value] == ["a", "b", "c"]
+    assert got.row_dimensions[5].height == 30

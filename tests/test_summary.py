@@ -338,6 +338,19 @@ def test_divisions_sheet(wb):
     assert files == [[YANG, "未采用", "养老服务处(1).xlsx", "重复报送，采用较新的文件"]]
 
 
+def test_divisions_sheet_files_listed_below_with_the_note_merged(wb):
+    ws = wb["报送情况"]
+    assert ws["A7"].value is None and 7 not in [c.row for c in ws[7] if c.value is not None]
+    assert ws["A8"].value == "附：收到的文件"
+    assert [c.value for c in ws[9]][:4] == ["识别为处室（单位）", "是否采用", "文件", "说明"]
+    assert {str(r) for r in ws.merged_cells.ranges} >= {"D9:G9", "D10:G10", "D11:G11"}
+    assert ws.row_dimensions[9].height == 24
+    assert ws["B11"].alignment.horizontal == "center"
+    assert ws["D11"].fill.fgColor.rgb.endswith("FFF2CC")  # not used: marked like 未报送
+    assert ws["D10"].fill.fgColor.rgb in (None, "00000000")
+    assert ws.max_row == 11
+
+
 # --- 问题清单 ----------------------------------------------------------------------------------
 
 

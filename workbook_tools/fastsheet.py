@@ -27,9 +27,10 @@ from dataclasses import dataclass
 
 import xlsxwriter.workbook
 from xlsxwriter import Workbook
+from xlsxwriter.exceptions import OverlappingRange
 from xlsxwriter.packager import Packager
 from xlsxwriter.sharedstrings import SharedStrings
-from xlsxwriter.utility import xl_col_to_name
+from xlsxwriter.utility import xl_col_to_name, xl_range
 from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTuple, Worksheet
 
 from .cells import fit_cell
@@ -130,7 +131,8 @@ class _Attrs(dict):
 def render_rows(first_row: int, rows, *, clean: bool = False) -> tuple[str, int, int]:
     """The <row> elements of ``rows``, starting at 0-based ``first_row``, as sheetData XML.
 
-    Each row is (values, xf indices, height in points or None for the default). Strings are
+    Each row is (values, xf indices, height in points or None for the default), or
+    (None, None, None) for a row with nothing in it. Strings are
     written inline (t="inlineStr", so no shared-strings table is needed and the rows can be
     rendered in another process), cut to Excel's 32,767-character limit with a marker (callers
     that can say more cut them first), an empty string or None as a blank cell that keeps its
@@ -148,6 +150,8 @@ def render_rows(first_row: int, rows, *, clean: bool = False) -> tuple[str, int,
     append = parts.append
     row_num, last_col = first_row - 1, -1
     for row_num, (values, xfs, height) in enumerate(rows, first_row):
+        if values is None:  # a row left empty: no <row> element, as xlsxwriter writes none
+            continue
         count = len(values)
         if count != len(xfs):
             raise ValueError("render_rows: a row has not one format per value")
@@ -296,6 +300,21 @@ class FastWorksheet(Worksheet):
         self._check_dimensions(first_row, 0)
         self._check_dimensions(last_row, last_col)
         self._attached = (first_row, xml)
+
+    def merge_rendered(self, first_row: int, first_col: int, last_row: int, last_col: int) -> None:
+        """Record a merged range whose cells come in rows from :func:`render_rows` (the first
+        with the value, the others blank, all with the same format): what merge_range records,
+        without writing the cells. Raises OverlappingRange as merge_range does."""
+        cell_range = xl_range(first_row, first_col, last_row, last_col)
+        for row in range(first_row, last_row + 1):
+            for col in range(first_col, last_col + 1):
+                if (row, col) in self.merged_cells:
+                    raise OverlappingRange(
+                        f"Merge range '{cell_range}' overlaps previous merge range "
+                        f"'{self.merged_cells[row, col]}'."
+                    )
+                self.merged_cells[row, col] = cell_range
+        self.merge.append([first_row, first_col, last_row, last_col])
 
     def write_values(self, row: int, first_col: int, values, formats) -> None:
         """Same result as :func:`write_values_plain`, with one bounds check for the row.

@@ -142,6 +142,10 @@ class _Styles:
         """The xf indices of a data row's formats, fixed now (for rows rendered elsewhere)."""
         return [f._get_xf_index() for f in self.row(cols, fill, overrides)[0]]
 
+    def xf(self, fmt) -> int:
+        """The xf index of one format, fixed now (for rows rendered elsewhere)."""
+        return fmt._get_xf_index()
+
     def title(self):
         return self.get(font_name=HEAD_FONT, font_size=18, border=0, align="center")
 
@@ -413,53 +417,63 @@ def _write_divisions(ws, styles: _Styles, summary: Summary) -> None:
         len(DIVISION_COLS) - 1,
     )
     _write_header(ws, styles, 1, DIVISION_COLS)
-    row = 1
+    # Everything from row 3 on is rendered in one go (render_rows): one row per division, then
+    # the files received.
+    values: list[list | None] = []
+    looks: list[list[int] | None] = []
     for d in summary.divisions:
-        row += 1
-        values = [
-            _text(d.division),
-            "已报送" if d.submitted else "未报送",
-            _text(d.source),
-            _text(d.fill_time),
-            d.expected,
-            d.answered,
-            _flag_kinds(d.flags),
-        ]
+        values.append(
+            [
+                _text(d.division),
+                "已报送" if d.submitted else "未报送",
+                _text(d.source),
+                _text(d.fill_time),
+                d.expected,
+                d.answered,
+                _flag_kinds(d.flags),
+            ]
+        )
         fill = None if d.submitted else STATUS_FILLS[NOT_SUBMITTED]
         overrides = {} if d.submitted else {1: {"bold": True, "font_color": "#9C0006"}}
-        _write_row(ws, styles, row, DIVISION_COLS, values, fill, overrides)
+        looks.append(styles.xfs(DIVISION_COLS, fill, overrides))
+    heights: list[float | None] = list(row_heights(values, [c.width for c in DIVISION_COLS]))
+    row = 1 + len(summary.divisions)
     ws.freeze_panes(2, 0)
     ws.autofilter(1, 0, max(row, 1), len(DIVISION_COLS) - 1)
+    last = len(DIVISION_COLS) - 1
     if summary.files:
         # Every file received, used or not, so a coordinator can answer "did you get my file?".
-        row += 2
-        ws.write_string(row, 0, "附：收到的文件", styles.section())
-        row += 1
+        # Columns D:G are merged on each row for the 说明.
+        header = styles.xf(styles.header())
+        values += [None, ["附：收到的文件"], [*FILE_HEADERS, "", "", ""]]
+        looks += [None, [styles.xf(styles.section())], [header] * (last + 1)]
+        heights += [None, None, 24.0]
+        ws.merge_rendered(row + 3, 3, row + 3, last)
+        row += 3
         widths = [c.width for c in DIVISION_COLS[:3]] + [sum(c.width for c in DIVISION_COLS[3:])]
-        last = len(DIVISION_COLS) - 1
-        ws.merge_range(row, 3, row, last, "", styles.header())
-        for i, header in enumerate(FILE_HEADERS):
-            ws.write_string(row, i, header, styles.header())
-        ws.set_row(row, 24)
-        for f in summary.files:
-            row += 1
-            values = [
+        listed = [
+            [
                 _text(f.division),
                 "采用" if f.accepted else "未采用",
                 _text(f.source),
                 _text(f.reason),
             ]
-            props = (
-                {"align": "left"}
-                if f.accepted
-                else {"align": "left", "bg_color": STATUS_FILLS[NOT_SUBMITTED]}
-            )
-            ws.merge_range(row, 3, row, last, "", styles.get(**props))
-            for i, value in enumerate(values):
-                ws.write_string(
-                    row, i, value, styles.get(**{**props, "align": "center" if i == 1 else "left"})
-                )
-            ws.set_row(row, row_height(values, widths))
+            for f in summary.files
+        ]
+        for f, cells, height in zip(
+            summary.files, listed, row_heights(listed, widths), strict=True
+        ):
+            row += 1
+            props = {"align": "left"}
+            if not f.accepted:
+                props["bg_color"] = STATUS_FILLS[NOT_SUBMITTED]
+            merged = styles.xf(styles.get(**props))
+            center = styles.xf(styles.get(**{**props, "align": "center"}))
+            values.append([*cells, "", "", ""])
+            looks.append([merged, center, merged, merged, merged, merged, merged])
+            heights.append(height)
+            ws.merge_rendered(row, 3, row, last)
+    ws.attach_rows(2, render_rows(2, zip(values, looks, heights, strict=True), clean=True))
     _print_setup(ws, repeat_rows=(0, 1))
 
 
