@@ -437,10 +437,9 @@ def _write_divisions(ws, styles: _Styles, summary: Summary) -> None:
         overrides = {} if d.submitted else {1: {"bold": True, "font_color": "#9C0006"}}
         looks.append(styles.xfs(DIVISION_COLS, fill, overrides))
     heights: list[float | None] = list(row_heights(values, [c.width for c in DIVISION_COLS]))
-    row = 1 + len(summary.divisions)
+    row, last = 1 + len(summary.divisions), len(DIVISION_COLS) - 1
     ws.freeze_panes(2, 0)
-    ws.autofilter(1, 0, max(row, 1), len(DIVISION_COLS) - 1)
-    last = len(DIVISION_COLS) - 1
+    ws.autofilter(1, 0, max(row, 1), last)
     if summary.files:
         # Every file received, used or not, so a coordinator can answer "did you get my file?".
         # Columns D:G are merged on each row for the 说明.
