@@ -211,10 +211,13 @@ def _title(summary: Summary) -> str:
 _COUNT_COLS = [_Col("合计", 8, "center"), *(_Col(s, 9, "center") for s in STATUS_LABELS)]
 
 
-def _crosstab(tasks: Sequence[TaskSummary], key) -> list[tuple[str, list[int]]]:
+def _crosstab(
+    tasks: Sequence[TaskSummary], labels: Sequence[str], key
+) -> list[tuple[str, list[int]]]:
+    """Tasks counted by ``key`` and by status (``labels``: each task's status label)."""
     groups: defaultdict[str, Counter] = defaultdict(Counter)  # not setdefault: a Counter a task
-    for ts in tasks:
-        groups[key(ts)][task_status_label(ts)] += 1
+    for ts, label in zip(tasks, labels, strict=True):
+        groups[key(ts)][label] += 1
     return [(g, [sum(c.values()), *(c[s] for s in STATUS_LABELS)]) for g, c in groups.items()]
 
 
@@ -259,7 +262,8 @@ def _write_overview(workbook, ws, styles: _Styles, summary: Summary) -> None:
 
     # 二、任务进展状态
     section("二、任务进展状态（按牵头处室报送的进展状态）")
-    counts = Counter(task_status_label(ts) for ts in tasks)
+    labels = [task_status_label(ts) for ts in tasks]
+    counts = Counter(labels)
     total = len(tasks)
     cols = [
         _Col("进展状态", first_col_width, "center"),
@@ -289,7 +293,7 @@ def _write_overview(workbook, ws, styles: _Styles, summary: Summary) -> None:
         cols = [_Col(first, first_col_width, "center"), *_COUNT_COLS]
         _write_header(ws, styles, row, cols)
         top = row + 1
-        for name, numbers in _crosstab(tasks, key):
+        for name, numbers in _crosstab(tasks, labels, key):
             row += 1
             _write_row(ws, styles, row, cols, [_text(name), *numbers])
         tables[first] = (top, row)
