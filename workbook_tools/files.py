@@ -2,12 +2,14 @@
 
 Every file the tool writes (templates, the summary, the JSON) is written to ``.<name>.tmp-<pid>``
 beside its target and moved over it with os.replace: an interrupted run, or a target that is open
-in Excel on Windows, leaves the previous file intact.
+in Excel on Windows, leaves the previous file intact. File names the tool makes up are valid on
+Windows, macOS and Linux (:func:`safe_filename`).
 """
 
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -112,3 +114,72 @@ def write_atomically(
             except OSError:
                 pass
     return path
+
+
+# --- File names ---------------------------------------------------------------------------
+
+_WINDOWS_BAD = set('<>:"/\\|?*')
+# Device names Windows refuses as a file name, with or without an extension. The superscript
+# digits are reserved too (Microsoft "Naming Files, Paths, and Namespaces").
+_RESERVED = {
+    "CON",
+    "PRN",
+    "AUX",
+    "NUL",
+    "CONIN$",
+    "CONOUT$",
+    *(f"COM{d}" for d in "123456789¹²³"),
+    *(f"LPT{d}" for d in "123456789¹²³"),
+}
+# Linux file systems cap a name at 255 bytes; a Chinese character takes 3 in UTF-8.
+_MAX_NAME_BYTES = 240
+
+
+def _is_reserved(name: str) -> bool:
+    base = name.split(".", 1)[0].rstrip(" ")
+    return base.upper() in _RESERVED
+
+
+def safe_filename(stem: str, suffix: str = ".xlsx", max_len: int = 120) -> str:
+    """A file name for ``stem`` + ``suffix`` that is valid on Windows, macOS and Linux.
+
+    Characters Windows forbids (``<>:"/\\|?*``) and control characters become ``_``; leading dots
+    and spaces and trailing dots and spaces are removed; device names (CON, PRN, AUX, NUL, COM1-9,
+    LPT1-9, in any case, with or without an extension) get a leading ``_``; the stem is cut so
+    the whole name has at most ``max_len`` characters (and at most 240 UTF-8 bytes). The result
+    is never empty and never contains a path separator.
+
+    >>> safe_filename("a:b*?")
+    'a_b__.xlsx'
+    >>> safe_filename("CON")
+    '_CON.xlsx'
+    """
+    if suffix and (not suffix.startswith(".") or any(_bad_char(c) for c in suffix)):
+        raise ValueError(f"bad suffix {suffix!r}")
+    budget = max_len - len(suffix)
+    byte_budget = _MAX_NAME_BYTES - len(suffix.encode("utf-8"))
+    if budget < 6:
+        raise ValueError(f"max_len {max_len} leaves no room for a name before {suffix!r}")
+
+    text = "".join("_" if _bad_char(c) else c for c in stem)
+    text = _trim(text)
+    if _is_reserved(text):
+        text = "_" + text
+    text = text[:budget]
+    while len(text.encode("utf-8")) > byte_budget:
+        text = text[:-1]
+    text = _trim(text)  # cutting can leave a trailing dot or space
+    if not text:
+        text = "_"
+    if _is_reserved(text):  # only if the cut shortened e.g. "CONSOLE" to "CON"
+        text = "_" + text[: budget - 1]
+    return text + suffix
+
+
+def _bad_char(c: str) -> bool:
+    # Cc: C0/C1 controls (Windows forbids 0-31); Cs: lone surrogates cannot be encoded.
+    return c in _WINDOWS_BAD or unicodedata.category(c) in ("Cc", "Cs")
+
+
+def _trim(text: str) -> str:
+    return text.lstrip(". ").rstrip(". ")
