@@ -8,6 +8,7 @@ import json
 import os
 import pickle
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -195,6 +196,21 @@ def test_without_the_variable_the_cache_is_the_users(tmp_path, monkeypatch):
     assert found is not None and "workbook-tools" in found.parts
     if os.name == "posix" and os.uname().sysname == "Linux":
         assert found == tmp_path / "xdg" / "workbook-tools"
+
+
+def test_no_home_folder_means_no_cache_not_an_error(monkeypatch, parses):
+    # Path.home() raises RuntimeError when neither HOME nor the password database names one
+    # (some service accounts and containers).
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+
+    for name in (cache.ENV, "XDG_CACHE_HOME", "HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))
+    if os.name == "posix" and sys.platform != "darwin":
+        assert cache.cache_dir() is None
+    assert read_master(SHIPPED_MASTER, cached=True).tasks
+    assert read_master(SHIPPED_MASTER, cached=True).tasks
 
 
 def test_the_least_recently_used_entries_go_first(folder):

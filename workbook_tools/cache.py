@@ -30,16 +30,20 @@ _OFF = ("", "0", "off", "no", "false")
 
 
 def cache_dir() -> Path | None:
-    """Where entries live, or None when the cache is turned off."""
+    """Where entries live, or None when the cache is turned off (or no home folder is known)."""
     value = os.environ.get(ENV)
     if value is not None:
         return None if value.strip().lower() in _OFF else Path(value)
-    if os.name == "nt":
-        base = os.environ.get("LOCALAPPDATA") or os.path.expanduser(r"~\AppData\Local")
-        return Path(base) / "workbook-tools" / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "workbook-tools"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "workbook-tools"
+    try:
+        if os.name == "nt":
+            base = os.environ.get("LOCALAPPDATA") or os.path.expanduser(r"~\AppData\Local")
+            return Path(base) / "workbook-tools" / "Cache"
+        if sys.platform == "darwin":
+            return Path.home() / "Library" / "Caches" / "workbook-tools"
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        return Path(xdg or Path.home() / ".cache") / "workbook-tools"
+    except (RuntimeError, KeyError, OSError):  # Path.home() without HOME or a passwd entry
+        return None
 
 
 @functools.cache
