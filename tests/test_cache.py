@@ -213,30 +213,52 @@ def test_no_home_folder_means_no_cache_not_an_error(monkeypatch, parses):
     assert read_master(SHIPPED_MASTER, cached=True).tasks
 
 
+def name(i: int) -> str:
+    """An entry name of the form keys take (a SHA-256 hex digest)."""
+    return f"{i:064x}"
+
+
 def test_the_least_recently_used_entries_go_first(folder):
     for i in range(cache.KEEP + 3):
-        cache.store(f"entry{i:02d}", i)
-        os.utime(folder / f"entry{i:02d}{cache.SUFFIX}", (1000 + i, 1000 + i))
-    assert cache.load("entry00") is None  # pruned when entry16 came
-    assert cache.load("entry03") == 3  # used now: newest
-    cache.store("newest", "x")
+        cache.store(name(i), i)
+        os.utime(folder / f"{name(i)}{cache.SUFFIX}", (1000 + i, 1000 + i))
+    assert cache.load(name(0)) is None  # pruned when the 17th came
+    assert cache.load(name(3)) == 3  # used now: newest
+    cache.store(name(99), "x")
     names = {p.name.removesuffix(cache.SUFFIX) for p in entries(folder)}
     assert len(names) == cache.KEEP
-    assert {"entry03", "newest"} <= names
-    assert "entry04" not in names  # the least recently used of what was left
+    assert {name(3), name(99)} <= names
+    assert name(4) not in names  # the least recently used of what was left
+
+
+def test_pruning_leaves_other_files_alone(tmp_path, monkeypatch):
+    # WORKBOOK_TOOLS_CACHE may name a folder that holds other things, say the JSON a merge
+    # wrote with --json: only the cache's own entries and temporary files are ever deleted.
+    monkeypatch.setenv(cache.ENV, str(tmp_path))
+    mine = ["result.json", "notes.json", ".result.json.tmp-1", "汇总.xlsx"]
+    for other in mine:
+        (tmp_path / other).write_text("keep me", encoding="utf-8")
+        os.utime(tmp_path / other, (1000, 1000))
+    for i in range(cache.KEEP + 5):
+        cache.store(name(i), i)
+    assert sorted(
+        p.name for p in tmp_path.iterdir() if not p.name.startswith(("0", "."))
+    ) == sorted(n for n in mine if not n.startswith("."))
+    assert (tmp_path / ".result.json.tmp-1").exists()
+    assert len([p for p in entries(tmp_path) if len(p.stem) == 64]) == cache.KEEP
 
 
 def test_a_temporary_file_a_killed_run_left_is_removed(folder):
-    cache.store("first", 1)
-    stale = folder / ".gone.tmp-999999"
+    cache.store(name(1), 1)
+    stale = folder / f".{name(7)}.tmp-999999"
     stale.write_bytes(b"half an entry")
     os.utime(stale, (1000, 1000))
-    fresh = folder / ".busy.tmp-999998"
+    fresh = folder / f".{name(8)}.tmp-999998"
     fresh.write_bytes(b"another run writing now")
-    cache.store("second", 2)
+    cache.store(name(2), 2)
     assert not stale.exists()
     assert fresh.exists()
-    assert cache.load("first") == 1 and cache.load("second") == 2
+    assert cache.load(name(1)) == 1 and cache.load(name(2)) == 2
 
 
 def test_split_then_merge_parse_the_master_once_and_print_its_warnings(tmp_path, folder, parses):

@@ -20,6 +20,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -103,16 +104,23 @@ def store(name: str, value: object) -> None:
     _prune(folder)
 
 
+#: Names of the files this module writes (keys are SHA-256 hex digests): the only ones it
+#: deletes, whatever else the folder holds (WORKBOOK_TOOLS_CACHE may name any folder).
+_ENTRY = re.compile(r"[0-9a-f]{64}" + re.escape(SUFFIX))
+_TEMP = re.compile(r"\.[0-9a-f]{64}\.tmp-\d+")
+
+
 def _prune(folder: Path) -> None:
     """Keep the KEEP most recently used entries; drop temporary files a killed run left."""
     try:
-        found = [e for e in os.scandir(folder) if e.is_file()]
-        stamps = {e.name: e.stat().st_mtime for e in found}
+        found = [e for e in os.scandir(folder) if e.is_file(follow_symlinks=False)]
+        stamps = {e.name: e.stat(follow_symlinks=False).st_mtime for e in found}
     except OSError:
         return
-    entries = sorted((e for e in found if e.name.endswith(SUFFIX)), key=lambda e: -stamps[e.name])
+    entries = [e for e in found if _ENTRY.fullmatch(e.name)]
+    entries.sort(key=lambda e: -stamps[e.name])
     old = max(stamps.values(), default=0) - 3600
-    leftovers = [e for e in found if ".tmp-" in e.name and stamps[e.name] < old]
+    leftovers = [e for e in found if _TEMP.fullmatch(e.name) and stamps[e.name] < old]
     for entry in [*entries[KEEP:], *leftovers]:
         _unlink(Path(entry.path))
 
