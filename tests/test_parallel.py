@@ -313,7 +313,11 @@ def test_master_lookups_are_built_before_workers_fork(tmp_path, monkeypatch):
     fresh = Master("m.xlsx", "Sheet1", "2022年方案", 2022, tasks)
     merge_module.precheck(fresh, 2022, 1)
     assert seen == [True]
-    assert {"_tasks_by_division", "_tasks_by_number", "divisions"} <= set(vars(fresh))
+    assert {"_tasks_by_division", "_tasks_by_number", "divisions", "content_hash"} <= set(
+        vars(fresh)
+    )
+    # The hash precheck and merge compare (once: it hashes every task) is the Master's own.
+    assert fresh.content_hash == hash(fresh) == hash(master)
 
 
 def test_summary_beside_a_worker_with_a_sheet_left_without_rows(tmp_path, monkeypatch):

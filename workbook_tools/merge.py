@@ -180,8 +180,8 @@ def precheck(master: Master, year: int, quarter: int) -> Callable[[ReturnFile], 
     merge() with the same master and period takes the result as it is; with another one it
     refuses it (the rows are not kept). A return that cannot be used stays as read.
     """
-    key = (hash(master), year, quarter)
     master.warm()  # here, not in every reading process
+    key = (master.content_hash, year, quarter)
 
     def check(ret: ReturnFile) -> ReturnFile:
         division, _, rejection = identify(master, ret, year, quarter)
@@ -455,7 +455,7 @@ def merge(master: Master, collected, year: int, quarter: int) -> Summary:
         flags.append(Flag("文件无法读取", bad.reason, "", "", bad.source))
         verdicts.append(FileVerdict(bad.source, False, "", f"无法读取：{bad.reason}"))
 
-    check_key = functools.cache(lambda: (hash(master), year, quarter))  # for prechecked returns
+    check_key = functools.cache(lambda: (master.content_hash, year, quarter))  # prechecked ones
     candidates: dict[str, list[ReturnFile]] = {d: [] for d in divisions}
     for ret in sorted(collected.returns, key=lambda r: r.source):
         division, file_flags, rejection = identify(master, ret, year, quarter)
