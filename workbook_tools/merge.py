@@ -522,23 +522,15 @@ def merge(master: Master, collected, year: int, quarter: int) -> Summary:
         )
         flags += division_flags
 
-    task_summaries = []
     answers_by_task: dict[str, list[Answer]] = {}
     for a in answers:
         answers_by_task.setdefault(a.task_number, []).append(a)
+    judged = []
     for task in master.tasks:
         mine = answers_by_task.get(task.number, [])
         status, task_flags = _judge_task(task, mine)
         flags += task_flags
-        task_summaries.append(
-            TaskSummary(
-                task=task,
-                status=status,
-                lead_answers=tuple(a for a in mine if a.role == ROLE_LEAD),
-                partner_answers=tuple(a for a in mine if a.role != ROLE_LEAD),
-                flags=(),
-            )
-        )
+        judged.append((task, status, mine))
     # Attach every task-level flag to its task, so 汇总 can show 问题标记.
     by_task: dict[str, list[Flag]] = {}
     for f in flags:
@@ -546,13 +538,13 @@ def merge(master: Master, collected, year: int, quarter: int) -> Summary:
             by_task.setdefault(f.task, []).append(f)
     task_summaries = [
         TaskSummary(
-            ts.task,
-            ts.status,
-            ts.lead_answers,
-            ts.partner_answers,
-            tuple(by_task.get(ts.task.number, ())),
+            task=task,
+            status=status,
+            lead_answers=tuple(a for a in mine if a.role == ROLE_LEAD),
+            partner_answers=tuple(a for a in mine if a.role != ROLE_LEAD),
+            flags=tuple(by_task.get(task.number, ())),
         )
-        for ts in task_summaries
+        for task, status, mine in judged
     ]
     verdicts.sort(key=lambda v: v.source)
     return Summary(
