@@ -313,6 +313,55 @@ def test_overview_charts(written, wb):
     assert len(wb["总览"]._charts) == 3
 
 
+def test_overview_missing_list_cut_to_a_cell(tmp_path):
+    # Thousands of units not submitted: the list on 总览 is cut to Excel's cell limit, with a
+    # pointer to 报送情况, which lists every one.
+    names = [f"某某市某某区某某街道社区服务中心{n:04d}" for n in range(1600)]
+    master = Master("分解方案.xlsx", "Sheet1", "分解方案", 2022, ())
+    statuses = tuple(DivisionStatus(n, False, "", "", 0, 0, ()) for n in names)
+    out = write_summary(Summary(2022, 1, master, (), statuses, (), (), ()), tmp_path / "s.xlsx")
+    ws = openpyxl.load_workbook(out)["总览"]
+    listed = next(r[1] for r in rows(ws, 1) if r[0] == "未报送处室（单位）")
+    assert len(listed) <= CELL_LIMIT
+    assert listed.endswith("……（未列全，完整名单见“报送情况”工作表）")
+    assert listed.startswith("、".join(names[:100]))
+    assert len(rows(openpyxl.load_workbook(out)["报送情况"], 3)) >= len(names)
+
+
+def _chart_units(path: Path) -> list[list[str]]:
+    """The majorUnit values on each chart of a summary, chart by chart."""
+    with zipfile.ZipFile(path) as z:
+        names = sorted(n for n in z.namelist() if re.fullmatch(r"xl/charts/chart\d+\.xml", n))
+        return [re.findall(r'<c:majorUnit val="([^"]*)"', z.read(n).decode()) for n in names]
+
+
+def test_overview_chart_steps_follow_the_counts(written, tmp_path):
+    # A few tasks: every chart marks each task, no 0.5 steps.
+    assert _chart_units(written) == [["1"], ["1"], ["1"]]
+    # A province plan: 11 tasks of one leader and category, none reported. A step of one task
+    # would draw a gridline and a label per task (thousands); Excel chooses the steps instead.
+    tasks = tuple(
+        Task(str(n), str(n), f"事项{n}", "张三", (YANG,), (), False, (CATEGORY_REPORT,))
+        for n in range(1, 12)
+    )
+    master = Master("分解方案.xlsx", "Sheet1", "分解方案", 2022, tasks)
+    summary = Summary(
+        2022,
+        1,
+        master,
+        tuple(TaskSummary(t, "", (), (), ()) for t in tasks),
+        (DivisionStatus(YANG, False, "", "", len(tasks), 0, ()),),
+        (),
+        (),
+        (),
+    )
+    out = write_summary(summary, tmp_path / "汇总.xlsx")
+    assert _chart_units(out) == [[], [], []]
+    # Ten tasks still get a step of one.
+    small = Summary(2022, 1, master, summary.tasks[:10], summary.divisions, (), (), ())
+    assert _chart_units(write_summary(small, tmp_path / "十项.xlsx")) == [["1"], ["1"], ["1"]]
+
+
 # --- 报送情况 ----------------------------------------------------------------------------------
 
 

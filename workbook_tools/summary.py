@@ -208,6 +208,7 @@ def _title(summary: Summary) -> str:
 # ---------------------------------------------------------------------------------------------
 # 总览
 
+MISSING_LIST_MARKER = "……（未列全，完整名单见“报送情况”工作表）"
 _COUNT_COLS = [_Col("合计", 8, "center"), *(_Col(s, 9, "center") for s in STATUS_LABELS)]
 
 
@@ -252,7 +253,8 @@ def _write_overview(workbook, ws, styles: _Styles, summary: Summary) -> None:
     rate = submitted / expected if expected else 0.0
     _write_row(ws, styles, row + 1, cols, [expected, submitted, expected - submitted, rate])
     row += 2
-    names = "、".join(missing) or "无"
+    # Cut to what a cell holds (thousands of units): the full list is on 报送情况.
+    names, _ = fit_cell("、".join(missing) or "无", MISSING_LIST_MARKER)
     last = len(STATUS_LABELS) + 1
     ws.write_string(row, 0, "未报送处室（单位）", styles.header())
     ws.merge_range(row, 1, row, last, "", styles.get(align="left"))
@@ -293,10 +295,12 @@ def _write_overview(workbook, ws, styles: _Styles, summary: Summary) -> None:
         cols = [_Col(first, first_col_width, "center"), *_COUNT_COLS]
         _write_header(ws, styles, row, cols)
         top = row + 1
+        most = 0
         for name, numbers in _crosstab(tasks, labels, key):
             row += 1
             _write_row(ws, styles, row, cols, [_text(name), *numbers])
-        tables[first] = (top, row)
+            most = max(most, numbers[0])
+        tables[first] = (top, row, most)
         row += 1
 
     # 五、问题统计
@@ -325,12 +329,29 @@ def _write_overview(workbook, ws, styles: _Styles, summary: Summary) -> None:
     ws.set_row(row, row_height([note], [first_col_width + 10 * last]))
 
     if tasks:
-        _overview_charts(workbook, ws, status_first, status_last, tables)
+        _overview_charts(workbook, ws, (status_first, status_last, max(counts.values())), tables)
     _print_setup(ws, repeat_rows=None, one_page=True)
 
 
-def _overview_charts(workbook, ws, status_first: int, status_last: int, tables: dict) -> None:
-    """Native charts over the 总览 tables (they stay live if someone edits the numbers)."""
+#: Up to this many tasks on a chart's value axis, it is marked at every task (no 0.5 steps);
+#: beyond, Excel chooses the steps (a province plan's 1,000 tasks would get 1,000 gridlines).
+UNIT_STEPS_UP_TO = 10
+
+
+def _count_axis(most: int) -> dict:
+    """Value-axis options for counts of tasks, the largest being ``most``."""
+    return {"major_unit": 1} if most <= UNIT_STEPS_UP_TO else {}
+
+
+def _overview_charts(
+    workbook, ws, status: tuple[int, int, int], tables: dict[str, tuple[int, int, int]]
+) -> None:
+    """Native charts over the 总览 tables (they stay live if someone edits the numbers).
+
+    ``status`` and each of ``tables`` give a table's first and last data row on 总览 and the
+    largest count a bar shows.
+    """
+    status_first, status_last, status_most = status
     sheet = SHEET_OVERVIEW
     anchor_col = len(STATUS_LABELS) + 3
     font = {"name": BODY_FONT, "size": 9}
@@ -359,7 +380,7 @@ def _overview_charts(workbook, ws, status_first: int, status_last: int, tables: 
         {
             "num_font": font,
             "num_format": "0",
-            "major_unit": 1,
+            **_count_axis(status_most),
             "min": 0,
             "major_gridlines": {"visible": True},
         }
@@ -367,7 +388,7 @@ def _overview_charts(workbook, ws, status_first: int, status_last: int, tables: 
     ws.insert_chart(2, anchor_col, status_chart)
 
     offsets = ((0, 320), (540, 0))
-    for (name, (top, bottom)), (dx, dy) in zip(tables.items(), offsets, strict=True):
+    for (name, (top, bottom, most)), (dx, dy) in zip(tables.items(), offsets, strict=True):
         chart = workbook.add_chart({"type": "bar", "subtype": "stacked"})
         for i, label in enumerate(STATUS_LABELS):
             chart.add_series(
@@ -380,7 +401,7 @@ def _overview_charts(workbook, ws, status_first: int, status_last: int, tables: 
                 }
             )
         style(chart, f"按{name}的任务进展状态")
-        chart.set_x_axis({"num_font": font, "major_unit": 1})
+        chart.set_x_axis({"num_font": font, **_count_axis(most)})
         chart.set_y_axis({"num_font": font, "reverse": True, "crossing": "max"})
         height = max(300, 120 + 30 * (bottom - top + 1))
         chart.set_size({"width": 520, "height": height})
