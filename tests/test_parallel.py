@@ -168,12 +168,14 @@ def test_unpicklable_error_comes_back_as_runtime_error():
     assert no_children()
 
 
+@pytest.mark.parametrize("chunk", [None, 1, 2])
 @pytest.mark.parametrize(
     "share", [None, (0.5, 0.0), (0.0, 0.5), (0.5, 0.5), (1.0, 0.5), (0.5, 1.0), (1.0, 1.0)]
 )
-def test_summary_rows_rendered_beside_are_the_same(tmp_path, monkeypatch, share):
-    # None: as _worker_share says (all 明细 rows and some 汇总 rows, for this small summary);
-    # else the shares of 汇总 and 明细 rows the worker renders, this process the rest.
+def test_summary_rows_rendered_beside_are_the_same(tmp_path, monkeypatch, share, chunk):
+    # share None: as _worker_share says (all 明细 rows and some 汇总 rows, for this small
+    # summary); else the shares of 汇总 and 明细 rows the worker renders, this process the rest.
+    # chunk: rows rendered and deflated at a time by each (None: CHUNK_ROWS, all at once here).
     import zipfile
 
     from test_summary import make_summary
@@ -183,6 +185,8 @@ def test_summary_rows_rendered_beside_are_the_same(tmp_path, monkeypatch, share)
     here, beside = tmp_path / "here.xlsx", tmp_path / "beside.xlsx"
     monkeypatch.setattr(summary_rows, "BESIDE_FROM", 10**9)
     summary.write_summary(make_summary(), here)
+    if chunk is not None:
+        monkeypatch.setattr(summary_rows, "CHUNK_ROWS", chunk)
     calls = []
     real = parallel.beside
     monkeypatch.setattr(parallel, "beside", lambda f: calls.append(f) or real(f))

@@ -270,16 +270,18 @@ def _render_tasks(
     deflate: bool = True,
 ):
     """The 汇总 data rows of the tasks [start:stop] in 汇总 order (from row 3 on), as
-    deflate_rows gives them, or as render_rows does (``deflate`` False)."""
+    deflate_rows gives them (:func:`_in_chunks`), or as render_rows does (``deflate`` False)."""
     submitted = {d.division: d.submitted for d in summary.divisions}
     widths = [c.width for c in TASK_COLS]
     text = functools.cache(_text)  # division names, categories, leaders: on many rows
-    values = [_task_values(ts, submitted, text) for ts in _ordered_tasks(summary)[start:stop]]
-    heights = row_heights(values, widths)
-    rendered = render_rows(
-        2 + start, zip(values, looks[start:stop], heights, strict=True), clean=True
-    )
-    return deflate_rows(rendered) if deflate else rendered
+
+    def render(first: int, tasks: list[TaskSummary], xfs: list[list[int]]):
+        values = [_task_values(ts, submitted, text) for ts in tasks]
+        heights = row_heights(values, widths)
+        return render_rows(2 + first, zip(values, xfs, heights, strict=True), clean=True)
+
+    tasks = _ordered_tasks(summary)[start:stop]
+    return _in_chunks(render, start, tasks, looks[start:stop], deflate)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -353,14 +355,37 @@ def _render_details(
     tasks.update({t.number: t for t in summary.master.tasks})
     widths = [c.width for c in DETAIL_COLS]
     text = functools.cache(_text)  # task texts, divisions, files: the same on many rows
+
+    def render(first: int, answers: list[Answer], looks: list[list[int]]):
+        values = [_detail_values(a, tasks.get(a.task_number), text) for a in answers]
+        heights = row_heights(values, widths)
+        return render_rows(1 + first, zip(values, looks, heights, strict=True), clean=True)
+
     answers = _ordered_answers(summary)[start:stop]
-    values = [_detail_values(a, tasks.get(a.task_number), text) for a in answers]
     looks = [xfs[_detail_fill(a)] for a in answers]
-    heights = row_heights(values, widths)
-    rendered = render_rows(1 + start, zip(values, looks, heights, strict=True), clean=True)
-    # Deflated here, as they go into the file: from a worker, ~1.5 MB come back instead of
-    # ~12 MB of XML to decode, encode again and deflate while the parent closes the workbook.
-    return deflate_rows(rendered) if deflate else rendered
+    return _in_chunks(render, start, answers, looks, deflate)
+
+
+#: Rows rendered and deflated at a time (:func:`_in_chunks`).
+CHUNK_ROWS = 4000
+
+
+def _in_chunks(render, start: int, items: list, looks: list, deflate: bool):
+    """``render(start, items, looks)``, the rows of ``items`` from ``start`` on; with
+    ``deflate``, rendered and deflated CHUNK_ROWS at a time and joined (deflate_rows, join_rows).
+
+    Deflated rows go into the file as they are: from a worker, ~1.5 MB come back instead of
+    ~12 MB of XML to decode, encode again and deflate while the parent closes the workbook. In
+    chunks, only one chunk's XML is held at a time, not a whole sheet's: on a plan of 20,000
+    tasks that is some 200 MB less at the peak.
+    """
+    if not deflate:
+        return render(start, items, looks)
+    joined = None
+    for i in range(0, max(len(items), 1), CHUNK_ROWS):  # no items: one empty run of rows
+        end = i + CHUNK_ROWS
+        joined = _joined(joined, deflate_rows(render(start + i, items[i:end], looks[i:end])))
+    return joined
 
 
 #: From this many data rows (汇总, 明细, 问题清单 and 报送情况 together; each costs about the same,
@@ -425,12 +450,11 @@ def _start_rows(styles: _Styles, summary: Summary):
 
     def rows():
         try:
-            # Deflated only where the worker has rows of the same sheet to join them to.
+            # Deflated as they are rendered (in chunks: a large summary never holds the XML of
+            # a whole sheet), to join the worker's rows and go into the zip as they are.
             mine = (
-                tasks_here(deflate=there_tasks > 0) if there_tasks < len(summary.tasks) else None,
-                details_here(deflate=there_details > 0)
-                if there_details < len(summary.answers)
-                else None,
+                tasks_here() if there_tasks < len(summary.tasks) else None,
+                details_here() if there_details < len(summary.answers) else None,
             )
         except BaseException:
             with contextlib.suppress(Exception):
