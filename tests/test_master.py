@@ -538,6 +538,26 @@ def test_missing_file(tmp_path):
     assert str(info.value) == (f"文件 {path}：找不到分解方案文件；请检查文件路径和文件名是否正确")
 
 
+def test_a_plan_ten_times_a_province_is_read_whole(tmp_path):
+    """20,000 tasks (ten times a province's 2,000, as benchmarks/run.py --divisions 2000 makes)
+    span more than 20,000 rows with title, header and footnote: read, not refused. Here the
+    footnote alone lies that far down."""
+    import xlsxwriter
+
+    path = tmp_path / "大表.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet("分解方案")
+    ws.write_row(0, 0, ["序号", "工作事项", "分管领导", "牵头处室", "责任处室"])
+    ws.write_row(1, 0, ["1", "某项工作", "张三", "养老服务处", ""])
+    ws.write_row(2, 0, ["2", "另一项工作", "张三", "养老服务处", ""])
+    ws.write_string(20_004, 0, "*第2项为市政府民生实事")
+    wb.close()
+    master = read_master(path)
+    assert [t.number for t in master.tasks] == ["1", "2"]
+    assert master.footnote == "*第2项为市政府民生实事"
+    assert master.tasks[1].categories == ("民生实事",)
+
+
 def test_a_master_longer_than_the_cap_is_refused_not_cut(tmp_path):
     """Regression: rows past the read cap used to be dropped silently, footnote and all."""
     import xlsxwriter
