@@ -313,19 +313,34 @@ def test_overview_charts(written, wb):
     assert len(wb["总览"]._charts) == 3
 
 
-def test_overview_missing_list_cut_to_a_cell(tmp_path):
-    # Thousands of units not submitted: the list on 总览 is cut to Excel's cell limit, with a
-    # pointer to 报送情况, which lists every one.
-    names = [f"某某市某某区某某街道社区服务中心{n:04d}" for n in range(1600)]
+def _overview_missing(tmp_path, names: list[str]) -> str:
     master = Master("分解方案.xlsx", "Sheet1", "分解方案", 2022, ())
     statuses = tuple(DivisionStatus(n, False, "", "", 0, 0, ()) for n in names)
     out = write_summary(Summary(2022, 1, master, (), statuses, (), (), ()), tmp_path / "s.xlsx")
-    ws = openpyxl.load_workbook(out)["总览"]
-    listed = next(r[1] for r in rows(ws, 1) if r[0] == "未报送处室（单位）")
+    listed = rows(openpyxl.load_workbook(out)["报送情况"], 3)
+    assert [r[0] for r in listed[: len(names)]] == names  # every one listed there
+    return next(
+        r[1] for r in rows(openpyxl.load_workbook(out)["总览"], 1) if r[0] == "未报送处室（单位）"
+    )
+
+
+def test_overview_names_the_first_30_units_not_submitted(tmp_path):
+    # A bureau's dozen units are all named on 总览; of a province's hundreds, the first 30, with
+    # how many there are and where the full list is.
+    names = [f"某某区某某街道社区服务中心{n:04d}" for n in range(1600)]
+    assert _overview_missing(tmp_path, names[:30]) == "、".join(names[:30])
+    assert _overview_missing(tmp_path, names) == (
+        "、".join(names[:30]) + "等 1600 个（完整名单见“报送情况”工作表）"
+    )
+
+
+def test_overview_missing_list_cut_to_a_cell(tmp_path):
+    # Units with very long names: what is listed is cut to Excel's cell limit, with a marker.
+    names = [f"{'某' * 1200}{n:02d}" for n in range(30)]
+    listed = _overview_missing(tmp_path, names)
     assert len(listed) <= CELL_LIMIT
     assert listed.endswith("……（未列全，完整名单见“报送情况”工作表）")
-    assert listed.startswith("、".join(names[:100]))
-    assert len(rows(openpyxl.load_workbook(out)["报送情况"], 3)) >= len(names)
+    assert listed.startswith("、".join(names[:20]))
 
 
 def _chart_units(path: Path) -> list[list[str]]:

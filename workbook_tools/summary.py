@@ -209,6 +209,20 @@ def _title(summary: Summary) -> str:
 # 总览
 
 MISSING_LIST_MARKER = "……（未列全，完整名单见“报送情况”工作表）"
+#: Most units named on 总览 as not submitted; the full list is on 报送情况.
+MISSING_LISTED = 30
+
+
+def _missing_list(missing: Sequence[str]) -> str:
+    """The units not submitted, for 总览: all of a bureau's; the first few of a province's."""
+    if not missing:
+        return "无"
+    if len(missing) <= MISSING_LISTED:
+        return "、".join(missing)
+    shown = "、".join(missing[:MISSING_LISTED])
+    return f"{shown}等 {len(missing)} 个（完整名单见“报送情况”工作表）"
+
+
 _COUNT_COLS = [_Col("合计", 8, "center"), *(_Col(s, 9, "center") for s in STATUS_LABELS)]
 
 
@@ -253,8 +267,7 @@ def _write_overview(workbook, ws, styles: _Styles, summary: Summary) -> None:
     rate = submitted / expected if expected else 0.0
     _write_row(ws, styles, row + 1, cols, [expected, submitted, expected - submitted, rate])
     row += 2
-    # Cut to what a cell holds (thousands of units): the full list is on 报送情况.
-    names, _ = fit_cell("、".join(missing) or "无", MISSING_LIST_MARKER)
+    names, _ = fit_cell(_missing_list(missing), MISSING_LIST_MARKER)  # long names: a cell's worth
     last = len(STATUS_LABELS) + 1
     ws.write_string(row, 0, "未报送处室（单位）", styles.header())
     ws.merge_range(row, 1, row, last, "", styles.get(align="left"))
