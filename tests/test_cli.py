@@ -188,6 +188,31 @@ def test_merge_end_to_end(tmp_path):
     assert strict.exit_code == 1
 
 
+def test_merge_holds_the_collector_for_the_whole_command_and_restores_it(tmp_path, monkeypatch):
+    # Between the stages too (loading the master, say), and as it was after the command, also
+    # when the command fails.
+    import gc
+
+    from workbook_tools import cli as cli_module
+
+    templates = split_shipped(tmp_path / "outbox")
+    fill_all(templates, tmp_path / "inbox")
+    seen = []
+    real = cli_module._load_master
+    monkeypatch.setattr(
+        cli_module, "_load_master", lambda path: seen.append(gc.isenabled()) or real(path)
+    )
+    args = ["merge", "-q", "1", "--inbox", tmp_path / "inbox", "--master", SHIPPED_MASTER]
+    assert gc.isenabled()
+    assert run_cli(*args, "--out", tmp_path / "s.xlsx").exit_code == 0
+    assert gc.isenabled()
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    assert run_cli(*args, "--out", blocker / "s.xlsx").exit_code == 1
+    assert gc.isenabled()
+    assert seen == [False, False]
+
+
 def test_merge_reports_a_summary_it_cannot_write(tmp_path):
     templates = split_shipped(tmp_path / "outbox")
     fill_all(templates, tmp_path / "inbox")

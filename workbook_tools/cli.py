@@ -14,6 +14,7 @@ import click
 
 from . import __version__
 from .errors import WorkbookToolsError
+from .gcpause import without_gc
 
 DEFAULT_MASTER = Path("master") / "分解方案.xlsx"
 QUARTER = click.IntRange(1, 4)
@@ -150,6 +151,10 @@ def _summary_path(outbox: Path, year: int, quarter: int) -> Path:
 )
 @click.option("--strict", is_flag=True, help="有“错误”级问题时以状态 1 退出。")
 @_reports_errors
+# Each stage of a merge holds the cyclic garbage collector (gcpause); between them it would only
+# walk what they built, all of which lives until the command ends: ~20-30 ms a merge. Held for
+# the whole command, and restored after it for a caller in the same process.
+@without_gc
 def merge(
     quarter: int,
     year: int | None,
