@@ -514,3 +514,23 @@ def test_rows_left_empty_and_merges_of_rendered_rows(tmp_path):
     assert [str(r) for r in got.merged_cells.ranges] == ["A5:C5"]
     assert [got["A3"].value, got["B3"].value, got["A5"].value] == ["a", "b", "c"]
     assert got.row_dimensions[5].height == 30
+
+
+def test_written_workbooks_leave_nothing_for_the_cyclic_collector(tmp_path):
+    # The stages that write workbooks hold the cyclic garbage collector (gcpause): what they let
+    # go must be freed by reference counting alone. xlsxwriter's worksheets keep the workbook's
+    # add_format, a cycle through every cell; FastWorkbook.close breaks it.
+    import gc
+
+    from workbook_tools.summary import write_summary
+    from workbook_tools.template import write_templates
+
+    master = read_master("master/分解方案.xlsx")
+    gc.collect()
+    gc.disable()
+    try:
+        write_templates(master, 2022, 1, tmp_path / "outbox")  # 12 divisions: in this process
+        write_summary(make_summary(), tmp_path / "汇总.xlsx")
+        assert gc.collect() == 0
+    finally:
+        gc.enable()

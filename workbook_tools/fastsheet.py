@@ -523,6 +523,17 @@ class FastWorkbook(Workbook):
 
     worksheet_class = FastWorksheet
 
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            # Each worksheet keeps the workbook's add_format, a bound method: a reference cycle
+            # through every sheet and cell, which only the cyclic collector frees. Broken once
+            # the file is written, reference counting frees the workbook as soon as it is let go
+            # (the stages that write workbooks hold the collector, gcpause).
+            for ws in self.worksheets():
+                ws.workbook_add_format = None
+
     def _get_packager(self) -> Packager:
         return _FastPackager()
 
@@ -536,9 +547,14 @@ class FastWorkbook(Workbook):
             and ws._attached
             and ws._attached[1].__class__ is not str
         }
-        zip_class = type("_FastZipFile", (_FastZipFile,), {"attached": attached})
+
+        def zip_file(*args, **kwargs) -> _FastZipFile:
+            zf = _FastZipFile(*args, **kwargs)
+            zf.attached = attached
+            return zf
+
         original = xlsxwriter.workbook.ZipFile
-        xlsxwriter.workbook.ZipFile = zip_class
+        xlsxwriter.workbook.ZipFile = zip_file
         try:
             super()._store_workbook()
         finally:

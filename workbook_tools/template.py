@@ -25,6 +25,7 @@ from .cells import CELL_LIMIT, ascii_and_wide, utf16_len
 from .errors import InputError, OutputError
 from .fastsheet import FastWorkbook, render_rows
 from .files import safe_filename, write_atomically
+from .gcpause import without_gc
 from .model import BUREAU, ROLE_ASSIST, ROLE_LEAD, STATUSES, Master, Task, quarter_name
 from .parallel import MIN_ITEMS, ordered_map
 
@@ -548,6 +549,7 @@ def _info(master: Master, division: str, path: Path) -> TemplateInfo:
     return TemplateInfo(division=division, path=path, led=led, assisted=len(tasks) - led)
 
 
+@without_gc  # thousands of cells a template, freed by reference counting (FastWorkbook.close)
 def write_templates(
     master: Master,
     year: int,
