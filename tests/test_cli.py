@@ -188,7 +188,9 @@ def test_merge_end_to_end(tmp_path):
     assert strict.exit_code == 1
 
 
-def test_merge_holds_the_collector_for_the_whole_command_and_restores_it(tmp_path, monkeypatch):
+def test_split_and_merge_hold_the_collector_for_the_whole_command_and_restore_it(
+    tmp_path, monkeypatch
+):
     # Between the stages too (loading the master, say), and as it was after the command, also
     # when the command fails.
     import gc
@@ -210,7 +212,14 @@ def test_merge_holds_the_collector_for_the_whole_command_and_restores_it(tmp_pat
     blocker.write_text("x")
     assert run_cli(*args, "--out", blocker / "s.xlsx").exit_code == 1
     assert gc.isenabled()
-    assert seen == [False, False]
+    assert (
+        run_cli(
+            "split", "-q", "1", "--master", SHIPPED_MASTER, "--outbox", tmp_path / "o"
+        ).exit_code
+        == 0
+    )
+    assert gc.isenabled()
+    assert seen == [False, False, False]
 
 
 def test_merge_reports_a_summary_it_cannot_write(tmp_path):
