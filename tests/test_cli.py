@@ -312,6 +312,13 @@ def test_python_dash_m_works():
     assert "workbook-tools" in out.stdout
 
 
+def test_importing_the_main_module_runs_nothing():
+    # As multiprocessing's spawn (Windows, macOS) or a documentation tool would import it.
+    code = "import workbook_tools.__main__; print('imported')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert (out.returncode, out.stdout) == (0, "imported\n")
+
+
 def test_cli_object_is_the_console_script():
     assert cli.name in ("cli", "workbook-tools")
 
