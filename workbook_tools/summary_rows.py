@@ -274,14 +274,11 @@ def _render_tasks(
     submitted = {d.division: d.submitted for d in summary.divisions}
     widths = [c.width for c in TASK_COLS]
     text = functools.cache(_text)  # division names, categories, leaders: on many rows
-
-    def render(first: int, tasks: list[TaskSummary], xfs: list[list[int]]):
-        values = [_task_values(ts, submitted, text) for ts in tasks]
-        heights = row_heights(values, widths)
-        return render_rows(2 + first, zip(values, xfs, heights, strict=True), clean=True)
-
     tasks = _ordered_tasks(summary)[start:stop]
-    return _in_chunks(render, start, tasks, looks[start:stop], deflate)
+    values = lambda ts: _task_values(ts, submitted, text)  # noqa: E731
+    return _in_chunks(
+        functools.partial(_rows, values, widths, 2), start, tasks, looks[start:stop], deflate
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,24 +352,28 @@ def _render_details(
     tasks.update({t.number: t for t in summary.master.tasks})
     widths = [c.width for c in DETAIL_COLS]
     text = functools.cache(_text)  # task texts, divisions, files: the same on many rows
-
-    def render(first: int, answers: list[Answer], looks: list[list[int]]):
-        values = [_detail_values(a, tasks.get(a.task_number), text) for a in answers]
-        heights = row_heights(values, widths)
-        return render_rows(1 + first, zip(values, looks, heights, strict=True), clean=True)
-
     answers = _ordered_answers(summary)[start:stop]
     looks = [xfs[_detail_fill(a)] for a in answers]
-    return _in_chunks(render, start, answers, looks, deflate)
+    details = lambda a: _detail_values(a, tasks.get(a.task_number), text)  # noqa: E731
+    return _in_chunks(functools.partial(_rows, details, widths, 1), start, answers, looks, deflate)
 
 
 #: Rows rendered and deflated at a time (:func:`_in_chunks`).
 CHUNK_ROWS = 4000
 
 
+def _rows(values_of, widths: list[float], top: int, first: int, items: list, looks: list):
+    """The data rows of ``items`` (cells from ``values_of``, heights from ``widths``), the first
+    of them on sheet row ``top + first`` (0-based), as render_rows gives them."""
+    values = [values_of(item) for item in items]
+    heights = row_heights(values, widths)
+    return render_rows(top + first, zip(values, looks, heights, strict=True), clean=True)
+
+
 def _in_chunks(render, start: int, items: list, looks: list, deflate: bool):
-    """``render(start, items, looks)``, the rows of ``items`` from ``start`` on; with
-    ``deflate``, rendered and deflated CHUNK_ROWS at a time and joined (deflate_rows, join_rows).
+    """``render(start, items, looks)`` (:func:`_rows`), the rows of ``items`` from ``start`` on;
+    with ``deflate``, rendered and deflated CHUNK_ROWS at a time and joined (deflate_rows,
+    join_rows).
 
     Deflated rows go into the file as they are: from a worker, ~1.5 MB come back instead of
     ~12 MB of XML to decode, encode again and deflate while the parent closes the workbook. In
