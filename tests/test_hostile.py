@@ -12,7 +12,6 @@ sees after a whole merge. Property tests and faults (SIGKILL, two merges at once
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import io
 import json
@@ -49,7 +48,7 @@ from workbook_tools.containers import MAX_COLS, MAX_ROWS, ZIP_ERRORS
 from workbook_tools.demo import Fill, fill_template
 from workbook_tools.inbox import Collected, collect
 from workbook_tools.master import read_master
-from workbook_tools.merge import CheckedReturn, merge, precheck, to_json
+from workbook_tools.merge import merge, to_json
 from workbook_tools.model import FLAG_TYPES, SUMMARY_SHEETS
 from workbook_tools.returns import MACRO_NOTE
 from workbook_tools.summary import DETAIL_TRUNCATION_MARKER
@@ -750,14 +749,18 @@ def test_100000_rows_are_read_up_to_the_cap_with_a_flag(kit, tmp_path):
     )
     assert o.answers(YL) == YL_ANSWERS
     flags = o.flags(name)
-    assert {(f["type"], f["severity"]) for f in flags} == {("多余内容", WARNING)}
+    assert {(f["type"], f["severity"]) for f in flags} == {
+        ("内容未读入", WARNING),
+        ("多余内容", WARNING),
+    }
     where = f"（{name}，工作表 完成情况）"
+    pasted = "；".join(
+        f"{label}：粘贴{{r}}"
+        for label in ("序号", "责任事项", "完成情况", "进展状态", "存在问题及下步打算")
+    )
     assert [f["detail"] for f in flags] == [
-        *(
-            f"第{r}行不属于本处室的任何事项：“粘贴{r}；粘贴{r}；粘贴{r}”{where}"
-            for r in range(12, 62)
-        ),
-        f"另有 {MAX_ROWS - 61} 行（第62行至第{MAX_ROWS}行）不属于本处室的任何事项，未逐行列出{where}",
+        *(f"第{r}行不是{YL}的事项，未读入：“{pasted.format(r=r)}”{where}" for r in range(12, 62)),
+        f"另有 {MAX_ROWS - 61} 行（第62行至第{MAX_ROWS}行）不是{YL}的事项，未逐行列出{where}",
         f"事项表以外的内容：工作表 完成情况 第 {MAX_ROWS + 1} 行及以后仍有内容"
         f"（超过 {MAX_ROWS} 行的部分未读取）（{name}）",
     ]
@@ -795,17 +798,20 @@ def test_1000_columns_are_read_up_to_the_cap_with_a_flag(kit, tmp_path):
     # The row itself; each cell right of the table up to the 50 listed, the read ones first,
     # then those beyond MAX_COLS marked as not read; the rest counted.
     flags = o.flags(name)
-    assert {(f["type"], f["severity"]) for f in flags} == {("多余内容", WARNING)}
-    cells = [column_letter(c) for c in range(6, 55)]
+    assert {(f["type"], f["severity"]) for f in flags} == {
+        ("内容未读入", WARNING),
+        ("多余内容", WARNING),
+    }
+    cells = [column_letter(c) for c in range(6, MAX_COLS + 50)]
     assert [f["detail"] for f in flags] == [
-        f"第12行不属于本处室的任何事项：“列1；列2；列4”（{name}，工作表 完成情况）",
+        f"第12行不是{YL}的事项，未读入：“序号：列1；责任事项：列2；本处室职责：列3；完成情况：列4；"
+        f"进展状态：列5；存在问题及下步打算：列6”（{name}，工作表 完成情况）",
         *(
-            f"事项表以外的内容：工作表 完成情况 单元格 {ref}12：“列{c + 7}”"
-            + ("（超出读取范围）" if c + 6 >= MAX_COLS else "")
-            + f"（{name}）"
+            f"事项表以外的内容：“列{c + 7}”（{name}，工作表 完成情况，单元格 {ref}12）"
             for c, ref in enumerate(cells)
         ),
-        f"事项表以外的内容：……另有 {1000 - 6 - len(cells)} 处表格以外的内容（{name}）",
+        f"事项表以外的内容：工作表 完成情况 第 {MAX_COLS} 列以右另有 {1000 - MAX_COLS - 50} 个单元格"
+        f"有内容（超出读取范围，未逐一列出）（{name}）",
     ]
 
 
@@ -823,7 +829,7 @@ def test_sheet_whose_dimension_lies(kit, tmp_path, ref):
     accepted(o, name, YL)
     assert o.answers(YL) == YL_ANSWERS
     assert [f["detail"] for f in o.flags(name)] == [
-        f"第20行不属于本处室的任何事项：“以上情况属实”（{name}，工作表 完成情况）"
+        f"第20行不是{YL}的事项，未读入：“责任事项：以上情况属实”（{name}，工作表 完成情况）"
     ]
 
 
@@ -987,7 +993,8 @@ def test_other_divisions_template_under_a_renamed_file(kit, tmp_path):
             "无法识别处室",
             WARNING,
             YL,
-            f"文件名中的处室为“{QH}”，模板标识为“{YL}”，以模板标识为准",
+            f"文件名中的处室为{QH}，文件内容（模板标识为{YL}，标题为{YL}，文件名为{QH}）"
+            f"是{YL}的，按{YL}汇总",
         )
     ]
     assert not o.submitted(QH)
@@ -1076,9 +1083,10 @@ def test_row_inserted(kit, tmp_path):
     assert o.answers(YL) == YL_ANSWERS
     assert [(f["type"], f["severity"], f["detail"]) for f in o.flags(name)] == [
         (
-            "多余内容",
+            "内容未读入",
             WARNING,
-            f"第7行不属于本处室的任何事项：“新增：完成领导交办的其他工作；已完成”（{name}，工作表 完成情况）",
+            f"第7行不是{YL}的事项，未读入：“责任事项：新增：完成领导交办的其他工作；"
+            f"完成情况：已完成；进展状态：已完成”（{name}，工作表 完成情况）",
         )
     ]
 
@@ -1275,21 +1283,6 @@ def test_merge_does_not_depend_on_the_order_of_the_inbox(busy_inbox, seed):
     seed.shuffle(rejected)
     shuffled = Collected(tuple(returns), tuple(rejected), collected.skipped)
     assert to_json(merge(master, shuffled, YEAR, QUARTER)) == expected
-
-
-def test_returns_checked_where_read_merge_as_returns_checked_in_merge(busy_inbox):
-    master, collected = busy_inbox
-    check = precheck(master, YEAR, QUARTER)
-    checked = Collected(
-        tuple(check(r) for r in collected.returns), collected.rejected, collected.skipped
-    )
-    kinds = [type(r).__name__ for r in checked.returns]
-    assert 0 < kinds.count("CheckedReturn") < len(kinds)  # other periods, conflicts: as read
-    assert all(r.rows == () for r in checked.returns if isinstance(r, CheckedReturn))
-    assert merge(master, checked, YEAR, QUARTER) == merge(master, collected, YEAR, QUARTER)
-    revised = dataclasses.replace(master, footnote=master.footnote + "（修订）")
-    with pytest.raises(ValueError, match="another master"):  # its rows were not kept
-        merge(revised, checked, YEAR, QUARTER)
 
 
 BAD_NAME = set('<>:"/\\|?*')

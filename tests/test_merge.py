@@ -109,7 +109,7 @@ def test_edited_text_missing_row_extra_row_and_empty_answer():
         ],
     )
     checked = check_return(master, r, "养老服务处")
-    assert kinds(checked.flags) == ["事项被改动", "多余内容", "未填写", "缺少事项"]
+    assert kinds(checked.flags) == ["事项被改动", "内容未读入", "未填写", "缺少事项"]
     assert [a.task_number for a in checked.answers] == ["1"]
 
 

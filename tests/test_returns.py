@@ -250,9 +250,13 @@ def test_conflicts_between_identity_title_and_file_name(tmp_path):
     )
     r = read(path, source="2021年第一季度工作目标完成情况-社会事务处.xlsx")
     assert (r.division, r.year, r.quarter, r.identified_by) == ("社会救助处", 2022, 1, "模板标识")
+    # The division each place names is kept for merge, which judges them against the plan.
+    assert (r.identity_division, r.title_division, r.file_division) == (
+        "社会救助处",
+        "养老服务处",
+        "社会事务处",
+    )
     assert r.conflicts == (
-        "标题中的处室为“养老服务处”，模板标识为“社会救助处”，以模板标识为准",
-        "文件名中的处室为“社会事务处”，模板标识为“社会救助处”，以模板标识为准",
         "文件名中的年度为“2021”，模板标识为“2022”，以模板标识为准",
         "标题中的季度为“第二季度”，模板标识为“第一季度”，以模板标识为准",
     )
@@ -262,7 +266,7 @@ def test_title_wins_over_file_name(tmp_path):
     path = build_return(tmp_path / "x.xlsx", with_identity_sheet=False, with_props=False)
     r = read(path, source="2022年第一季度工作目标完成情况-社会事务处.xlsx")
     assert (r.division, r.identified_by) == (DIVISION, "标题")
-    assert r.conflicts == ("文件名中的处室为“社会事务处”，标题为“养老服务处”，以标题为准",)
+    assert (r.title_division, r.file_division) == (DIVISION, "社会事务处")
 
 
 # --- Values --------------------------------------------------------------------------------
@@ -343,13 +347,14 @@ def test_content_outside_the_table(tmp_path):
         extra_sheet={(0, 0): "另起一页", (1, 1): 42},
     )
     r = read(path)
-    assert r.extra == (
-        "工作表 完成情况 单元格 H7：“我在表格右边写了很长很长很长很长很长很长很长很长很长很长很长…”",
-        "工作表 完成情况 单元格 D9：“表格下面的备注”",
-        "工作表 Sheet2 单元格 A1：“另起一页”",
-        "工作表 Sheet2 单元格 B2：“42”",
-    )
-    assert [x.row for x in r.rows] == [5, 6]
+    assert [(x.sheet, x.place, x.text) for x in r.strays] == [
+        ("完成情况", "单元格 H7", "我在表格右边写了很长很长很长很长很长很长很长很长很长很长很长的一段话"),
+        ("Sheet2", "单元格 A1", "另起一页"),
+        ("Sheet2", "单元格 B2", "42"),
+    ]
+    # Text in a column of the table is a row of it; merge decides whose (a note two rows
+    # below the last task is nobody's, and is quoted whole).
+    assert [(x.row, x.answer) for x in r.rows][2:] == [(9, "表格下面的备注")]
 
 
 def test_header_found_elsewhere_and_columns_by_name(tmp_path):
@@ -370,7 +375,7 @@ def test_header_found_elsewhere_and_columns_by_name(tmp_path):
     ]
     assert r.rows[0].cells["完成情况"] == "B7"
     assert r.identified_by == "标题"
-    assert "工作表 说明 单元格 A1：“随便写点”" in r.extra
+    assert ("说明", "单元格 A1", "随便写点") in [(x.sheet, x.place, x.text) for x in r.strays]
 
 
 def test_no_header_lists_the_sheets(tmp_path):
@@ -382,7 +387,8 @@ def test_no_header_lists_the_sheets(tmp_path):
     err = refused(path.read_bytes())
     assert (
         err.message
-        == "找不到含“序号、责任事项、完成情况”表头的工作表（文件中的工作表：Sheet1、数据）"
+        == "找不到任务表：没有一个工作表含有“完成情况”列和“序号”或“责任事项”列的表头"
+        "（文件中的工作表：Sheet1、数据）"
     )
 
 

@@ -16,11 +16,11 @@ from python_calamine import CalamineWorkbook
 from workbook_tools import layout
 from workbook_tools.errors import InputError, OutputError
 from workbook_tools.files import safe_filename
+from workbook_tools.layout import role_text
 from workbook_tools.model import STATUSES, Master, Task
 from workbook_tools.template import (
     TemplateInfo,
     build_template,
-    role_text,
     write_template,
     write_templates,
 )

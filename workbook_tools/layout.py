@@ -11,7 +11,7 @@ import hashlib
 import re
 import unicodedata
 
-from .model import quarter_name
+from .model import ROLE_ASSIST, ROLE_LEAD, Task, quarter_name
 
 TEMPLATE_VERSION = "wbt-annex2-v1"
 
@@ -117,3 +117,137 @@ def normalise_division(name: str) -> str:
     """
     text = normalise_space(name)
     return text.replace("(", "（").replace(")", "）")
+
+
+# --- Reading a header by meaning ----------------------------------------------------------
+# Offices rename the template's headers ("一季度完成情况", "完成情况（截至3月底）", "编号",
+# "进展情况"); each column is recognised by what its label means, not by its exact words.
+HEADER_WORDS = {
+    COL_NUMBER: ("序号", "编号", "序", "项目编号", "任务编号", "事项编号", "NO", "NO.", "#"),
+    COL_TEXT: (
+        "责任事项",
+        "工作事项",
+        "事项",
+        "工作任务",
+        "任务",
+        "重点任务",
+        "重点工作",
+        "工作内容",
+        "目标任务",
+        "任务内容",
+        "责任任务",
+        "工作目标",
+    ),
+    COL_ROLE: ("本处室职责", "职责", "本单位职责", "承担职责", "牵头/配合", "牵头或配合", "角色"),
+    COL_ANSWER: (
+        "完成情况",
+        "工作完成情况",
+        "目标完成情况",
+        "工作目标完成情况",
+        "任务完成情况",
+        "落实情况",
+        "推进情况",
+        "工作进展",
+        "进展及成效",
+        "完成情况及成效",
+    ),
+    COL_STATUS: (
+        "进展状态",
+        "进展情况",
+        "进度",
+        "状态",
+        "进度情况",
+        "完成状态",
+        "推进状态",
+        "进展",
+    ),
+    COL_PLAN: (
+        "存在问题及下步打算",
+        "存在问题及下一步打算",
+        "存在问题和下步打算",
+        "存在问题和下一步打算",
+        "存在的问题及下步打算",
+        "问题及打算",
+        "存在问题",
+        "下步打算",
+        "下一步打算",
+        "下步工作打算",
+    ),
+}
+# A period or a note around the label: "一季度", "第一季度", "截至3月底", "1-3月", "（必填）".
+_HEADER_NOTE = re.compile(r"[（(【\[][^）)】\]]*[）)】\]]")
+_HEADER_PERIOD = re.compile(
+    r"^(?:截至|截止|至)?(?:\d{4}年)?(?:第?[一二三四1-4]季度(?:末|底)?|上半年|下半年|全年|前三季度"
+    r"|本季度|本期|\d{1,2}[-—~～至]\d{1,2}月(?:份)?(?:底|末)?|\d{1,2}月(?:份)?(?:底|末)?)(?:的)?"
+)
+_HEADER_WORD_INDEX = {
+    normalise_space(word).upper(): label for label, words in HEADER_WORDS.items() for word in words
+}
+
+
+def header_label(text: str) -> str | None:
+    """The template column a header cell means (one of HEADERS), or None.
+
+    Exact words first; then the label without a bracketed note or a leading period; then a
+    label that ends with, or contains, one of the words of a wide column (完成情况, 问题, 打算).
+    """
+    norm = normalise_space(text).upper().rstrip("：:*＊")
+    if not norm or len(norm) > 30:
+        return None
+    for candidate in (norm, _HEADER_NOTE.sub("", norm)):
+        candidate = _HEADER_PERIOD.sub("", candidate) or candidate
+        if candidate in _HEADER_WORD_INDEX:
+            return _HEADER_WORD_INDEX[candidate]
+        if candidate.endswith(("完成情况", "落实情况", "推进情况")):
+            return COL_ANSWER
+        if "问题" in candidate or "打算" in candidate:
+            return COL_PLAN
+        if candidate.endswith("状态"):
+            return COL_STATUS
+    return None
+
+
+def header_columns(labels: list[str]) -> dict[str, int]:
+    """Template column -> index, for a row of header cells; the first cell of each meaning wins.
+
+    进展情况 means the status column beside a 完成情况 column, and the answers where there is no
+    other answer column.
+    """
+    found: dict[str, int] = {}
+    ambiguous: int | None = None
+    for i, text in enumerate(labels):
+        label = header_label(text)
+        if label is None:
+            continue
+        if label == COL_STATUS and normalise_space(text) == "进展情况" and ambiguous is None:
+            ambiguous = i
+        found.setdefault(label, i)
+    if COL_ANSWER not in found and ambiguous is not None:
+        found[COL_ANSWER] = ambiguous
+        if found.get(COL_STATUS) == ambiguous:
+            del found[COL_STATUS]
+    return found
+
+
+def role_text(task: Task, division: str) -> str:
+    """What the 本处室职责 cell says: the division's role, then who else is on the task.
+
+    牵头 / 牵头\\n配合：A、B / 配合\\n牵头：C / 牵头\\n共同牵头：D / 配合\\n牵头：C\\n其他配合：E
+    """
+    role = task.role_of(division)
+    if role is None:
+        raise ValueError(f"{division} has no role in task {task.number}")
+    leads = [d for d in task.leads if d != division]
+    partners = [d for d in task.partners if d != division and d not in task.leads]
+    lines = [role]
+    if role == ROLE_LEAD:
+        if leads:
+            lines.append(f"共同{ROLE_LEAD}：" + "、".join(leads))
+        if partners:
+            lines.append(f"{ROLE_ASSIST}：" + "、".join(partners))
+    else:
+        if leads:
+            lines.append(f"{ROLE_LEAD}：" + "、".join(leads))
+        if partners:
+            lines.append(f"其他{ROLE_ASSIST}：" + "、".join(partners))
+    return "\n".join(lines)

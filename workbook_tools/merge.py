@@ -7,16 +7,13 @@ Every problem becomes a :class:`~workbook_tools.model.Flag`; nothing is printed 
 
 from __future__ import annotations
 
-import difflib
-import functools
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from .cells import clean_text
-from .gcpause import without_gc
-from .layout import fingerprint, normalise_division, normalise_space
+from .layout import fingerprint, normalise_division, normalise_space, role_text
 from .model import (
     ROLE_LEAD,
     SEVERITY_ERROR,
@@ -29,10 +26,19 @@ from .model import (
     Master,
     ReturnFile,
     ReturnRow,
+    Stray,
     Summary,
     Task,
     TaskSummary,
     quarter_name,
+)
+from .pairing import (
+    BY_ORDER,
+    BY_POSITION,
+    pair_rows,
+    same_text,
+    similarity,
+    task_number,
 )
 
 # Variants people type instead of the four statuses, folded before comparison.
@@ -70,8 +76,6 @@ _SEVERITY_ORDER = {"滞后": 0, "未启动": 1, "按序时推进": 2, "已完成
 _CALM_STATUSES = {"已完成", "按序时推进"}
 
 _FORMULA_START = re.compile(r"^\s*(?:[=@]|[+\-](?=[\s]*[0-9A-Za-z(=@+\-]))")
-_STAR = re.compile(r"^[\s*＊]+")
-TEXT_MATCH_RATIO = 0.6
 #: Rows outside the tasks flagged one by one; the rest are counted in one flag.
 MAX_EXTRA_ROWS = 50
 
@@ -94,32 +98,9 @@ def normalise_status(raw: str) -> tuple[str, str]:
     return "", ""
 
 
-_WHOLE_NUMBER = re.compile(r"\d+(\.0+)?")
-
-
-def task_number(cell: str) -> str:
-    """'*1', '＊1', ' 1 ', '1.0' -> '1'. Anything else is returned stripped."""
-    if cell.__class__ is str and 0 < len(cell) <= 15 and cell.isascii() and cell.isdigit():
-        if cell[0] != "0":
-            return cell  # "12", as most cells say: what the rules below give, sooner
-    text = _STAR.sub("", str(cell)).strip()
-    if _WHOLE_NUMBER.fullmatch(text):
-        return str(int(float(text)))
-    return text
-
-
 def worst_status(statuses: Iterable[str]) -> str:
     known = [s for s in statuses if s in _SEVERITY_ORDER]
     return min(known, key=_SEVERITY_ORDER.__getitem__) if known else ""
-
-
-def _same_text(a: str, b: str) -> bool:
-    """Equal but for width and whitespace: the common case, decided without difflib."""
-    return a == b or normalise_space(a) == normalise_space(b)
-
-
-def _similarity(a: str, b: str) -> float:
-    return difflib.SequenceMatcher(None, normalise_space(a), normalise_space(b)).ratio()
 
 
 def _sort_time(ret: ReturnFile) -> tuple:
@@ -165,105 +146,91 @@ class Checked:
 
 
 @dataclass(frozen=True)
-class CheckedReturn(ReturnFile):
-    """A return validated where it was read (``collect(..., check=precheck(...))``): its rows
-    were checked there and are not kept; ``checked`` is what check_return gave."""
+class Part:
+    """The rows of one file that one division's answers are read from.
 
-    checked: Checked | None = None
-    checked_for: tuple = ()  # (master hash, year, quarter, division) it was checked for
-
-
-def precheck(master: Master, year: int, quarter: int) -> Callable[[ReturnFile], ReturnFile]:
-    """A ``check`` for :func:`inbox.collect`: identifies each return's division and validates
-    it against ``master`` where it is read, so that reading processes do that work too.
-
-    merge() with the same master and period takes the result as it is; with another one it
-    refuses it (the rows are not kept). A return that cannot be used stays as read.
+    A file is usually one part. It is several when it also holds another division's task rows
+    or sheet; those parts rank below a file of that division's own (``rank`` 1), as does a file
+    whose names disagree with each other.
     """
-    master.warm()  # here, not in every reading process
-    key = (master.content_hash, year, quarter)
 
-    def check(ret: ReturnFile) -> ReturnFile:
-        division, _, rejection = identify(master, ret, year, quarter)
-        if rejection or division is None:
-            return ret
-        state = {f.name: getattr(ret, f.name) for f in fields(ReturnFile)}
-        state["rows"] = ()
-        return CheckedReturn(
-            **state, checked=check_return(master, ret, division), checked_for=(*key, division)
-        )
-
-    return check
+    ret: ReturnFile
+    division: str
+    rows: tuple[ReturnRow, ...]
+    sheet: str
+    rank: int = 0  # 0: the division's own file, agreeing with itself; 1: doubtful or borrowed
+    main: bool = True  # the file's main table (its stray texts are reported with it)
+    note: str = ""
 
 
-def _check(master: Master, ret: ReturnFile, division: str, key: Callable[[], tuple]) -> Checked:
-    """check_return of ``ret``, or what precheck found where it was read (``key()``: the
-    master's hash and the period)."""
-    if not isinstance(ret, CheckedReturn):
-        return check_return(master, ret, division)
-    if ret.checked is None or ret.checked_for != (*key(), division):
-        raise ValueError(
-            f"{ret.source} was checked for {ret.checked_for[1:]} against another master; "
-            "collect without that check, or merge with the same master and period"
-        )
-    return ret.checked
+@dataclass(frozen=True)
+class Identified:
+    """Whose return a file is, what was noticed on the way, and why it cannot be used."""
+
+    division: str | None
+    flags: tuple[Flag, ...] = ()
+    rejection: str = ""
+    doubtful: bool = False  # its names disagree, or its rows are not its named division's
+
+    def __iter__(self):  # (division, flags, rejection), as check and older callers unpack it
+        return iter((self.division, list(self.flags), self.rejection))
 
 
-def _where(ret: ReturnFile, row: ReturnRow, column: str) -> str:
+def _where(ret: ReturnFile, row: ReturnRow, column: str, sheet: str = "") -> str:
     cell = row.cell(column)
-    return f"{ret.source}，工作表 {ret.sheet}" + (
+    return f"{ret.source}，工作表 {sheet or ret.sheet}" + (
         f"，单元格 {cell}" if cell else f"，第{row.row}行"
     )
 
 
-def _pair_rows(
-    tasks: Sequence[Task], rows: Sequence[ReturnRow]
-) -> tuple[dict[str, ReturnRow], list[ReturnRow]]:
-    """Match rows to tasks: by 序号 first, then by text for rows whose number is off."""
-    by_number = {t.number: t for t in tasks}
-    paired: dict[str, ReturnRow] = {}
-    left: list[ReturnRow] = []
+#: Rows of a return compared with every task of the plan by text, beyond exact matches; a
+#: pasted list of thousands of rows is matched exactly only past this many.
+FUZZY_ROWS = 200
+
+
+def row_tasks(master: Master, rows: Sequence[ReturnRow]) -> dict[int, Task]:
+    """Row -> the task of the master its text is (the same, or recognisably the same)."""
+    index = master.text_index
+    found: dict[int, Task] = {}
+    fuzzy = 0
     for row in rows:
-        number = task_number(row.number)
-        if number in by_number and number not in paired:
-            task = by_number[number]
-            # A number that points at a task while the text clearly belongs to another one:
-            # trust the text (rows were renumbered).
-            if (
-                _same_text(row.text, task.text)
-                or not row.text.strip()
-                or _similarity(row.text, task.text) >= TEXT_MATCH_RATIO
-            ):
-                paired[number] = row
-                continue
-        left.append(row)
-    extra: list[ReturnRow] = []
-    for row in left:
         if not row.text.strip():
-            extra.append(row)
             continue
-        fp = fingerprint(row.text)
-        candidates = [t for t in tasks if t.number not in paired]
-        exact = [t for t in candidates if fingerprint(t.text) == fp]
-        if exact:
-            paired[exact[0].number] = row
-            continue
-        scored = sorted(
-            ((_similarity(row.text, t.text), t.number) for t in candidates), reverse=True
-        )
-        if scored and scored[0][0] >= TEXT_MATCH_RATIO:
-            paired[scored[0][1]] = row
-        else:
-            number = task_number(row.number)
-            if number in by_number and number not in paired:
-                paired[number] = row  # text rewritten beyond recognition; number still says it
-            else:
-                extra.append(row)
-    return paired, extra
+        task = index.by_print.get(fingerprint(row.text))
+        if task is None and fuzzy < FUZZY_ROWS:
+            fuzzy += 1
+            task = index.find(row.text)
+        if task is not None:
+            found[row.row] = task
+    return found
+
+
+def owner_of(master: Master, tasks: Iterable[Task]) -> str | None:
+    """The one division whose tasks these are: all of them its tasks, and no other division's
+    task set fits as well (its exact set first)."""
+    numbers = {t.number for t in tasks}
+    if not numbers:
+        return None
+    fits: set[str] | None = None
+    for number in numbers:
+        task = master.task(number)
+        owners = set(task.leads) | set(task.partners)
+        fits = owners if fits is None else fits & owners
+    fits_list = sorted(fits or (), key=master.divisions.index)
+    exact = [d for d in fits_list if {t.number for t in master.tasks_of(d)} == numbers]
+    if len(exact) == 1:
+        return exact[0]
+    return fits_list[0] if len(fits_list) == 1 else None
 
 
 def check_return(master: Master, ret: ReturnFile, division: str) -> Checked:
     """Validate one return of ``division`` against the master: rows, texts, answers, statuses."""
+    return check_part(master, Part(ret, division, ret.rows, ret.sheet))
+
+
+def check_part(master: Master, part: Part, strays: bool = True) -> Checked:
+    """Validate one part of a return against the master: rows, texts, answers, statuses."""
+    ret, division = part.ret, part.division
     tasks = master.tasks_of(division)
     flags: list[Flag] = []
     answers: list[Answer] = []
@@ -271,75 +238,108 @@ def check_return(master: Master, ret: ReturnFile, division: str) -> Checked:
     def flag(kind: str, detail: str, task: str = "", severity: str = "") -> None:
         flags.append(Flag(kind, detail, division, task, ret.source, severity))
 
-    paired, extra = _pair_rows(tasks, ret.rows)
+    where = lambda row, column: _where(ret, row, column, part.sheet)  # noqa: E731
+    template_rows = dict(ret.identity_rows) if part.main else {}
+    pairing = pair_rows(tasks, part.rows, template_rows)
+    row_task: dict[int, Task] = {}
     for task in tasks:
-        row = paired.get(task.number)
-        if row is None:
+        rows = pairing.rows.get(task.number)
+        if not rows:
             flag(
                 "缺少事项",
-                f"报送文件中没有序号 {task.label} 的事项行（{ret.source}，工作表 {ret.sheet}）",
+                f"报送文件中没有序号 {task.label} 的事项行（{ret.source}，工作表 {part.sheet}）",
                 task.number,
             )
             continue
-        if not _same_text(row.text, task.text):
-            how = (
-                "内容为空"
-                if not row.text.strip()
-                else f"与分解方案不一致（相似度 {_similarity(row.text, task.text):.0%}）"
-            )
+        row, more = rows[0], rows[1:]
+        for r in rows:
+            row_task[r.row] = task
+        how = pairing.how[task.number]
+        if how in (BY_ORDER, BY_POSITION):
             flag(
                 "事项被改动",
-                f"序号 {task.label} 的责任事项{how}；已按分解方案原文汇总（{_where(ret, row, '责任事项')}）",
+                f"第{row.row}行的序号“{row.number}”和责任事项都无法对应到分解方案，按{how}对应到序号 "
+                f"{task.label}，请核实（{where(row, '责任事项')}）",
                 task.number,
             )
-        if task_number(row.number) != task.number:
+        elif not same_text(row.text, task.text):
+            state = (
+                "内容为空"
+                if not row.text.strip()
+                else f"与分解方案不一致（相似度 {similarity(row.text, task.text):.0%}）"
+            )
             flag(
                 "事项被改动",
-                f"序号被改为“{row.number}”，按内容对应到序号 {task.label}（{_where(ret, row, '序号')}）",
+                f"序号 {task.label} 的责任事项{state}；已按分解方案原文汇总（{where(row, '责任事项')}）",
+                task.number,
+            )
+        if how not in (BY_ORDER, BY_POSITION) and task_number(row.number) != task.number:
+            flag(
+                "事项被改动",
+                f"序号被改为“{row.number}”，按{how}对应到序号 {task.label}（{where(row, '序号')}）",
                 task.number,
             )
         notes = []
-        answer, removed = clean_text(row.answer)
-        plan, removed_plan = clean_text(row.plan)
+        answer, plan, status_raw = _joined(rows, "answer"), _joined(rows, "plan"), row.status
+        if not status_raw.strip():
+            status_raw = next((r.status for r in more if r.status.strip()), "")
+        followers = [r.row for r in more]
+        if followers:
+            kinds = {pairing.follow[r] for r in followers}
+            rows_text = "、".join(f"第{r}行" for r in followers)
+            notes.append(f"{'、'.join(sorted(kinds))}（{rows_text}）的内容已并入")
+            if "重复" in kinds:
+                flag(
+                    "事项被改动",
+                    f"序号 {task.label} 的事项行重复出现（第{row.row}行、{rows_text}），各行的完成情况已合并"
+                    f"（{ret.source}，工作表 {part.sheet}）",
+                    task.number,
+                )
+        answer, removed = clean_text(answer)
+        plan, removed_plan = clean_text(plan)
         if removed or removed_plan:
             notes.append("删除了 Excel 无法保存的控制字符")
         for label, text in (("完成情况", answer), ("存在问题及下步打算", plan)):
             if looks_like_formula(text):
                 flag(
                     "疑似公式",
-                    f"{label}以“{text.strip()[:1]}”开头，已按文本保存，未作为公式计算（{_where(ret, row, label)}）",
+                    f"{label}以“{text.strip()[:1]}”开头，已按文本保存，未作为公式计算（{where(row, label)}）",
                     task.number,
                 )
-        status, status_note = normalise_status(row.status)
+        status, status_note = normalise_status(status_raw)
         if status_note:
             notes.append(status_note)
         if not answer.strip():
             flag(
                 "未填写",
-                f"序号 {task.label} 的完成情况为空（{_where(ret, row, '完成情况')}）",
+                f"序号 {task.label} 的完成情况为空（{where(row, '完成情况')}）",
                 task.number,
             )
         if not status:
-            if row.status.strip():
-                flag(
-                    "未填写",
-                    f"进展状态“{row.status.strip()}”不是可选值，应为{'、'.join(STATUSES)}之一（{_where(ret, row, '进展状态')}）",
-                    task.number,
-                    SEVERITY_WARNING,
-                )
-            else:
-                flag(
-                    "未填写",
-                    f"序号 {task.label} 未选择进展状态（{_where(ret, row, '进展状态')}）",
-                    task.number,
-                    SEVERITY_WARNING,
-                )
+            detail = (
+                f"进展状态“{status_raw.strip()}”不是可选值，应为{'、'.join(STATUSES)}之一"
+                if status_raw.strip()
+                else f"序号 {task.label} 未选择进展状态"
+            )
+            flag("未填写", f"{detail}（{where(row, '进展状态')}）", task.number, SEVERITY_WARNING)
         if status == "滞后":
             flag(
                 "进度滞后",
-                f"{division}报告序号 {task.label} 进度滞后（{_where(ret, row, '进展状态')}）",
+                f"{division}报告序号 {task.label} 进度滞后（{where(row, '进展状态')}）",
                 task.number,
             )
+        for r in rows:
+            expected_role = role_text(task, division)
+            if r.role.strip() and normalise_space(r.role) not in (
+                normalise_space(expected_role),
+                normalise_space(expected_role.split("\n")[0]),
+            ):
+                flag(
+                    "内容未读入",
+                    f"序号 {task.label} 的“本处室职责”栏被改写，其内容未作为完成情况读入："
+                    f"“{r.role}”（{where(r, '本处室职责')}）",
+                    task.number,
+                )
         answers.append(
             Answer(
                 task_number=task.number,
@@ -347,40 +347,76 @@ def check_return(master: Master, ret: ReturnFile, division: str) -> Checked:
                 role=task.role_of(division) or "",
                 answer=answer,
                 status=status,
-                status_raw=row.status,
+                status_raw=status_raw,
                 plan=plan,
                 source=ret.source,
                 cell=row.cell("完成情况"),
                 note="；".join(notes),
             )
         )
+    _report_left(master, part, pairing.left, flag)
+    if strays and part.main:
+        for stray in ret.strays:
+            task = row_task.get(stray.row) if stray.sheet == part.sheet else None
+            _report_stray(ret, stray, task, flag)
+        for item in ret.extra:
+            flag("多余内容", f"事项表以外的内容：{item}（{ret.source}）")
+    return Checked(tuple(answers), tuple(flags), len(tasks))
+
+
+def _joined(rows: Sequence[ReturnRow], name: str) -> str:
+    """One answer from a task's rows: each different text once, in row order."""
+    texts = [getattr(r, name) for r in rows]
+    kept = list(dict.fromkeys(t for t in texts if t.strip()))
+    return "\n".join(kept) if len(kept) > 1 else (kept[0] if kept else texts[0])
+
+
+def _report_stray(ret: ReturnFile, stray: Stray, task: Task | None, flag) -> None:
+    place = f"{ret.source}，工作表 {stray.sheet}，{stray.place}"
+    if task is not None:
+        flag(
+            "内容未读入",
+            f"序号 {task.label} 所在行的表格以外有内容，未读入：“{stray.text}”（{place}）",
+            task.number,
+        )
+    elif stray.kind != "单元格":
+        flag("内容未读入", f"{stray.kind}中的内容未读入：“{stray.text}”（{place}）")
+    else:
+        flag("多余内容", f"事项表以外的内容：“{stray.text}”（{place}）")
+
+
+def _report_left(master: Master, part: Part, left: Sequence[ReturnRow], flag) -> None:
+    """Rows that are none of the division's tasks, each quoted whole with its place."""
+    ret = part.ret
     listed = 0
-    for i, row in enumerate(extra):
-        content = "；".join(x for x in (row.number, row.text[:30], row.answer[:30]) if x.strip())
+    for i, row in enumerate(left):
+        texts = [("序号", row.number), ("责任事项", row.text), ("本处室职责", row.role)]
+        texts += [("完成情况", row.answer)]
+        texts += [("进展状态", row.status), ("存在问题及下步打算", row.plan)]
+        content = "；".join(f"{label}：{t}" for label, t in texts if t.strip())
         if not content:
             continue
         if listed == MAX_EXTRA_ROWS:  # a pasted list must not bury 问题清单 under one row each
-            rest = [r for r in extra[i:] if (r.number + r.text + r.answer).strip()]
+            rest = [r for r in left[i:] if (r.number + r.text + r.answer + r.plan).strip()]
             flag(
                 "多余内容",
-                f"另有 {len(rest)} 行（第{rest[0].row}行至第{rest[-1].row}行）不属于本处室的任何事项，"
-                f"未逐行列出（{ret.source}，工作表 {ret.sheet}）",
+                f"另有 {len(rest)} 行（第{rest[0].row}行至第{rest[-1].row}行）不是{part.division}的事项，"
+                f"未逐行列出（{ret.source}，工作表 {part.sheet}）",
             )
             break
         listed += 1
-        other = task_number(row.number)
+        other = master.task_or_none(task_number(row.number))
         why = (
-            f"（序号 {other} 不是本处室的事项）"
-            if any(t.number == other for t in master.tasks)
+            f"（序号 {other.label} 是分解方案中的事项，但不是{part.division}的事项）"
+            if other is not None and part.division not in (*other.leads, *other.partners)
             else ""
         )
+        kind = "内容未读入" if row.answer.strip() or row.plan.strip() else "多余内容"
         flag(
-            "多余内容",
-            f"第{row.row}行不属于本处室的任何事项{why}：“{content}”（{ret.source}，工作表 {ret.sheet}）",
+            kind,
+            f"第{row.row}行不是{part.division}的事项{why}，未读入：“{content}”"
+            f"（{ret.source}，工作表 {part.sheet}）",
         )
-    for item in ret.extra:
-        flag("多余内容", f"事项表以外的内容：{item}（{ret.source}）")
-    return Checked(tuple(answers), tuple(flags), len(tasks))
 
 
 def _judge_task(task: Task, answers: Sequence[Answer]) -> tuple[str, list[Flag]]:
@@ -401,15 +437,29 @@ def _judge_task(task: Task, answers: Sequence[Answer]) -> tuple[str, list[Flag]]
     return status, flags
 
 
-def identify(
-    master: Master, ret: ReturnFile, year: int | None, quarter: int | None
-) -> tuple[str | None, list[Flag], str]:
-    """(division, flags, rejection reason) of one return; the reason is "" when it can be used.
+BY_IDENTITY, BY_TITLE, BY_FILE_NAME = "模板标识", "标题", "文件名"
+
+
+def identify(master: Master, ret: ReturnFile, year: int | None, quarter: int | None) -> Identified:
+    """Whose return ``ret`` is. The names it carries (identity, title, file name) say it when
+    they agree; when they disagree, or name no expected division, its task rows decide.
 
     ``year``/``quarter`` of None accept any period (``check`` without --quarter).
     """
     divisions = master.divisions
-    division = match_division(ret.division, divisions)
+    named = {
+        by: d
+        for by, raw in (
+            (BY_IDENTITY, ret.identity_division),
+            (BY_TITLE, ret.title_division),
+            (BY_FILE_NAME, ret.file_division),
+        )
+        if (d := match_division(raw, divisions))
+    }
+    if not named and (d := match_division(ret.division, divisions)):
+        named[ret.identified_by or BY_IDENTITY] = d  # a ReturnFile built by hand
+    said = list(dict.fromkeys(named.values()))
+    claimed = said[0] if said else None
     if (year is not None and ret.year is not None and ret.year != year) or (
         quarter is not None and ret.quarter is not None and ret.quarter != quarter
     ):
@@ -420,30 +470,118 @@ def identify(
             else f"{year}年"
         )
         flag = Flag(
-            "非本期文件", f"该文件属于{got}，本期为{want}，未采用", division or "", "", ret.source
+            "非本期文件", f"该文件属于{got}，本期为{want}，未采用", claimed or "", "", ret.source
         )
-        return division, [flag], f"非本期文件（{got}）"
-    if division is None:
-        seen = f"“{ret.division}”" if ret.division else "（模板标识、标题和文件名中都没有处室名称）"
+        return Identified(claimed, (flag,), f"非本期文件（{got}）")
+    found = row_tasks(master, ret.rows)
+    owner = owner_of(master, found.values())
+    conflicts = [
+        Flag("无法识别处室", c, claimed or "", "", ret.source, SEVERITY_WARNING)
+        for c in ret.conflicts
+    ]
+    names = "，".join(f"{by}为{d}" for by, d in named.items())
+    if not said:
+        if owner is None:
+            seen = (
+                f"“{ret.division}”"
+                if ret.division
+                else "（模板标识、标题和文件名中都没有处室名称）"
+            )
+            why = "，事项内容也不能对应到唯一的处室" if ret.rows else ""
+            flag = Flag(
+                "无法识别处室",
+                f"文件中的处室{seen}不在分解方案的处室名单中{why}；应为：{'、'.join(divisions)}",
+                "",
+                "",
+                ret.source,
+            )
+            return Identified(None, (flag,), f"无法识别处室{seen}")
+        named_as = (
+            f"文件标明的处室“{ret.division}”不在名单中" if ret.division else "文件中没有处室名称"
+        )
         flag = Flag(
             "无法识别处室",
-            f"文件中的处室{seen}不在分解方案的处室名单中；应为：{'、'.join(divisions)}",
-            "",
+            f"{named_as}，按事项内容（{len(found)} 行事项与{owner}的事项一致）识别为{owner}；请核实",
+            owner,
             "",
             ret.source,
+            SEVERITY_WARNING,
         )
-        return None, [flag], f"无法识别处室{seen}"
-    flags = [
-        Flag("无法识别处室", c, division, "", ret.source, SEVERITY_WARNING) for c in ret.conflicts
-    ]
-    return division, flags, ""
+        return Identified(owner, (flag, *conflicts), doubtful=True)
+    mine = set(found.values()) & set(master.tasks_of(claimed)) if claimed else set()
+    if len(said) == 1 and (owner is None or owner == claimed or mine):
+        return Identified(claimed, tuple(conflicts))
+    # The names disagree, or the rows are another division's: the rows decide.
+    division = owner if owner is not None and (owner in said or not mine) else claimed
+    others = [d for d in dict.fromkeys([*said, *([owner] if owner else [])]) if d != division]
+    inside = [d for by, d in named.items() if by != BY_FILE_NAME]
+    if set(inside) == {division} and owner in (None, division):
+        # Only the file name says otherwise: a file saved under another name.
+        flag = Flag(
+            "无法识别处室",
+            f"文件名中的处室为{named[BY_FILE_NAME]}，文件内容（{names}）是{division}的，按{division}汇总",
+            division,
+            "",
+            ret.source,
+            SEVERITY_WARNING,
+        )
+        return Identified(division, (flag, *conflicts))
+    detail = (
+        f"文件中的处室名称不一致（{names}）" if len(said) > 1 else f"文件标明为{claimed}（{names}）"
+    )
+    evidence = f"，其中的事项是{owner}的事项" if owner else "，其中的事项不能对应到唯一的处室"
+    flag = Flag(
+        "无法识别处室",
+        f"{detail}{evidence}，按{division}汇总；如果这是{'、'.join(others)}的报送文件，"
+        f"请{'、'.join(others)}使用本处室的模板重新填报。{division}另有报送文件时，"
+        f"以{division}自己的文件为准",
+        division,
+        "",
+        ret.source,
+    )
+    return Identified(division, (flag, *conflicts), doubtful=True)
 
 
-@without_gc
+def _parts(master: Master, ret: ReturnFile, ident: Identified) -> list[Part]:
+    """The file's main table for its division, and the rows or sheets of other divisions."""
+    division = ident.division
+    assert division is not None
+    rank = 1 if ident.doubtful else 0
+    parts = []
+    mine = {t.number for t in master.tasks_of(division)}
+    found = row_tasks(master, ret.rows)
+    foreign = [r for r in ret.rows if r.row in found and found[r.row].number not in mine]
+    owner = owner_of(master, [found[r.row] for r in foreign])
+    main_rows = ret.rows
+    if foreign and owner is not None and owner != division:
+        # Another division's task rows: they and the rows written on below them are its part.
+        taken, inside = set(), False
+        for r in ret.rows:
+            if r.row in found:
+                inside = found[r.row].number not in mine
+            elif r.number.strip() or r.text.strip():
+                inside = False
+            if inside:
+                taken.add(r.row)
+        main_rows = tuple(r for r in ret.rows if r.row not in taken)
+        theirs = tuple(r for r in ret.rows if r.row in taken)
+        parts.append(
+            Part(ret, owner, theirs, ret.sheet, 1, False, f"与{division}的报送在同一工作表中")
+        )
+    parts.insert(0, Part(ret, division, main_rows, ret.sheet, rank))
+    for table in ret.tables:
+        named = match_division(table.division, master.divisions)
+        t_found = row_tasks(master, table.rows)
+        who = named or owner_of(master, t_found.values()) or division
+        note = f"{ret.source} 的工作表 {table.sheet}"
+        parts.append(Part(ret, who, table.rows, table.sheet, 1, False, note))
+    return parts
+
+
 def merge(master: Master, collected, year: int, quarter: int) -> Summary:
     """Consolidate the returns of one period against the master.
 
-    ``collected`` is a :class:`workbook_tools.returns.Collected` (returns, rejected, skipped).
+    ``collected`` is a :class:`workbook_tools.inbox.Collected` (returns, rejected, skipped).
     """
     divisions = master.divisions
     flags: list[Flag] = []
@@ -455,72 +593,70 @@ def merge(master: Master, collected, year: int, quarter: int) -> Summary:
         flags.append(Flag("文件无法读取", bad.reason, "", "", bad.source))
         verdicts.append(FileVerdict(bad.source, False, "", f"无法读取：{bad.reason}"))
 
-    check_key = functools.cache(lambda: (master.content_hash, year, quarter))  # prechecked ones
-    candidates: dict[str, list[ReturnFile]] = {d: [] for d in divisions}
+    candidates: dict[str, list[Part]] = {d: [] for d in divisions}
     for ret in sorted(collected.returns, key=lambda r: r.source):
-        division, file_flags, rejection = identify(master, ret, year, quarter)
-        flags += file_flags
-        if rejection:
-            verdicts.append(FileVerdict(ret.source, False, division or "", rejection))
-        else:
-            candidates[division].append(ret)
+        ident = identify(master, ret, year, quarter)
+        flags += ident.flags
+        if ident.rejection or ident.division is None:
+            verdicts.append(FileVerdict(ret.source, False, ident.division or "", ident.rejection))
+            continue
+        for part in _parts(master, ret, ident):
+            candidates[part.division].append(part)
 
     answers: list[Answer] = []
     statuses: list[DivisionStatus] = []
+    used_files: dict[str, list[tuple[str, str]]] = {}
+    set_aside: dict[str, tuple[str, str]] = {}
     for division in divisions:
         expected = len(master.tasks_of(division))
-        rets = sorted(candidates[division], key=_sort_time, reverse=True)
-        if not rets:
+        parts = sorted(candidates[division], key=lambda p: _sort_time(p.ret), reverse=True)
+        parts.sort(key=lambda p: p.rank)  # stable: newest first within a rank
+        if not parts:
             flag = Flag(
                 "未报送", f"{division}没有报送{period}的完成情况（应报 {expected} 项）", division
             )
             flags.append(flag)
             statuses.append(DivisionStatus(division, False, "", "", expected, 0, (flag,)))
             continue
-        used, others = rets[0], rets[1:]
+        used, others = parts[0], parts[1:]
         division_flags: list[Flag] = []
-        seen_hashes = {used.sha256}
-        for other in others:
-            if other.sha256 in seen_hashes:
-                verdicts.append(
-                    FileVerdict(
-                        other.source, False, division, f"与 {used.source} 内容完全相同，按一份计"
-                    )
-                )
-                continue
-            seen_hashes.add(other.sha256)
-            division_flags.append(
-                Flag(
-                    "重复报送",
-                    f"{division}报送了多份文件，采用最新的 {used.source}，未采用本文件",
-                    division,
-                    "",
-                    other.source,
-                )
-            )
-            verdicts.append(
-                FileVerdict(other.source, False, division, f"重复报送，采用 {used.source}")
-            )
-        checked = _check(master, used, division, check_key)
+        checked = check_part(master, used)
         division_flags += checked.flags
         answers += checked.answers
+        if not used.main:
+            division_flags.append(
+                Flag(
+                    "无法识别处室",
+                    f"{division}的事项填写在{used.note}，已按{division}汇总",
+                    division,
+                    "",
+                    used.ret.source,
+                    SEVERITY_WARNING,
+                )
+            )
+        seen_hashes = {used.ret.sha256}
+        for other in others:
+            division_flags += _not_used(master, division, used, other, checked, seen_hashes)
+            if other.main:
+                seen_hashes.add(other.ret.sha256)
+                set_aside.setdefault(other.ret.source, (division, _set_aside_reason(used, other)))
         answered = sum(1 for a in checked.answers if a.answer.strip())
-        # What the reader noticed (macros not run, external links, sheet hidden…) is shown
-        # with the verdict, so a coordinator sees it.
-        reason = "；".join((f"已采用，已填 {answered}/{expected} 项", *used.notes))
-        verdicts.append(FileVerdict(used.source, True, division, reason))
+        used_files.setdefault(used.ret.source, []).append(
+            (division, f"已填 {answered}/{expected} 项")
+        )
         statuses.append(
             DivisionStatus(
                 division,
                 True,
-                used.source,
-                fill_time(used),
+                used.ret.source,
+                fill_time(used.ret),
                 expected,
                 answered,
                 tuple(division_flags),
             )
         )
         flags += division_flags
+    verdicts += _verdicts(sorted(collected.returns, key=lambda r: r.source), used_files, set_aside)
 
     answers_by_task: dict[str, list[Answer]] = {}
     for a in answers:
@@ -557,6 +693,95 @@ def merge(master: Master, collected, year: int, quarter: int) -> Summary:
         flags=tuple(flags),
         files=tuple(verdicts),
     )
+
+
+def _set_aside_reason(used: Part, other: Part) -> str:
+    if other.ret.sha256 == used.ret.sha256:
+        return f"与 {used.ret.source} 内容完全相同，按一份计"
+    if other.rank == 0:
+        return f"重复报送，采用 {used.ret.source}"
+    return f"未采用：{used.division}另有采用的报送文件 {used.ret.source}（本文件的内容见问题清单）"
+
+
+def _not_used(
+    master: Master, division: str, used: Part, other: Part, checked: Checked, seen: set[str]
+) -> list[Flag]:
+    """Flags for a part of ``division`` that another part was preferred to. An older return of
+    the division's own is 重复报送; anything else typed in it that differs from what was used is
+    quoted whole (内容未读入), so that nothing typed is lost."""
+    source = other.ret.source
+    if other.main and other.rank == 0:
+        if other.ret.sha256 in seen:
+            return []
+        return [
+            Flag(
+                "重复报送",
+                f"{division}报送了多份文件，采用最新的 {used.ret.source}，未采用本文件",
+                division,
+                "",
+                source,
+            )
+        ]
+    flags = []
+    used_text = {a.task_number: (a.answer, a.plan) for a in checked.answers}
+    pairing = pair_rows(master.tasks_of(division), other.rows)
+    for number, rows in pairing.rows.items():
+        task = master.task(number)
+        for label, name, i in (("完成情况", "answer", 0), ("存在问题及下步打算", "plan", 1)):
+            text = _joined(rows, name)
+            if text.strip() and not same_text(text, used_text.get(number, ("", ""))[i]):
+                flags.append(
+                    Flag(
+                        "内容未读入",
+                        f"未采用的{other.note or '文件'}中，序号 {task.label} 的{label}与采用的"
+                        f"{used.ret.source} 不同，未读入：“{text}”"
+                        f"（{_where(other.ret, rows[0], label, other.sheet)}）",
+                        division,
+                        number,
+                        source,
+                    )
+                )
+    for row in pairing.left:
+        if row.answer.strip() or row.plan.strip():
+            flags.append(
+                Flag(
+                    "内容未读入",
+                    f"未采用的{other.note or '文件'}中第{row.row}行未读入："
+                    f"“{row.answer}{('；' + row.plan) if row.plan.strip() else ''}”"
+                    f"（{source}，工作表 {other.sheet}）",
+                    division,
+                    "",
+                    source,
+                )
+            )
+    if other.main:  # the whole file was set aside: what it held outside the rows too
+        for stray in other.ret.strays:
+            _report_stray(
+                other.ret,
+                stray,
+                None,
+                lambda kind, detail, task="", severity="": flags.append(
+                    Flag("内容未读入", detail, division, task, source, severity)
+                ),
+            )
+    return flags
+
+
+def _verdicts(returns, used_files: dict[str, list[str]], set_aside: dict[str, tuple[str, str]]):
+    """采用 / 未采用 for every file that was identified and not rejected."""
+    out = []
+    for ret in returns:
+        if ret.source in used_files:
+            divisions = [d for d, _ in used_files[ret.source]]
+            said = "；".join(
+                (f"{d}" if len(divisions) > 1 else "") + text for d, text in used_files[ret.source]
+            )
+            reason = "；".join((f"已采用，{said}", *ret.notes))
+            out.append(FileVerdict(ret.source, True, "、".join(divisions), reason))
+        elif ret.source in set_aside:
+            division, reason = set_aside[ret.source]
+            out.append(FileVerdict(ret.source, False, division, reason))
+    return out
 
 
 def has_errors(flags: Iterable[Flag]) -> bool:

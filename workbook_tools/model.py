@@ -38,6 +38,7 @@ FLAG_TYPES = {
     "无法识别处室": SEVERITY_ERROR,
     "文件无法读取": SEVERITY_ERROR,
     "疑似公式": SEVERITY_INFO,
+    "内容未读入": SEVERITY_WARNING,
 }
 
 SUMMARY_SHEETS = ("总览", "汇总", "报送情况", "问题清单", "明细")
@@ -156,6 +157,16 @@ class Master:
     def task(self, number: str) -> Task:
         return self._tasks_by_number[number]
 
+    def task_or_none(self, number: str) -> Task | None:
+        return self._tasks_by_number.get(number)
+
+    @cached_property
+    def text_index(self):
+        """A pairing.TaskIndex of the tasks: finds a task by its text, or a text like it."""
+        from .pairing import TaskIndex  # pairing builds on this module
+
+        return TaskIndex(self.tasks)
+
 
 @dataclass(frozen=True)
 class Flag:
@@ -175,7 +186,7 @@ class Flag:
             object.__setattr__(self, "severity", FLAG_TYPES[self.kind])
 
 
-@dataclass(frozen=True, slots=True)  # slots: thousands per inbox, sent back by worker processes
+@dataclass(frozen=True, slots=True)  # slots: thousands per inbox
 class ReturnRow:
     """One data row of a returned Annex 2 sheet, values as text exactly as read."""
 
@@ -187,6 +198,7 @@ class ReturnRow:
     plan: str  # 存在问题及下步打算
     # column label -> column letter ("D"); one dict shared by the rows of a file
     columns: Mapping[str, str] = field(default_factory=dict, compare=False)
+    role: str = ""  # 本处室职责 as typed ("" when the table has no such column)
 
     @property
     def cells(self) -> dict[str, str]:
@@ -198,14 +210,27 @@ class ReturnRow:
         column = self.columns.get(label)
         return f"{column}{self.row}" if column else ""
 
-    def __reduce__(self):
-        # Rebuilt from its fields in order: about 30% quicker to unpickle and 45% to pickle
-        # than the slots state a dataclass uses by default (thousands of rows come back from
-        # the reading processes).
-        return (
-            ReturnRow,
-            (self.row, self.number, self.text, self.answer, self.status, self.plan, self.columns),
-        )
+
+@dataclass(frozen=True)
+class Stray:
+    """Text in a return that was not read as part of a task row, quoted whole with its place."""
+
+    sheet: str
+    place: str  # "单元格 G5", "单元格 D5 的批注", "文本框“文本框 1”"
+    text: str
+    row: int = 0  # 1-based row when the text is in a cell of a table's sheet, else 0
+    kind: str = "单元格"  # 单元格 / 批注 / 文本框
+
+
+@dataclass(frozen=True)
+class ReturnTable:
+    """A further task table found in the same file (a copied sheet, a second division's sheet)."""
+
+    sheet: str
+    rows: tuple[ReturnRow, ...]
+    division: str | None = None  # from the title above the table, if it names one
+    year: int | None = None
+    quarter: int | None = None
 
 
 @dataclass(frozen=True)
@@ -222,6 +247,7 @@ class ReturnFile:
     identified_by: str  # 模板标识 / 标题 / 文件名 / ""
     rows: tuple[ReturnRow, ...]
     fingerprints: tuple[tuple[str, str], ...] = ()  # (task number, fingerprint) from the identity
+    identity_rows: tuple[tuple[str, int], ...] = ()  # (task number, its row in the template)
     template_version: str = ""
     conflicts: tuple[str, ...] = ()  # e.g. "文件名为养老服务处，模板标识为社会救助处"
     extra: tuple[str, ...] = ()  # content outside the task table, described with its cell
@@ -231,6 +257,11 @@ class ReturnFile:
     fill_date: str = ""
     modified: str = ""  # ISO time the document says it was last saved, "" if unknown
     mtime: float = 0.0  # file time
+    strays: tuple[Stray, ...] = ()  # typed text outside the task rows' known columns
+    tables: tuple[ReturnTable, ...] = ()  # task tables on other sheets
+    title_division: str | None = None  # what the title above the table names
+    file_division: str | None = None  # what the file name names
+    identity_division: str | None = None  # what the identity sheet / properties name
 
 
 @dataclass(frozen=True)

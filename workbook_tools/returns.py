@@ -40,7 +40,7 @@ from .containers import (
     sniff_bytes,
 )
 from .errors import ReturnReadError
-from .model import ReturnFile, ReturnRow, quarter_name
+from .model import ReturnFile, ReturnRow, ReturnTable, Stray, quarter_name
 from .ole import OleFile, ole_last_saved
 
 __all__ = [
@@ -51,12 +51,12 @@ __all__ = [
     "sniff",
 ]
 
-#: Rows searched for the header (序号 / 责任事项 / 完成情况).
-HEADER_SEARCH_ROWS = 20
-#: Entries kept in ReturnFile.extra; further ones are counted in a last entry.
+#: Rows searched for the header (序号 / 责任事项 / 完成情况): notes above the table push it down.
+HEADER_SEARCH_ROWS = 50
+#: Texts outside the task rows kept whole per file; further ones are counted in one line.
+MAX_STRAYS = 200
+#: Cells right of MAX_COLS kept per sheet.
 MAX_EXTRA = 50
-#: Characters of a cell quoted in an extra entry.
-EXTRA_QUOTE = 30
 
 BY_IDENTITY = "模板标识"
 BY_TITLE = "标题"
@@ -180,6 +180,7 @@ class _Sheet:
     grid: list[list[Any]]  # rows from sheet row 1, at most MAX_COLS values each
     rows_cut: bool  # the sheet goes on past MAX_ROWS
     beyond: list[tuple[int, int, Any]]  # (row, col) 0-based of values right of MAX_COLS
+    beyond_more: int = 0  # further such values, not kept
 
 
 # python-calamine drops the elements ODF uses for a tab and a line break inside a cell
@@ -228,15 +229,18 @@ def _load_sheets(data: bytes, source: str) -> list[_Sheet]:
             # skip_empty_area=False keeps row 1 at index 0 and column A at index 0; iter_rows
             # does not (it starts at the first used column).
             rows = sheet.to_python(skip_empty_area=False, nrows=MAX_ROWS + 1)
-            grid, beyond = [], []
+            grid, beyond, more = [], [], 0
             for r, row in enumerate(rows[:MAX_ROWS]):
                 grid.append(list(row[:MAX_COLS]))
-                if len(row) > MAX_COLS and len(beyond) < MAX_EXTRA:
-                    beyond += [
+                if len(row) > MAX_COLS:
+                    far = [
                         (r, c, v) for c, v in enumerate(row) if c >= MAX_COLS and _text(v).strip()
                     ]
+                    room = MAX_EXTRA - len(beyond)
+                    beyond += far[:room]
+                    more += len(far[room:])
             hidden = meta.visible != calamine.SheetVisibleEnum.Visible
-            sheets.append(_Sheet(meta.name, hidden, grid, len(rows) > MAX_ROWS, beyond))
+            sheets.append(_Sheet(meta.name, hidden, grid, len(rows) > MAX_ROWS, beyond, more))
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except BaseException as exc:  # pyo3 turns Rust panics into PanicException(BaseException)
@@ -275,17 +279,63 @@ def _ref(r: int, c: int) -> str:
     return f"{column_letter(c)}{r + 1}"
 
 
-def _quote(text: str) -> str:
-    text = re.sub(r"\s+", " ", text).strip()
-    return text if len(text) <= EXTRA_QUOTE else text[:EXTRA_QUOTE] + "…"
-
-
 def _find_header(sheet: _Sheet) -> tuple[int, dict[str, int]] | None:
+    """(row, template column -> index) of the first row that reads as the task table's header:
+    an answer column and a 序号 or 责任事项 column, recognised by meaning (layout.header_label)."""
     for r, row in enumerate(sheet.grid[:HEADER_SEARCH_ROWS]):
-        labels = [layout.normalise_space(_text(v)) for v in row]
-        if all(h in labels for h in (layout.COL_NUMBER, layout.COL_TEXT, layout.COL_ANSWER)):
-            return r, {h: labels.index(h) for h in layout.HEADERS if h in labels}
+        texts = [_text(v) for v in row]
+        if not any(t.strip() for t in texts) or any(layout.parse_title(t) for t in texts):
+            continue
+        cols = layout.header_columns(texts)
+        if layout.COL_ANSWER in cols and (layout.COL_NUMBER in cols or layout.COL_TEXT in cols):
+            return r, cols
     return None
+
+
+@dataclass
+class _Table:
+    sheet: _Sheet
+    header: int
+    cols: dict[str, int]
+    rows: list[ReturnRow]
+    strays: list[Stray]
+    title: tuple[int, int, str] | None
+
+    @property
+    def answered(self) -> int:
+        return sum(1 for row in self.rows if row.answer.strip())
+
+
+def _tables(sheets: list[_Sheet], ident_rows: bool) -> list[_Table]:
+    """Every task table of the file, the template's data sheet first."""
+    found = []
+    for sheet in sorted(sheets, key=lambda s: s.name != layout.DATA_SHEET):
+        if sheet.name in (layout.IDENTITY_SHEET, layout.GUIDE_SHEET):
+            continue
+        header = _find_header(sheet)
+        if header is None and ident_rows and sheet.name == layout.DATA_SHEET:
+            # Headers rewritten beyond recognition in the template itself: its columns are where
+            # the template put them.
+            header = (layout.ROW_HEADER - 1, {h: i for i, h in enumerate(layout.HEADERS)})
+        if header is None:
+            continue
+        r, cols = header
+        rows, strays = _task_rows(sheet, r, cols)
+        found.append(_Table(sheet, r, cols, rows, strays, _title(sheet, r)))
+    return found
+
+
+def _title(sheet: _Sheet, header: int) -> tuple[int, int, str] | None:
+    return next(
+        (
+            t
+            for row in sheet.grid[: max(header, 0)]
+            for v in row
+            for t in [layout.parse_title(_text(v))]
+            if t
+        ),
+        None,
+    )
 
 
 def _interpret(
@@ -298,71 +348,74 @@ def _interpret(
     modified: str,
     mtime: float,
 ) -> ReturnFile:
-    ordered = sorted(sheets, key=lambda s: s.name != layout.DATA_SHEET)
-    found = next(
-        (
-            (s, h)
-            for s in ordered
-            if s.name != layout.IDENTITY_SHEET
-            for h in [_find_header(s)]
-            if h
-        ),
-        None,
-    )
-    if found is None:
+    ident = _identity(sheets, props, notes)
+    tables = _tables(sheets, bool(ident.rows))
+    if not tables:
         seen = "、".join(s.name for s in sheets) or "（没有工作表）"
         raise ReturnReadError(
-            f"找不到含“序号、责任事项、完成情况”表头的工作表（文件中的工作表：{seen}）",
+            f"找不到任务表：没有一个工作表含有“完成情况”列和“序号”或“责任事项”列的表头"
+            f"（文件中的工作表：{seen}）",
             file=source,
-            hint="请使用下发的模板填报，不要修改表头",
+            hint="请使用下发的模板填报；表头可以加注时间（如“完成情况（截至3月底）”），但不要删除",
         )
-    sheet, (header, cols) = found
+    # The data sheet, unless it was left empty and the answers were typed into a copy of it.
+    main = tables[0]
+    if main.answered == 0:
+        fuller = max(tables, key=lambda t: t.answered)
+        if fuller.answered:
+            main = fuller
+            notes.append(f"完成情况填写在工作表 {main.sheet.name} 中，已按该表读取")
+    sheet, header = main.sheet, main.header
     if sheet.name != layout.DATA_SHEET:
         notes.append(f"表格在工作表 {sheet.name} 中（模板中为 {layout.DATA_SHEET}）")
     if sheet.hidden:
         notes.append(f"工作表 {sheet.name} 被隐藏")
     for label in (layout.COL_STATUS, layout.COL_PLAN):
-        if label not in cols:
+        if label not in main.cols:
             notes.append(f"工作表 {sheet.name} 缺少“{label}”列")
-    if sheet.rows_cut:
-        notes.append(f"工作表 {sheet.name} 超过 {MAX_ROWS} 行，只读取了前 {MAX_ROWS} 行")
-
-    rows, extra = _task_rows(sheet, header, cols)
-    if sheet.rows_cut:  # first, so that the cap on extra never hides it
-        extra.insert(
-            0,
-            f"工作表 {sheet.name} 第 {MAX_ROWS + 1} 行及以后仍有内容（超过 {MAX_ROWS} 行的部分未读取）",
-        )
-    extra += [
-        f"工作表 {sheet.name} 单元格 {_ref(r, c)}：“{_quote(_text(v))}”（超出读取范围）"
-        for r, c, v in sheet.beyond
+    extra: list[str] = [
+        f"工作表 {sheet.name} 第 {MAX_COLS} 列以右另有 {sheet.beyond_more} 个单元格有内容（超出读取范围，未逐一列出）"
+        for sheet in sheets
+        if sheet.beyond_more
     ]
+    for table in tables:
+        if table.sheet.rows_cut:
+            notes.append(f"工作表 {table.sheet.name} 超过 {MAX_ROWS} 行，只读取了前 {MAX_ROWS} 行")
+            extra.append(
+                f"工作表 {table.sheet.name} 第 {MAX_ROWS + 1} 行及以后仍有内容（超过 {MAX_ROWS} 行的部分未读取）"
+            )
+    strays = list(main.strays)
+    others = []
+    for table in tables:
+        if table is main:
+            continue
+        strays += table.strays
+        t = table.title or (None, None, "")
+        others.append(
+            ReturnTable(table.sheet.name, tuple(table.rows), _division_or_none(t[2]), t[0], t[1])
+        )
+    table_sheets = {t.sheet.name for t in tables}
     for other in sheets:
-        if other is not sheet and other.name not in (layout.GUIDE_SHEET, layout.IDENTITY_SHEET):
-            extra += _sheet_content(other)
-    if len(extra) > MAX_EXTRA:
-        extra = [*extra[: MAX_EXTRA - 1], f"……另有 {len(extra) - MAX_EXTRA + 1} 处表格以外的内容"]
+        if other.name not in table_sheets and other.name not in (
+            layout.GUIDE_SHEET,
+            layout.IDENTITY_SHEET,
+        ):
+            strays += _sheet_content(other)
+            if other.rows_cut:
+                extra.append(f"工作表 {other.name} 第 {MAX_ROWS + 1} 行及以后仍有内容（未读取）")
+    if len(strays) > MAX_STRAYS:
+        extra.append(f"另有 {len(strays) - MAX_STRAYS} 处表格以外的内容未逐一列出")
+        strays = strays[:MAX_STRAYS]
 
     filler = _filler(sheet, header)
-    ident = _identity(sheets, props, notes)
-    title = next(
-        (
-            t
-            for row in sheet.grid[:header]
-            for v in row
-            for t in [layout.parse_title(_text(v))]
-            if t
-        ),
-        None,
-    )
+    title = main.title
     from_title = {}
     if title:
-        from_title = {
-            "year": title[0],
-            "quarter": title[1],
-            "division": _division_or_none(title[2]),
-        }
-    chosen, by, conflicts = _resolve(ident, from_title, _from_file_name(source))
+        from_title = {"year": title[0], "quarter": title[1]}
+        if division := _division_or_none(title[2]):
+            from_title["division"] = division
+    from_file = _from_file_name(source)
+    chosen, by, conflicts = _resolve(ident, from_title, from_file)
     return ReturnFile(
         source=source,
         sha256=hashlib.sha256(data).hexdigest(),
@@ -372,8 +425,9 @@ def _interpret(
         year=chosen.get("year"),
         quarter=chosen.get("quarter"),
         identified_by=by,
-        rows=tuple(rows),
+        rows=tuple(main.rows),
         fingerprints=ident.fingerprints,
+        identity_rows=ident.rows,
         template_version=ident.version,
         conflicts=tuple(ident.conflicts + conflicts),
         extra=tuple(extra),
@@ -383,57 +437,95 @@ def _interpret(
         fill_date=filler.get(layout.FILLER_LABELS[2], ""),
         modified=modified,
         mtime=mtime,
+        strays=tuple(strays),
+        tables=tuple(others),
+        title_division=from_title.get("division"),
+        file_division=from_file.get("division"),
+        identity_division=ident.values.get("division"),
     )
 
 
 _WHOLE_FLOAT = re.compile(r"\d+\.0+")  # a 序号 typed or read as 3.0
+_ANNEX = re.compile(r"附件\s*\d+")
 
 
 def _task_rows(
     sheet: _Sheet, header: int, cols: dict[str, int]
-) -> tuple[list[ReturnRow], list[str]]:
-    rows, extra = [], []
+) -> tuple[list[ReturnRow], list[Stray]]:
+    """The rows below the header, and every typed cell outside the table's columns (and above
+    the header, other than the annex mark, the title and the 填报人 line), quoted whole."""
+    rows: list[ReturnRow] = []
+    strays = _above_header(sheet, header)
     mapped = set(cols.values())
     letters = {label: column_letter(c) for label, c in cols.items()}
+    read = (
+        layout.COL_NUMBER,
+        layout.COL_TEXT,
+        layout.COL_ANSWER,
+        layout.COL_STATUS,
+        layout.COL_PLAN,
+    )
     for r in range(header + 1, len(sheet.grid)):
         texts = [v if v.__class__ is str else _text(v) for v in sheet.grid[r]]
         values = {label: texts[c] if c < len(texts) else "" for label, c in cols.items()}
-        number = values[layout.COL_NUMBER].strip()
-        text = values[layout.COL_TEXT]
-        stray = [c for c, t in enumerate(texts) if t and not t.isspace()]
-        if number or text.strip():
+        number = values.get(layout.COL_NUMBER, "").strip()
+        if any(values.get(label, "").strip() for label in read):
             if "." in number and _WHOLE_FLOAT.fullmatch(number):
                 number = number.split(".")[0]
             rows.append(
                 ReturnRow(
                     row=r + 1,
                     number=number,
-                    text=text,
-                    answer=values[layout.COL_ANSWER],
+                    text=values.get(layout.COL_TEXT, ""),
+                    answer=values.get(layout.COL_ANSWER, ""),
                     status=values.get(layout.COL_STATUS, "").strip(),
                     plan=values.get(layout.COL_PLAN, ""),
                     columns=letters,
+                    role=values.get(layout.COL_ROLE, ""),
                 )
             )
-            stray = [c for c in stray if c not in mapped]
-        extra += [
-            f"工作表 {sheet.name} 单元格 {_ref(r, c)}：“{_quote(_cell(sheet.grid, r, c))}”"
-            for c in stray
+        strays += [
+            Stray(sheet.name, f"单元格 {_ref(r, c)}", t, r + 1)
+            for c, t in enumerate(texts)
+            if c not in mapped and t and not t.isspace()
         ]
-    return rows, extra
+    strays += [
+        Stray(sheet.name, f"单元格 {_ref(r, c)}", _text(v), r + 1) for r, c, v in sheet.beyond
+    ]
+    return rows, strays
 
 
-def _sheet_content(sheet: _Sheet) -> list[str]:
+def _above_header(sheet: _Sheet, header: int) -> list[Stray]:
+    """Cells above the header that are not the annex mark, a title, or the 填报人 line."""
+    out = []
+    for r, row in enumerate(sheet.grid[:header]):
+        texts = [_text(v).strip() for v in row]
+        if r < layout.ROW_HEADER - 2 and sum(1 for t in texts if t) == 1:
+            continue  # the template's 附件2 and title rows, whatever they were changed to
+        after_label = False  # the cell after a bare 填报人 label holds its value
+        for c, text in enumerate(texts):
+            if not text:
+                continue
+            norm = layout.normalise_space(text)
+            known = (
+                after_label
+                or any(norm.startswith(label) for label in layout.FILLER_LABELS)
+                or _ANNEX.fullmatch(norm)
+                or layout.parse_title(text)
+                or "工作目标完成情况" in norm
+            )
+            after_label = norm.rstrip("：:") in layout.FILLER_LABELS
+            if not known:
+                out.append(Stray(sheet.name, f"单元格 {_ref(r, c)}", _text(row[c]), r + 1))
+    return out
+
+
+def _sheet_content(sheet: _Sheet) -> list[Stray]:
     cells = [
         (r, c, v) for r, row in enumerate(sheet.grid) for c, v in enumerate(row) if _text(v).strip()
     ]
     cells += sheet.beyond
-    out = [
-        f"工作表 {sheet.name} 单元格 {_ref(r, c)}：“{_quote(_text(v))}”" for r, c, v in cells[:5]
-    ]
-    if len(cells) > 5:
-        out.append(f"工作表 {sheet.name} 另有 {len(cells) - 5} 个非空单元格")
-    return out
+    return [Stray(sheet.name, f"单元格 {_ref(r, c)}", _text(v)) for r, c, v in cells]
 
 
 def _filler(sheet: _Sheet, header: int) -> dict[str, str]:
@@ -467,6 +559,7 @@ class _Identity:
     version: str
     fingerprints: tuple[tuple[str, str], ...]
     conflicts: list[str]
+    rows: tuple[tuple[str, int], ...] = ()  # (task number, its row in the template)
 
 
 _FIELD_NAMES = {"division": "处室", "year": "年度", "quarter": "季度"}
@@ -512,6 +605,7 @@ def _identity(sheets: list[_Sheet], props: dict[str, str], notes: list[str]) -> 
     }
     from_sheet: dict[str, str] = {}
     prints: list[tuple[str, str]] = []
+    rows: list[tuple[str, int]] = []
     sheet = next((s for s in sheets if s.name == layout.IDENTITY_SHEET), None)
     if sheet is not None:
         in_table = False
@@ -520,6 +614,8 @@ def _identity(sheets: list[_Sheet], props: dict[str, str], notes: list[str]) -> 
             if in_table:
                 if a:
                     prints.append((a, c))
+                    if b.isdigit():
+                        rows.append((a, int(b)))
                 continue
             if tuple(layout.normalise_space(x) for x in (a, b, c)) == layout.ID_TABLE_HEADER:
                 in_table = True
@@ -542,7 +638,7 @@ def _identity(sheets: list[_Sheet], props: dict[str, str], notes: list[str]) -> 
     version = from_sheet.get("version", "").strip() or from_props["version"]
     if version and version != layout.TEMPLATE_VERSION:
         notes.append(f"模板版本为 {version}，当前版本为 {layout.TEMPLATE_VERSION}")
-    return _Identity({**prop_vals, **sheet_vals}, version, tuple(prints), conflicts)
+    return _Identity({**prop_vals, **sheet_vals}, version, tuple(prints), conflicts, tuple(rows))
 
 
 _DIVISION_LIKE = re.compile(
@@ -555,27 +651,26 @@ _COPY_SUFFIX = re.compile(
 
 def _from_file_name(source: str) -> dict[str, Any]:
     """Year, quarter and division read from a file name such as
-    2022年第一季度工作目标完成情况-养老服务处.xlsx (layout.file_stem) or the full title."""
+    2022年第一季度工作目标完成情况-养老服务处.xlsx (layout.file_stem) or the full title. The
+    division is what is left of the name, suffixes and all (养老服务处（定稿）, 养老服务处-张三):
+    merge finds the expected division inside it."""
     name = PurePosixPath(source).name
     stem = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", name)
     stem = _COPY_SUFFIX.sub("", layout.normalise_space(stem))
     out: dict[str, Any] = {}
-    parsed = layout.parse_title(stem)
-    if parsed:
-        out = {"year": parsed[0], "quarter": parsed[1]}
-        if division := _division_or_none(parsed[2]):
-            out["division"] = division
-    else:
-        if m := re.search(r"(\d{4})年", stem):
-            out["year"] = int(m.group(1))
-        if m := re.search(r"第([一二三四1-4])季度", stem):
-            out["quarter"] = layout.parse_quarter(m.group(1))
-    if "division" not in out:
-        last = re.split(r"[-－—_]", stem)[-1]
-        candidate = layout.normalise_division(last)
-        if _DIVISION_LIKE.fullmatch(candidate) and "工作目标完成情况" not in candidate:
-            out["division"] = candidate
+    if m := re.search(r"(\d{4})年", stem):
+        out["year"] = int(m.group(1))
+    if m := re.search(r"第([一二三四1-4])季度", stem):
+        out["quarter"] = layout.parse_quarter(m.group(1))
+    rest = _FILE_NAME_WORDS.sub("-", stem).strip("-－—_ ")
+    if rest and _DIVISION_LIKE.search(rest):
+        out["division"] = layout.normalise_division(rest)
     return out
+
+
+_FILE_NAME_WORDS = re.compile(
+    r"附件\s*\d+|\d{4}年(?:度)?|市民政局|第[一二三四1-4]季度|工作目标完成情况(?:表)?|完成情况(?:表)?"
+)
 
 
 def _resolve(
@@ -592,7 +687,7 @@ def _resolve(
                 continue
             if name not in chosen:
                 chosen[name], chosen_by[name] = value, by
-            elif value != chosen[name]:
+            elif value != chosen[name] and name != "division":  # merge judges the division
                 where = f"{by}中的" if by != BY_IDENTITY else by
                 conflicts.append(
                     f"{where}{_FIELD_NAMES[name]}为“{_show(name, value)}”，{chosen_by[name]}为"

@@ -26,13 +26,12 @@ from .errors import InputError, OutputError
 from .fastsheet import FastWorkbook, render_rows
 from .files import safe_filename, write_atomically
 from .gcpause import without_gc
-from .model import BUREAU, ROLE_ASSIST, ROLE_LEAD, STATUSES, Master, Task, quarter_name
+from .model import BUREAU, ROLE_LEAD, STATUSES, Master, Task, quarter_name
 from .parallel import MIN_ITEMS, ordered_map
 
 __all__ = [
     "TemplateInfo",
     "build_template",
-    "role_text",
     "write_template",
     "write_templates",
 ]
@@ -103,30 +102,6 @@ def _lines(text: str, width: float, size: float = SIZE_BODY) -> int:
 def _height(lines: int, size: float = SIZE_BODY) -> float:
     """Row height in points for ``lines`` lines of text in ``size`` pt (CJK fonts: up to ~1.45 em)."""
     return min(MAX_ROW_HEIGHT, round(lines * size * 1.45 + 6, 1))
-
-
-def role_text(task: Task, division: str) -> str:
-    """What the 本处室职责 cell says: the division's role, then who else is on the task.
-
-    牵头 / 牵头\\n配合：A、B / 配合\\n牵头：C / 牵头\\n共同牵头：D / 配合\\n牵头：C\\n其他配合：E
-    """
-    role = task.role_of(division)
-    if role is None:
-        raise ValueError(f"{division} has no role in task {task.number}")
-    leads = [d for d in task.leads if d != division]
-    partners = [d for d in task.partners if d != division and d not in task.leads]
-    lines = [role]
-    if role == ROLE_LEAD:
-        if leads:
-            lines.append(f"共同{ROLE_LEAD}：" + "、".join(leads))
-        if partners:
-            lines.append(f"{ROLE_ASSIST}：" + "、".join(partners))
-    else:
-        if leads:
-            lines.append(f"{ROLE_LEAD}：" + "、".join(leads))
-        if partners:
-            lines.append(f"其他{ROLE_ASSIST}：" + "、".join(partners))
-    return "\n".join(lines)
 
 
 def _column_widths(tasks: tuple[Task, ...], roles: list[str]) -> list[float]:
@@ -330,7 +305,7 @@ def _write_data_sheet(
     book: _Book, ws, tasks: tuple[Task, ...], division: str, title: str
 ) -> list[int]:
     """Fill the data sheet; return the 1-based sheet row of each task."""
-    roles = [role_text(t, division) for t in tasks]
+    roles = [layout.role_text(t, division) for t in tasks]
     widths = _column_widths(tasks, roles)
     for col, width in enumerate(widths):
         ws.set_column(col, col, width)
