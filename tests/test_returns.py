@@ -348,7 +348,11 @@ def test_content_outside_the_table(tmp_path):
     )
     r = read(path)
     assert [(x.sheet, x.place, x.text) for x in r.strays] == [
-        ("完成情况", "单元格 H7", "我在表格右边写了很长很长很长很长很长很长很长很长很长很长很长的一段话"),
+        (
+            "完成情况",
+            "单元格 H7",
+            "我在表格右边写了很长很长很长很长很长很长很长很长很长很长很长的一段话",
+        ),
         ("Sheet2", "单元格 A1", "另起一页"),
         ("Sheet2", "单元格 B2", "42"),
     ]
@@ -386,8 +390,7 @@ def test_no_header_lists_the_sheets(tmp_path):
     wb.close()
     err = refused(path.read_bytes())
     assert (
-        err.message
-        == "找不到任务表：没有一个工作表含有“完成情况”列和“序号”或“责任事项”列的表头"
+        err.message == "找不到任务表：没有一个工作表含有“完成情况”列和“序号”或“责任事项”列的表头"
         "（文件中的工作表：Sheet1、数据）"
     )
 
