@@ -89,40 +89,81 @@ def cli() -> None:
     type=click.Path(path_type=Path, file_okay=False),
     default=Path("outbox"),
     show_default=True,
-    help="模板输出文件夹。",
+    help="输出文件夹；模板写入其中的“<年度>年第<季度>季度”子文件夹。",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="覆盖子文件夹中与本次生成内容不同的同名文件（它们可能是已填写的报送文件，请先确认）。",
 )
 @_reports_errors
 # Each stage of split and merge holds the cyclic garbage collector (gcpause); between them it
 # would only walk what they built, all of which lives until the command ends: 15-30 ms a command.
 # Held for the whole command, and restored after it for a caller in the same process.
 @without_gc
-def split(quarter: int, year: int | None, master_path: Path, outbox: Path) -> None:
+def split(quarter: int, year: int | None, master_path: Path, outbox: Path, force: bool) -> None:
     """把分解方案拆成各处室（单位）的附件2模板，每个处室一个 .xlsx 文件。
+
+    模板写入 outbox/<年度>年第<季度>季度/。那里已有的同名文件与本次生成的内容完全相同时不动
+    （未改变）；内容不同时（例如有人把填好的报送文件存在了那里）原样保留、不覆盖，列出这些文件并以
+    状态 1 退出，确认可以覆盖时加 --force。
 
     \b
     示例：
       workbook-tools split --quarter 1
       workbook-tools split -q 2 --master master/分解方案.xlsx --outbox outbox
     """
+    from . import layout
     from .cells import display_width
+    from .files import KEPT, REPLACED, UNCHANGED, WRITTEN, display_name
     from .progress import Progress
     from .template import write_templates
 
     master = _load_master(master_path)
     year = _year(year, master)
+    folder = outbox / layout.quarter_folder(year, quarter)
     with Progress("生成模板", len(master.divisions)) as progress:
-        infos = write_templates(master, year, quarter, outbox, progress=progress)
+        infos = write_templates(master, year, quarter, folder, progress=progress, force=force)
     width = max(map(display_width, ["处室/单位", *(info.division for info in infos)]))
 
     def pad(text: str) -> str:
         return text + " " * (width - display_width(text))
 
+    notes = {UNCHANGED: "（未改变）", KEPT: "（已保留原文件，未覆盖）", REPLACED: "（已覆盖）"}
     click.echo(f"{pad('处室/单位')}  牵头  配合  文件")
     for info in infos:
-        click.echo(f"{pad(info.division)}  {info.led:>4}  {info.assisted:>4}  {info.path.name}")
-    click.echo(
-        f"已生成 {len(infos)} 个模板，位于 {outbox}{'' if str(outbox).endswith('/') else '/'}"
-    )
+        name = display_name(info.path.name) + notes.get(info.state, "")
+        click.echo(f"{pad(info.division)}  {info.led:>4}  {info.assisted:>4}  {name}")
+    where = _folder_text(folder)
+    order = (WRITTEN, REPLACED, UNCHANGED, KEPT)
+    counts = {state: sum(1 for info in infos if info.state == state) for state in order}
+    if counts[WRITTEN] == len(infos):
+        click.echo(f"已生成 {len(infos)} 个模板，位于 {where}")
+    else:
+        done = "，".join(f"{state} {counts[state]} 个" for state in order if counts[state])
+        click.echo(f"{len(infos)} 个模板位于 {where}：{done}")
+    kept = [info for info in infos if info.state == KEPT]
+    if kept:
+        click.echo(
+            f"未覆盖：以下 {len(kept)} 个文件与本次生成的模板不同（可能已被填写，"
+            "或是按修改前的分解方案生成的），已原样保留：",
+            err=True,
+        )
+        for info in kept:
+            click.echo(f"  {display_name(str(folder / info.path.name))}", err=True)
+        click.echo(
+            "请把需要保留的文件移到别处后重新运行；确认可以覆盖时，加 --force 重新运行。",
+            err=True,
+        )
+        sys.exit(1)
+
+
+def _folder_text(folder: Path) -> str:
+    """A folder as shown in messages: readable, ending in a separator."""
+    from .files import display_name
+
+    text = display_name(str(folder))
+    return text if text.endswith(("/", "\\")) else text + "/"
 
 
 def _summary_path(outbox: Path, year: int, quarter: int) -> Path:
