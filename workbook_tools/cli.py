@@ -51,12 +51,19 @@ def _load_master(path: Path):
 
     master = read_master(path, cached=True)
     click.echo(
-        f"分解方案：{path}（工作表 {master.sheet}，{len(master.tasks)} 项事项，"
+        f"分解方案：{_shown(path)}（工作表 {master.sheet}，{len(master.tasks)} 项事项，"
         f"{len(master.divisions)} 个处室/单位，{len(master.assignments)} 项分工）"
     )
     for warning in master.warnings:
         click.echo(f"警告：{warning}", err=True)
     return master
+
+
+def _shown(path: Path) -> str:
+    """A path given on the command line as shown in messages (see files.display_name)."""
+    from .files import display_name
+
+    return display_name(str(path))
 
 
 def _year(year: int | None, master) -> int:
@@ -160,9 +167,7 @@ def split(quarter: int, year: int | None, master_path: Path, outbox: Path, force
 
 def _folder_text(folder: Path) -> str:
     """A folder as shown in messages: readable, ending in a separator."""
-    from .files import display_name
-
-    text = display_name(str(folder))
+    text = _shown(folder)
     return text if text.endswith(("/", "\\")) else text + "/"
 
 
@@ -224,7 +229,7 @@ def merge(
 
     if not inbox.is_dir():
         raise click.UsageError(
-            f"找不到回收文件夹 {inbox}；请把回收的文件放入该文件夹，或用 --inbox 指定"
+            f"找不到回收文件夹 {_shown(inbox)}；请把回收的文件放入该文件夹，或用 --inbox 指定"
         )
     master = _load_master(master_path)
     year = _year(year, master)
@@ -249,10 +254,10 @@ def merge(
         click.echo(f"      {listed}")
     target = out or _summary_path(Path("outbox"), year, quarter)
     write_summary(summary, target)
-    click.echo(f"汇总表：{target}")
+    click.echo(f"汇总表：{_shown(target)}")
     if json_path:
         _write_json(summary, json_path)
-        click.echo(f"JSON：{json_path}")
+        click.echo(f"JSON：{_shown(json_path)}")
     if strict and has_errors(summary.flags):
         sys.exit(1)
 
