@@ -81,7 +81,7 @@ def cli() -> None:
 
     \b
     典型流程：
-      workbook-tools split --quarter 1      # 分解方案 -> outbox/ 各处室模板
+      workbook-tools split --quarter 1      # 分解方案 -> outbox/2022年第一季度/ 各处室模板
       workbook-tools merge --quarter 1      # inbox/ 回收文件 -> 汇总表
       workbook-tools demo                   # 在 demo/ 中完整演示一遍
     """
@@ -316,6 +316,9 @@ def check(
 @_reports_errors
 def demo(directory: Path, master_path: Path) -> None:
     """在 DIRECTORY（默认 demo/）中演示完整流程：拆分、模拟填报、汇总。
+
+    DIRECTORY 须是新文件夹、空文件夹或以前演示用过的文件夹：演示只删除、覆盖它自己写入的文件，
+    其中只要有别的文件（或演示写入后被改动过的文件），就不运行，什么也不改动。
 
     示例数据都标有“【示例】”。两个处室不报送，一个文件被改名，一项滞后，一项事项被改动，
     一项完成情况空着；装有 LibreOffice 时，一个文件另存为 .xls。
