@@ -85,6 +85,7 @@ def work_ours_split(job: dict, clock: Clock) -> None:
     from workbook_tools.master import read_master
     from workbook_tools.template import write_templates
 
+    shutil.rmtree(job["outbox"], ignore_errors=True)  # a second run would only compare bytes
     clock.start()
     master = read_master(job["master"])
     clock.lap("read_master")
@@ -532,7 +533,7 @@ def shipped_cycle(cli: list[str], work: Path, seed: int, repeats: int) -> dict[s
                 work,
             ).process_wall
         )
-        fill_all(outbox, inbox, seed, "fast", SHIPPED_MASTER)
+        fill_all(outbox / f"{YEAR}年第一季度", inbox, seed, "fast", SHIPPED_MASTER)
         out["merge"].append(
             run_command(
                 f"shipped-merge-{i}",

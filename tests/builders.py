@@ -9,6 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
+from workbook_tools import layout
 from workbook_tools.cli import cli
 from workbook_tools.demo import Fill, fill_template
 from workbook_tools.master import read_master
@@ -27,7 +28,8 @@ def split_shipped(outbox: Path, quarter: int = 1) -> dict[str, Path]:
     result = run_cli("split", "--quarter", quarter, "--master", SHIPPED_MASTER, "--outbox", outbox)
     assert result.exit_code == 0, result.output
     master = read_master(SHIPPED_MASTER)
-    by_name = {p.name: p for p in outbox.glob("*.xlsx")}
+    folder = outbox / layout.quarter_folder(master.year, int(quarter))
+    by_name = {p.name: p for p in folder.glob("*.xlsx")}
     out = {}
     for division in master.divisions:
         [name] = [n for n in by_name if n.endswith(f"-{division}.xlsx")]

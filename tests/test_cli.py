@@ -48,7 +48,7 @@ def test_split_prints_one_line_per_division_and_is_reproducible(tmp_path):
     assert lines[0] == (
         f"分解方案：{SHIPPED_MASTER}（工作表 分解方案，17 项事项，12 个处室/单位，32 项分工）"
     )
-    assert lines[-1] == f"已生成 12 个模板，位于 {tmp_path / 'a'}/"
+    assert lines[-1] == f"已生成 12 个模板，位于 {tmp_path / 'a' / '2022年第一季度'}/"
     body = lines[2:-1]
     assert len(body) == 12
     assert body[3].split() == [
@@ -58,8 +58,11 @@ def test_split_prints_one_line_per_division_and_is_reproducible(tmp_path):
         "2022年第一季度工作目标完成情况-养老服务处.xlsx",
     ]
     run_cli("split", "-q", "1", "--master", SHIPPED_MASTER, "--outbox", tmp_path / "b")
-    for path in (tmp_path / "a").iterdir():
-        assert path.read_bytes() == (tmp_path / "b" / path.name).read_bytes(), path.name
+    made = sorted((tmp_path / "a").rglob("*.xlsx"))
+    assert len(made) == 12
+    for path in made:
+        twin = tmp_path / "b" / path.relative_to(tmp_path / "a")
+        assert path.read_bytes() == twin.read_bytes(), path.name
 
 
 def test_split_templates_follow_the_master(tmp_path):

@@ -124,7 +124,8 @@ def run_cli(*args):
 def split(outbox: Path, year: int, quarter: int) -> dict[str, Path]:
     result = run_cli("split", "-q", quarter, "-y", year, "--master", MASTER, "--outbox", outbox)
     assert result.exit_code == 0, result.output
-    templates = {d: outbox / std_name(d, year, quarter) for d in read_master(MASTER).divisions}
+    folder = outbox / layout.quarter_folder(year, quarter)
+    templates = {d: folder / std_name(d, year, quarter) for d in read_master(MASTER).divisions}
     assert all(p.is_file() for p in templates.values())
     return templates
 

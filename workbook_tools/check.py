@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ReturnReadError
+from .files import display_name
 from .merge import check_return, has_errors, identify
 from .model import Flag, Master, quarter_name
 
@@ -25,18 +26,19 @@ class FileReport:
 def check_file(master: Master, path: Path, year: int | None, quarter: int | None) -> FileReport:
     from .inbox import read_path
 
+    shown = display_name(str(path))
     try:
-        ret = read_path(path, str(path))
+        ret = read_path(path, shown)
     except ReturnReadError as err:
-        flag = Flag("文件无法读取", str(err), source=str(path))
-        return FileReport(path, f"{path}：无法读取", (flag,))
+        flag = Flag("文件无法读取", str(err), source=shown)
+        return FileReport(path, f"{shown}：无法读取", (flag,))
     division, flags, rejection = identify(master, ret, year, quarter)
     period = f"{ret.year or '?'}年第{quarter_name(ret.quarter) if ret.quarter else '?'}季度"
     if division is None:
-        return FileReport(path, f"{path}：{rejection}", tuple(flags))
+        return FileReport(path, f"{shown}：{rejection}", tuple(flags))
     checked = check_return(master, ret, division)
     answered = sum(1 for a in checked.answers if a.answer.strip())
-    head = f"{path}：{division}，{period}，已填 {answered}/{checked.expected} 项（识别依据：{ret.identified_by or '无'}）"
+    head = f"{shown}：{division}，{period}，已填 {answered}/{checked.expected} 项（识别依据：{ret.identified_by or '无'}）"
     for extra in (rejection, *ret.notes):
         if extra:
             head += f"；{extra}"

@@ -51,12 +51,19 @@ def _load_master(path: Path):
 
     master = read_master(path, cached=True)
     click.echo(
-        f"分解方案：{path}（工作表 {master.sheet}，{len(master.tasks)} 项事项，"
+        f"分解方案：{_shown(path)}（工作表 {master.sheet}，{len(master.tasks)} 项事项，"
         f"{len(master.divisions)} 个处室/单位，{len(master.assignments)} 项分工）"
     )
     for warning in master.warnings:
         click.echo(f"警告：{warning}", err=True)
     return master
+
+
+def _shown(path: Path) -> str:
+    """A path given on the command line as shown in messages (see files.display_name)."""
+    from .files import display_name
+
+    return display_name(str(path))
 
 
 def _year(year: int | None, master) -> int:
@@ -74,7 +81,7 @@ def cli() -> None:
 
     \b
     典型流程：
-      workbook-tools split --quarter 1      # 分解方案 -> outbox/ 各处室模板
+      workbook-tools split --quarter 1      # 分解方案 -> outbox/2022年第一季度/ 各处室模板
       workbook-tools merge --quarter 1      # inbox/ 回收文件 -> 汇总表
       workbook-tools demo                   # 在 demo/ 中完整演示一遍
     """
@@ -89,40 +96,79 @@ def cli() -> None:
     type=click.Path(path_type=Path, file_okay=False),
     default=Path("outbox"),
     show_default=True,
-    help="模板输出文件夹。",
+    help="输出文件夹；模板写入其中的“<年度>年第<季度>季度”子文件夹。",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="覆盖子文件夹中与本次生成内容不同的同名文件（它们可能是已填写的报送文件，请先确认）。",
 )
 @_reports_errors
 # Each stage of split and merge holds the cyclic garbage collector (gcpause); between them it
 # would only walk what they built, all of which lives until the command ends: 15-30 ms a command.
 # Held for the whole command, and restored after it for a caller in the same process.
 @without_gc
-def split(quarter: int, year: int | None, master_path: Path, outbox: Path) -> None:
+def split(quarter: int, year: int | None, master_path: Path, outbox: Path, force: bool) -> None:
     """把分解方案拆成各处室（单位）的附件2模板，每个处室一个 .xlsx 文件。
+
+    模板写入 outbox/<年度>年第<季度>季度/。那里已有的同名文件与本次生成的内容完全相同时不动
+    （未改变）；内容不同时（例如有人把填好的报送文件存在了那里）原样保留、不覆盖，列出这些文件并以
+    状态 1 退出，确认可以覆盖时加 --force。
 
     \b
     示例：
       workbook-tools split --quarter 1
       workbook-tools split -q 2 --master master/分解方案.xlsx --outbox outbox
     """
+    from . import layout
     from .cells import display_width
+    from .files import KEPT, REPLACED, UNCHANGED, WRITTEN, display_name
     from .progress import Progress
     from .template import write_templates
 
     master = _load_master(master_path)
     year = _year(year, master)
+    folder = outbox / layout.quarter_folder(year, quarter)
     with Progress("生成模板", len(master.divisions)) as progress:
-        infos = write_templates(master, year, quarter, outbox, progress=progress)
+        infos = write_templates(master, year, quarter, folder, progress=progress, force=force)
     width = max(map(display_width, ["处室/单位", *(info.division for info in infos)]))
 
     def pad(text: str) -> str:
         return text + " " * (width - display_width(text))
 
+    notes = {UNCHANGED: "（未改变）", KEPT: "（已保留原文件，未覆盖）", REPLACED: "（已覆盖）"}
     click.echo(f"{pad('处室/单位')}  牵头  配合  文件")
     for info in infos:
-        click.echo(f"{pad(info.division)}  {info.led:>4}  {info.assisted:>4}  {info.path.name}")
-    click.echo(
-        f"已生成 {len(infos)} 个模板，位于 {outbox}{'' if str(outbox).endswith('/') else '/'}"
-    )
+        name = display_name(info.path.name) + notes.get(info.state, "")
+        click.echo(f"{pad(info.division)}  {info.led:>4}  {info.assisted:>4}  {name}")
+    where = _folder_text(folder)
+    order = (WRITTEN, REPLACED, UNCHANGED, KEPT)
+    counts = {state: sum(1 for info in infos if info.state == state) for state in order}
+    if counts[WRITTEN] == len(infos):
+        click.echo(f"已生成 {len(infos)} 个模板，位于 {where}")
+    else:
+        done = "，".join(f"{state} {counts[state]} 个" for state in order if counts[state])
+        click.echo(f"{len(infos)} 个模板位于 {where}：{done}")
+    kept = [info for info in infos if info.state == KEPT]
+    if kept:
+        click.echo(
+            f"未覆盖：以下 {len(kept)} 个文件与本次生成的模板不同（可能已被填写，"
+            "或是按修改前的分解方案生成的），已原样保留：",
+            err=True,
+        )
+        for info in kept:
+            click.echo(f"  {display_name(str(folder / info.path.name))}", err=True)
+        click.echo(
+            "请把需要保留的文件移到别处后重新运行；确认可以覆盖时，加 --force 重新运行。",
+            err=True,
+        )
+        sys.exit(1)
+
+
+def _folder_text(folder: Path) -> str:
+    """A folder as shown in messages: readable, ending in a separator."""
+    text = _shown(folder)
+    return text if text.endswith(("/", "\\")) else text + "/"
 
 
 def _summary_path(outbox: Path, year: int, quarter: int) -> Path:
@@ -183,7 +229,7 @@ def merge(
 
     if not inbox.is_dir():
         raise click.UsageError(
-            f"找不到回收文件夹 {inbox}；请把回收的文件放入该文件夹，或用 --inbox 指定"
+            f"找不到回收文件夹 {_shown(inbox)}；请把回收的文件放入该文件夹，或用 --inbox 指定"
         )
     master = _load_master(master_path)
     year = _year(year, master)
@@ -207,10 +253,10 @@ def merge(
         click.echo(f"      {listed}")
     target = out or _summary_path(Path("outbox"), year, quarter)
     write_summary(summary, target)
-    click.echo(f"汇总表：{target}")
+    click.echo(f"汇总表：{_shown(target)}")
     if json_path:
         _write_json(summary, json_path)
-        click.echo(f"JSON：{json_path}")
+        click.echo(f"JSON：{_shown(json_path)}")
     if strict and has_errors(summary.flags):
         sys.exit(1)
 
@@ -269,6 +315,9 @@ def check(
 @_reports_errors
 def demo(directory: Path, master_path: Path) -> None:
     """在 DIRECTORY（默认 demo/）中演示完整流程：拆分、模拟填报、汇总。
+
+    DIRECTORY 须是新文件夹、空文件夹或以前演示用过的文件夹：演示只删除、覆盖它自己写入的文件，
+    其中只要有别的文件（或演示写入后被改动过的文件），就不运行，什么也不改动。
 
     示例数据都标有“【示例】”。两个处室不报送，一个文件被改名，一项滞后，一项事项被改动，
     一项完成情况空着；装有 LibreOffice 时，一个文件另存为 .xls。

@@ -1,4 +1,4 @@
-"""`demo`: the whole cycle on the shipped master in a scratch folder, and the filler it uses.
+"""`demo`: the whole cycle on the shipped master in a folder of its own, and the filler it uses.
 
 :func:`fill_template` fills a template as a member of staff would (answer cells only unless told
 otherwise); the tests and the benchmark use it too.
@@ -6,14 +6,21 @@ otherwise); the tests and the benchmark use it too.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import re
 import shutil
 import subprocess
 import tempfile
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import layout
+from .errors import OutputError
+from .files import display_name, write_atomically
 from .merge import task_number
 
 
@@ -98,8 +105,164 @@ def resave_with_libreoffice(src: Path, fmt: str, outdir: Path) -> Path | None:
     return out if out.exists() else None
 
 
+#: The demo's record of what it wrote in its folder, in that folder.
+MARKER = ".workbook-tools-demo"
+_MARKER_NOTE = (
+    "本文件由 workbook-tools demo 生成，记录演示在本文件夹中写入的文件及其内容摘要（SHA-256）。"
+    "再次运行 demo 时，只删除、覆盖这里列出且未被改动的文件；文件夹中有其他文件时 demo 不会运行。"
+)
+
+_MARKER_TEMP = re.compile(rf"\.{re.escape(MARKER)}\.tmp-\d+")  # write_atomically's
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _key(rel: str) -> str:
+    # macOS may hand back a name decomposed (NFD) that was written composed.
+    return unicodedata.normalize("NFC", rel)
+
+
+class _Ledger:
+    """The files the demo wrote in ``root``, kept in the marker as each one is written.
+
+    A file is entered with an empty digest before it is written and with its digest after, so
+    a run cut short leaves nothing the next run would take for someone else's file.
+    """
+
+    def __init__(self, root: Path, files: dict[str, str]) -> None:
+        self.root = root
+        self.files = dict(files)
+
+    def save(self) -> None:
+        text = json.dumps({"说明": _MARKER_NOTE, "files": self.files}, ensure_ascii=False, indent=1)
+        write_atomically(
+            self.root / MARKER, lambda tmp: tmp.write_text(text, encoding="utf-8"), what="演示记录"
+        )
+
+    def put(self, rel: str, data: bytes) -> Path:
+        path = self.root / rel
+        self.files[_key(rel)] = ""
+        self.save()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        except OSError as exc:
+            raise OutputError(
+                f"无法写入演示文件：{exc.strerror or exc}", file=str(path), hint="请检查写入权限"
+            ) from exc
+        self.files[_key(rel)] = hashlib.sha256(data).hexdigest()
+        self.save()
+        return path
+
+
+def _read_marker(root: Path) -> dict[str, str] | None:
+    """What the marker in ``root`` records ({posix path: digest}); None when there is none."""
+    marker = root / MARKER
+    if not os.path.lexists(marker):
+        return None
+    bad = OutputError(
+        f"演示记录 {MARKER} 无法识别，不能确定哪些文件是演示写入的",
+        file=str(marker),
+        hint="演示不会改动这个文件夹；请换一个空文件夹，或确认其中的文件都不需要后自行删除",
+    )
+    if marker.is_symlink() or not marker.is_file():
+        raise bad
+    try:
+        data = json.loads(marker.read_text(encoding="utf-8"))
+        files = data["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise bad from None
+    if not isinstance(files, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in files.items()
+    ):
+        raise bad
+    return {_key(k): v for k, v in files.items()}
+
+
+#: How many files not its own the demo names when it refuses a folder.
+_NAMED = 5
+
+
+def _scan(root: Path, recorded: dict[str, str]) -> tuple[list[Path], list[str], list[str]]:
+    """Files under ``root``: the demo's own unchanged ones, others, and its own changed since.
+
+    Stops at the first few problems: ``demo .`` in a big folder must refuse at once.
+    """
+    ours: list[Path] = []
+    foreign: list[str] = []
+    changed: list[str] = []
+
+    def unreadable(exc: OSError) -> None:
+        foreign.append(Path(os.path.relpath(exc.filename or root, root)).as_posix())
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
+        links = [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]
+        dirnames[:] = sorted(set(dirnames) - set(links))
+        for name in sorted([*filenames, *links]):
+            path = Path(dirpath) / name
+            rel = _key(path.relative_to(root).as_posix())
+            if rel == MARKER:
+                continue
+            digest = recorded.get(rel)
+            if _MARKER_TEMP.fullmatch(rel):  # an update of the marker cut short
+                ours.append(path)
+            elif digest is None or path.is_symlink():
+                foreign.append(rel)
+            elif digest and digest != _digest(path):  # "": being written when a run stopped
+                changed.append(rel)
+            else:
+                ours.append(path)
+        if len(foreign) + len(changed) >= _NAMED:
+            break
+    return ours, foreign, changed
+
+
+def _claim(root: Path) -> _Ledger:
+    """Make ``root`` the demo's folder: refuse if it holds anything the demo did not write
+    (or wrote and someone changed since), else delete what an earlier demo wrote there."""
+    if root.exists() and not root.is_dir():
+        raise OutputError("演示位置不是文件夹", file=str(root), hint="请指定一个文件夹")
+    ours: list[Path] = []
+    if root.is_dir():
+        ours, foreign, changed = _scan(root, _read_marker(root) or {})
+        if foreign or changed:
+            named = [f"{display_name(r)}（不是演示写入的）" for r in foreign]
+            named += [f"{display_name(r)}（演示写入后被改动过）" for r in changed]
+            raise OutputError(
+                f"文件夹 {display_name(str(root))} 中有演示以外的文件，"
+                f"演示不会在这里运行，也不会删除或覆盖它们。例如：{'、'.join(named[:_NAMED])}",
+                hint="请换一个空文件夹或新文件夹，例如 workbook-tools demo 演示；"
+                "默认的 demo/ 文件夹只用于演示，请不要把真实的报送文件放在那里",
+            )
+    try:
+        for path in ours:
+            path.unlink()
+        for path in sorted({p.parent for p in ours}, key=lambda p: len(p.parts), reverse=True):
+            while path != root and path.is_dir() and not any(path.iterdir()):
+                path.rmdir()  # a folder the demo's files left empty
+                path = path.parent
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"无法清理或创建演示文件夹：{exc.strerror or exc}",
+            file=str(exc.filename or root),
+            hint="请检查写入权限",
+        ) from exc
+    ledger = _Ledger(root, {})
+    ledger.save()
+    return ledger
+
+
 def run_demo(directory: Path, master_path: Path, echo: Callable[[str], None] = print) -> Path:
-    """Split, fill with sample answers (with the usual mistakes), merge. Returns the summary path."""
+    """Split, fill with sample answers (with the usual mistakes), merge. Returns the summary path.
+
+    Everything is written in ``directory`` (created if need be), which must be empty or hold
+    only what an earlier demo wrote there, unchanged; the demo records what it writes in
+    :data:`MARKER` and deletes only that. Anything else there makes it refuse (OutputError)
+    before it touches a file.
+    """
     from .inbox import collect
     from .master import read_master
     from .merge import merge
@@ -109,57 +272,64 @@ def run_demo(directory: Path, master_path: Path, echo: Callable[[str], None] = p
     quarter = 1
     master = read_master(master_path)
     year = master.year or 2022
-    outbox, inbox, work = directory / "outbox", directory / "inbox", directory / "work"
-    for folder in (outbox, inbox, work):
-        if folder.exists():
-            shutil.rmtree(folder)
-    inbox.mkdir(parents=True)
-    echo(f"1. 拆分：{master_path} -> {outbox}/")
-    infos = write_templates(master, year, quarter, outbox)
+    directory = Path(directory)
+    ledger = _claim(directory)
+    folder = layout.quarter_folder(year, quarter)
+    summary_name = f"{folder}工作目标完成情况汇总.xlsx"
+    outbox, inbox = directory / "outbox", directory / "inbox"
+    show = lambda path: display_name(str(path))  # noqa: E731
 
-    silent = {infos[-1].division, infos[-2].division}  # these two never return
-    lagging = ("养老服务处", "3")
-    edited = ("基层政权建设和社区治理处", "11")
-    empty = ("社会救助处", "15")
-    renamed = "规划财务处"
-    as_xls = "儿童福利处"
-    echo("2. 模拟各处室填报（内容均标有“【示例】”）：")
-    for info in infos:
-        if info.division in silent:
-            echo(f"   {info.division}：未报送")
-            continue
-        fills = {}
-        for task in master.tasks_of(info.division):
-            status, plan = "按序时推进", "【示例】下一步将继续按计划推进。"
-            answer = f"【示例】{info.division}已按分工推进序号{task.label}事项，完成阶段目标。"
-            text = None
-            if (info.division, task.number) == lagging:
-                status, plan = "滞后", "【示例】受场地审批影响进度滞后，下一步加快审批。"
-            if (info.division, task.number) == edited:
-                text = task.text + "（示例：此处被填报人改动）"
-            if (info.division, task.number) == empty:
-                answer = ""
-            fills[task.number] = Fill(answer, status, plan, text)
-        name = info.path.name
-        if info.division == renamed:
-            name = "新建 Microsoft Excel 工作表.xlsx"
-        target = fill_template(
-            info.path, work / name, fills, filler=("【示例】张三", "027-00000000", f"{year}-04-08")
-        )
-        if info.division == as_xls:
-            xls = resave_with_libreoffice(target, "xls", inbox)
-            if xls is not None:
-                echo(f"   {info.division}：已填报，经 LibreOffice 另存为 {xls.name}")
+    with tempfile.TemporaryDirectory(prefix="workbook-tools-demo-") as scratch:
+        work = Path(scratch)
+        echo(f"1. 拆分：{show(master_path)} -> {show(outbox / folder)}/")
+        infos = write_templates(master, year, quarter, work / "outbox")
+        for info in infos:
+            ledger.put(f"outbox/{folder}/{info.path.name}", info.path.read_bytes())
+
+        silent = {infos[-1].division, infos[-2].division}  # these two never return
+        lagging = ("养老服务处", "3")
+        edited = ("基层政权建设和社区治理处", "11")
+        empty = ("社会救助处", "15")
+        renamed = "规划财务处"
+        as_xls = "儿童福利处"
+        echo("2. 模拟各处室填报（内容均标有“【示例】”）：")
+        inbox.mkdir(parents=True, exist_ok=True)
+        for info in infos:
+            if info.division in silent:
+                echo(f"   {info.division}：未报送")
                 continue
-        shutil.copy2(target, inbox / name)
-        note = "（文件被改名）" if info.division == renamed else ""
-        echo(f"   {info.division}：已填报 -> {name}{note}")
-    shutil.rmtree(work)
+            fills = {}
+            for task in master.tasks_of(info.division):
+                status, plan = "按序时推进", "【示例】下一步将继续按计划推进。"
+                answer = f"【示例】{info.division}已按分工推进序号{task.label}事项，完成阶段目标。"
+                text = None
+                if (info.division, task.number) == lagging:
+                    status, plan = "滞后", "【示例】受场地审批影响进度滞后，下一步加快审批。"
+                if (info.division, task.number) == edited:
+                    text = task.text + "（示例：此处被填报人改动）"
+                if (info.division, task.number) == empty:
+                    answer = ""
+                fills[task.number] = Fill(answer, status, plan, text)
+            name = info.path.name
+            if info.division == renamed:
+                name = "新建 Microsoft Excel 工作表.xlsx"
+            filler = ("【示例】张三", "027-00000000", f"{year}-04-08")
+            target = fill_template(info.path, work / "filled" / name, fills, filler=filler)
+            if info.division == as_xls:
+                (work / "resaved").mkdir(exist_ok=True)
+                xls = resave_with_libreoffice(target, "xls", work / "resaved")
+                if xls is not None:
+                    ledger.put(f"inbox/{xls.name}", xls.read_bytes())
+                    echo(f"   {info.division}：已填报，经 LibreOffice 另存为 {xls.name}")
+                    continue
+            ledger.put(f"inbox/{name}", target.read_bytes())
+            note = "（文件被改名）" if info.division == renamed else ""
+            echo(f"   {info.division}：已填报 -> {name}{note}")
 
-    echo(f"3. 汇总：{inbox}/ -> {outbox}/")
-    summary = merge(master, collect(inbox), year, quarter)
-    target = outbox / f"{year}年第{layout.quarter_name(quarter)}季度工作目标完成情况汇总.xlsx"
-    write_summary(summary, target)
+        echo(f"3. 汇总：{show(inbox)}/ -> {show(outbox)}/")
+        summary = merge(master, collect(inbox), year, quarter)
+        built = write_summary(summary, work / summary_name)
+        target = ledger.put(f"outbox/{summary_name}", built.read_bytes())
     for verdict in summary.files:
         mark = "采用" if verdict.accepted else "未采用"
         echo(f"   {mark} {verdict.source}：{verdict.reason}")
@@ -168,7 +338,7 @@ def run_demo(directory: Path, master_path: Path, echo: Callable[[str], None] = p
         kinds[f.kind] = kinds.get(f.kind, 0) + 1
     echo("   问题：" + "，".join(f"{k} {n}" for k, n in kinds.items()))
     echo("")
-    echo(f"模板：{outbox}/")
-    echo(f"回收文件：{inbox}/")
-    echo(f"汇总表：{target}")
+    echo(f"模板：{show(outbox / folder)}/")
+    echo(f"回收文件：{show(inbox)}/")
+    echo(f"汇总表：{show(target)}")
     return target

@@ -29,7 +29,9 @@ class WorkbookToolsError(Exception):
     def __str__(self) -> str:
         where = []
         if self.file:
-            where.append(f"文件 {self.file}")
+            from .files import display_name  # files.py raises these errors
+
+            where.append(f"文件 {display_name(self.file)}")
         if self.sheet:
             where.append(f"工作表 {self.sheet}")
         if self.cell:

@@ -116,6 +116,49 @@ def write_atomically(
     return path
 
 
+# What write_new_only did with a file.
+WRITTEN = "已生成"  # there was none
+UNCHANGED = "未改变"  # the same bytes were there already
+KEPT = "已保留"  # different bytes were there; kept, not overwritten
+REPLACED = "已覆盖"  # different bytes were there; overwritten as asked (force)
+
+
+def write_new_only(path: Path, data: bytes, *, force: bool = False, what: str = "文件") -> str:
+    """Write ``data`` to ``path`` unless a different file is there already; say what was done.
+
+    For outputs that are the same bytes for the same input (templates): a file with exactly
+    ``data`` is left alone (:data:`UNCHANGED`); a file with anything else is kept
+    (:data:`KEPT`), because it may be a return someone filled and saved there, unless ``force``
+    (:data:`REPLACED`). Writing is atomic (:func:`write_atomically`).
+    """
+    path = Path(path)
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise OutputError(
+            f"无法读取已有的{what}：{exc.strerror or exc}", file=str(path), hint="原文件未改动"
+        ) from exc
+    if st is not None:
+        same = False
+        if st.st_size == len(data):
+            try:
+                same = path.read_bytes() == data
+            except OSError as exc:
+                raise OutputError(
+                    f"无法读取已有的{what}：{exc.strerror or exc}",
+                    file=str(path),
+                    hint="原文件未改动",
+                ) from exc
+        if same:
+            return UNCHANGED
+        if not force:
+            return KEPT
+    write_atomically(path, lambda tmp: tmp.write_bytes(data), what=what, clean_stale=False)
+    return WRITTEN if st is None else REPLACED
+
+
 # --- File names ---------------------------------------------------------------------------
 
 _WINDOWS_BAD = set('<>:"/\\|?*')
@@ -183,3 +226,74 @@ def _bad_char(c: str) -> bool:
 
 def _trim(text: str) -> str:
     return text.lstrip(". ").rstrip(". ")
+
+
+# --- Showing file names ---------------------------------------------------------------------
+
+# Characters that change how a line reads without being seen: line and paragraph separators, and
+# the bidirectional controls that can make "xslx.exe" read as "exe.xlsx".
+_INVISIBLE = {
+    "\u2028",
+    "\u2029",
+    "\u061c",
+    "\u200e",
+    "\u200f",
+    *(chr(c) for c in range(0x202A, 0x202F)),
+    *(chr(c) for c in range(0x2066, 0x206A)),
+}
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def display_name(name: str) -> str:
+    """``name`` (a file name or a relative path) as text a person can read on one line.
+
+    On Linux a name whose bytes are not UTF-8 reaches Python with those bytes as lone surrogates
+    (PEP 383), which no UTF-8 console, JSON file or workbook can hold. Such a path component is
+    turned back into its bytes and decoded as GB18030 when that decodes cleanly (what zip tools
+    on Chinese Windows leave: b"\\xd1\\xf8\\xc0\\xcf.xlsx" is "养老.xlsx"); otherwise each byte
+    that is not UTF-8 is shown as ``\\xNN``. Control characters (newline, CR, tab, other C0/C1),
+    line and paragraph separators and bidirectional overrides are shown as escapes (``\\n``,
+    ``\\x1b``, ``\\u202e``), so that a name can neither split a console line nor disguise itself.
+    The result is valid UTF-8 and the function leaves its own output unchanged.
+
+    >>> display_name("养老\\n服务处.xlsx")
+    '养老\\\\n服务处.xlsx'
+    """
+    parts = name.split("/")
+    return "/".join(_escape_controls(_from_bytes(part)) for part in parts)
+
+
+def _has_surrogates(text: str) -> bool:
+    return any("\ud800" <= c <= "\udfff" for c in text)
+
+
+def _from_bytes(part: str) -> str:
+    if not _has_surrogates(part):
+        return part
+    try:
+        raw = os.fsencode(part)
+    except UnicodeEncodeError:  # surrogates that were not bytes (a broken UTF-16 name)
+        return part
+    try:
+        text = raw.decode("gb18030")
+    except UnicodeDecodeError:
+        text = None
+    # A clean decode into private-use code points is a wrong guess, not a GBK name.
+    if text is not None and not any(unicodedata.category(c) in ("Co", "Cc") for c in text):
+        return text
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _escape_controls(text: str) -> str:
+    if all(c.isprintable() for c in text):  # the common case; isprintable is false for all of
+        return text  # Cc, Cf, Cs, Zl, Zp and the spaces other than " "
+    out = []
+    for c in text:
+        if c in _SHORT_ESCAPES:
+            out.append(_SHORT_ESCAPES[c])
+        elif c in _INVISIBLE or unicodedata.category(c) in ("Cc", "Cs"):
+            code = ord(c)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(c)
+    return "".join(out)

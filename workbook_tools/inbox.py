@@ -28,6 +28,7 @@ from .containers import (
     sniff_bytes,
 )
 from .errors import InputError, ReturnReadError
+from .files import display_name
 from .gcpause import without_gc
 from .model import ReturnFile
 from .parallel import ordered_map
@@ -119,8 +120,11 @@ def collect(
                 keep.append(d)
         dirnames[:] = sorted(keep)
         for f in filenames:
-            rel = _relative(inbox, os.path.join(dirpath, f))
-            (skipped if is_ignored_name(f) else found).append(rel)
+            path = os.path.join(dirpath, f)
+            if is_ignored_name(f):
+                skipped.append(_relative(inbox, path))
+            else:
+                found.append(_real_relative(inbox, path))  # opened by it; shown as _relative
 
     returns: list[ReturnFile] = []
     for file_returns, file_rejected, file_skipped in _read_files(
@@ -158,8 +162,13 @@ class _Refused(Exception):
         self.reason = reason
 
 
-def _relative(inbox: Path, path: str | os.PathLike) -> str:
+def _real_relative(inbox: Path, path: str | os.PathLike) -> str:
     return Path(os.path.relpath(path, inbox)).as_posix()
+
+
+def _relative(inbox: Path, path: str | os.PathLike) -> str:
+    """The inbox-relative name a person is shown (see display_name); never opened."""
+    return display_name(_real_relative(inbox, path))
 
 
 def _os_reason(exc: OSError) -> str:
@@ -240,19 +249,20 @@ def _read_inbox_file(
     returns: list[ReturnFile] = []
     rejected: list[Rejected] = []
     skipped: list[str] = []
+    shown = display_name(rel)  # ``rel`` opens the file, ``shown`` names it in the results
     try:
         data, mtime = _read_file(inbox / rel)
     except _Refused as exc:
-        rejected.append(Rejected(rel, exc.reason))
+        rejected.append(Rejected(shown, exc.reason))
         return returns, rejected, skipped
     try:
         sniffed = sniff_bytes(data)
         if sniffed.kind == "zip":
-            _collect_archive(data, rel, returns, rejected, skipped)
+            _collect_archive(data, shown, returns, rejected, skipped)
         else:
-            _read_one(data, sniffed, rel, mtime, returns, rejected)
+            _read_one(data, sniffed, shown, mtime, returns, rejected)
     except Exception as exc:  # a bug must not stop the other files
-        rejected.append(Rejected(rel, f"读取时出现意外错误（{type(exc).__name__}: {exc}）"))
+        rejected.append(Rejected(shown, f"读取时出现意外错误（{type(exc).__name__}: {exc}）"))
     if check is not None:
         returns = [_checked(check, ret) for ret in returns]
     return returns, rejected, skipped
@@ -325,7 +335,7 @@ def _collect_archive(data: bytes, rel: str, returns: list, rejected: list, skipp
     for name, info in members:
         if info.is_dir() or name.endswith("/"):
             continue
-        source = f"{rel}/{name}"
+        source = display_name(f"{rel}/{name}")
         if any(is_ignored_name(part) for part in name.split("/")):
             skipped.append(source)
             continue

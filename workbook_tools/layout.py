@@ -82,6 +82,11 @@ def parse_quarter(text: str) -> int | None:
     return _QUARTER_DIGITS.get(str(text).strip())
 
 
+def quarter_folder(year: int, quarter: int) -> str:
+    """The folder of one quarter's templates inside the outbox: 2022年第一季度"""
+    return f"{year}年第{quarter_name(quarter)}季度"
+
+
 def file_stem(year: int, quarter: int, division: str) -> str:
     """File name without suffix, before sanitising: 2022年第一季度工作目标完成情况-养老服务处"""
     return f"{year}年第{quarter_name(quarter)}季度工作目标完成情况-{division}"

@@ -24,7 +24,7 @@ from . import layout
 from .cells import CELL_LIMIT, ascii_and_wide, utf16_len
 from .errors import InputError, OutputError
 from .fastsheet import FastWorkbook, render_rows
-from .files import safe_filename, write_atomically
+from .files import WRITTEN, safe_filename, write_atomically, write_new_only
 from .gcpause import without_gc
 from .model import BUREAU, ROLE_LEAD, STATUSES, Master, Task, quarter_name
 from .parallel import MIN_ITEMS, ordered_map
@@ -137,6 +137,7 @@ class TemplateInfo:
     path: Path
     led: int  # tasks the division leads
     assisted: int  # tasks it assists on
+    state: str = WRITTEN  # what write_templates did with the file (files.WRITTEN, KEPT…)
 
 
 class _Book:
@@ -518,10 +519,10 @@ def write_template(
     return _info(master, division, Path(path))
 
 
-def _info(master: Master, division: str, path: Path) -> TemplateInfo:
+def _info(master: Master, division: str, path: Path, state: str = WRITTEN) -> TemplateInfo:
     tasks = master.tasks_of(division)
     led = sum(1 for t in tasks if t.role_of(division) == ROLE_LEAD)
-    return TemplateInfo(division=division, path=path, led=led, assisted=len(tasks) - led)
+    return TemplateInfo(division, path, led, len(tasks) - led, state)
 
 
 @without_gc  # thousands of cells a template, freed by reference counting (FastWorkbook.close)
@@ -531,11 +532,14 @@ def write_templates(
     quarter: int,
     outbox: Path,
     progress: Callable[[int], None] | None = None,
+    force: bool = False,
 ) -> list[TemplateInfo]:
     """Write one template per division into ``outbox``, in the master's division order.
 
     File names are :func:`safe_filename` of :func:`layout.file_stem`; names that clash after
     sanitising (compared case-insensitively, as Windows and macOS do) get ``-2``, ``-3``…
+    A file already there with other bytes than its template is kept (it may be a filled return)
+    unless ``force``; each info's ``state`` says what was done (:func:`files.write_new_only`).
     """
     _check_period(year, quarter)
     outbox = Path(outbox)
@@ -570,8 +574,8 @@ def write_templates(
     built = ordered_map(build, master.divisions, min_items=2 if heavy else MIN_ITEMS)
     out = []
     for division, path, data in zip(master.divisions, paths, built, strict=True):
-        _atomic_write(path, data)
-        out.append(_info(master, division, path))
+        state = write_new_only(path, data, force=force, what="模板")
+        out.append(_info(master, division, path, state))
         if progress is not None:
             progress(1)
     return out
