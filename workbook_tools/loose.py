@@ -114,57 +114,47 @@ def _local(tag) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
 
 
-def _attr(el, name: str) -> str:
-    """An attribute by local name, whatever its namespace."""
-    for key, value in el.attrib.items():
-        if _local(key) == name:
-            return value
-    return ""
-
-
-def _parse(raw: bytes | None):
-    return None if raw is None else safe_et.fromstring(raw, forbid_dtd=True)
-
-
 # --- xlsx / xlsm ---------------------------------------------------------------------------
 
 
+def _zip_parts(data: bytes):
+    """A reader of the zip's members by name (case ignored, as OPC says): the parsed XML of a
+    member, or None when it is missing or larger than MAX_MEMBER."""
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    infos = {info.filename.lower(): info for info in zf.infolist()}
+
+    def part(name: str):
+        info = infos.get(name.lower())
+        if info is None or info.file_size > MAX_MEMBER:
+            return None
+        with zf.open(info) as stream:
+            raw = stream.read(MAX_MEMBER + 1)
+        return None if len(raw) > MAX_MEMBER else safe_et.fromstring(raw, forbid_dtd=True)
+
+    return part
+
+
 def _ooxml(data: bytes, found: _Found) -> None:
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        names = {info.filename.lower(): info for info in zf.infolist()}
-
-        def part(name: str):
-            info = names.get(name.lower())
-            if info is None or info.file_size > MAX_MEMBER:
-                return None
-            with zf.open(info) as stream:
-                raw = stream.read(MAX_MEMBER + 1)
-            return _parse(raw) if len(raw) <= MAX_MEMBER else None
-
-        book = next((t for k, t in _rels(part, "") if k == "officeDocument"), "xl/workbook.xml")
-        targets = {rid: path for rid, _kind, path in _rels_by_id(part, book)}
-        for sheet in _iter_local(part(book), "sheet"):
-            path = targets.get(_attr(sheet, "id"))
-            if path:
-                _guard(_ooxml_sheet, part, _attr(sheet, "name"), path, found)
+    part = _zip_parts(data)
+    book = next((p for _, k, p in _rels(part, "") if k == "officeDocument"), "xl/workbook.xml")
+    targets = {rid: path for rid, _kind, path in _rels(part, book)}
+    for sheet in _iter_local(part(book), "sheet"):
+        rid = next((v for k, v in sheet.attrib.items() if _local(k) == "id"), "")
+        if rid in targets:
+            _guard(_ooxml_sheet, part, sheet.get("name", ""), targets[rid], found)
 
 
-def _rels_by_id(part, source: str):
+def _rels(part, source: str) -> list[tuple[str, str, str]]:
     """(id, type's last word, resolved target) of the relationships of the part ``source``."""
     folder, base = posixpath.split(source)
-    root = part(posixpath.join(folder, "_rels", base + ".rels"))
-    for rel in _iter_local(root, "Relationship"):
+    found = []
+    for rel in _iter_local(part(posixpath.join(folder, "_rels", base + ".rels")), "Relationship"):
         target = unquote(rel.get("Target", ""))
-        if rel.get("TargetMode") == "External" or not target:
-            continue
-        path = target[1:] if target.startswith("/") else posixpath.join(folder, target)
-        kind = rel.get("Type", "").rsplit("/", 1)[-1]
-        yield rel.get("Id", ""), kind, posixpath.normpath(path)
-
-
-def _rels(part, source: str):
-    """(type's last word, target) of the relationships of the part ``source``."""
-    return [(kind, path) for _rid, kind, path in _rels_by_id(part, source)]
+        if target and rel.get("TargetMode") != "External":
+            path = target[1:] if target.startswith("/") else posixpath.join(folder, target)
+            kind = rel.get("Type", "").rsplit("/", 1)[-1]
+            found.append((rel.get("Id", ""), kind, posixpath.normpath(path)))
+    return found
 
 
 def _iter_local(root, name: str):
@@ -172,16 +162,12 @@ def _iter_local(root, name: str):
 
 
 def _ooxml_sheet(part, sheet: str, path: str, found: _Found) -> None:
-    rels = _rels(part, path)
-    threaded: set[str] = set()
-    for kind, target in rels:  # threaded first: their legacy copies are then skipped
-        if kind == "threadedComment":
-            _guard(_threaded, part(target), sheet, found, threaded)
-    for kind, target in rels:
-        if kind == "comments":
-            _guard(_comments, part(target), sheet, found, threaded)
-        elif kind == "drawing":
-            _guard(_drawing, part(target), sheet, found)
+    readers = {"threadedComment": _threaded, "comments": _comments, "drawing": _drawing}
+    threaded: set[str] = set()  # cells whose legacy comment only copies the thread
+    rels = sorted(_rels(part, path), key=lambda rel: rel[1] != "threadedComment")
+    for _rid, kind, target in rels:
+        if kind in readers:
+            _guard(lambda r=readers[kind], t=target: r(part(t), sheet, found, threaded))
 
 
 def _guard(func, *args) -> None:
@@ -190,6 +176,13 @@ def _guard(func, *args) -> None:
         func(*args)
     except Exception:  # hostile content: any parser error means only this part is lost
         pass
+
+
+def _unauthored(text: str, author: str) -> str:
+    """The text without the bold "Author:" line Excel starts a comment with. Where the author
+    is lost (LibreOffice drops it) that line cannot be told from typed text, and stays."""
+    author = author.strip()
+    return text[len(author) + 1 :] if author and text.startswith(author + ":") else text
 
 
 def _unescape(text: str) -> str:
@@ -221,20 +214,17 @@ def _comments(part, sheet: str, found: _Found, skip: set[str]) -> None:
             (run.text or "") if _local(run.tag) == "t" else _child_text(run, "t") for run in runs
         )
         index = item.get("authorId", "")
-        author = (
-            authors[int(index)].strip() if index.isdigit() and int(index) < len(authors) else ""
-        )
-        if author and text.startswith(author + ":"):  # Excel's bold "Author:" line
-            text = text[len(author) + 1 :]
-        found.add(sheet, f"单元格 {ref} 的批注", COMMENT, _unescape(text))
+        author = authors[int(index)] if index.isdigit() and int(index) < len(authors) else ""
+        found.add(sheet, f"单元格 {ref} 的批注", COMMENT, _unauthored(_unescape(text), author))
 
 
 def _child_text(el, name: str) -> str:
     return "".join(ch.text or "" for ch in el if _local(ch.tag) == name)
 
 
-def _drawing(part, sheet: str, found: _Found) -> None:
-    for anchor in [] if part is None else part:
+def _drawing(part, sheet: str, found: _Found, _refs: set[str]) -> None:
+    anchors = ("twoCellAnchor", "oneCellAnchor", "absoluteAnchor")
+    for anchor in [el for el in part.iter() if _local(el.tag) in anchors]:
         start = next((el for el in anchor if _local(el.tag) == "from"), None)
         where = None
         if start is not None:
@@ -273,15 +263,7 @@ _CELLS = {_TABLE + "table-cell", _TABLE + "covered-table-cell"}
 
 
 def _ods(data: bytes, found: _Found) -> None:
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        info = zf.getinfo("content.xml")
-        if info.file_size > MAX_MEMBER:
-            return
-        with zf.open(info) as stream:
-            raw = stream.read(MAX_MEMBER + 1)
-    if len(raw) > MAX_MEMBER:
-        return
-    for table in _parse(raw).iter(_TABLE + "table"):
+    for table in _zip_parts(data)("content.xml").iter(_TABLE + "table"):
         _guard(_ods_table, table, table.get(_TABLE + "name", ""), found)
 
 
@@ -316,7 +298,10 @@ def _ods_table(table, sheet: str, found: _Found) -> None:
 def _ods_cell(cell, sheet: str, where: str, found: _Found) -> None:
     for el in cell:
         if el.tag == _OFFICE + "annotation":
-            found.add(sheet, f"单元格 {where} 的批注", COMMENT, _odf_paras(el))
+            creator = el.find("{http://purl.org/dc/elements/1.1/}creator")
+            author = "" if creator is None else "".join(creator.itertext())
+            text = _unauthored(_odf_paras(el), author)
+            found.add(sheet, f"单元格 {where} 的批注", COMMENT, text)
         elif el.tag.startswith(_DRAW):
             _ods_shape(el, sheet, where, found)
 
@@ -449,10 +434,7 @@ def _xls_sheet(stream: bytes, offset: int, sheet: str, found: _Found) -> None:
         text = obj["text"].replace("\r\n", "\n")
         note = notes.get(obj["id"]) if obj["ot"] == _OT_NOTE else None
         if note:
-            ref, author = note
-            if author and text.startswith(author + ":"):
-                text = text[len(author) + 1 :]
-            found.add(sheet, f"单元格 {ref} 的批注", COMMENT, text)
+            found.add(sheet, f"单元格 {note[0]} 的批注", COMMENT, _unauthored(text, note[1]))
         elif obj["ot"] != _OT_NOTE:
             found.add(sheet, _box_place("", obj["at"], True), BOX, text)
 
