@@ -309,3 +309,10 @@ def test_garbage_gives_nothing(kind):
         zf.writestr("content.xml", "<office:document-content")
     for data in (b"", b"PK\x03\x04garbage", buf.getvalue(), b"\xd0\xcf\x11\xe0" + b"\0" * 600):
         assert loose_texts(data, kind) == []
+
+
+def test_xls_bytes_are_never_taken_for_a_path(originals, soffice, tmp_path):
+    xls = soffice.convert(originals["xlsxwriter"], "xls", tmp_path)
+    assert len(read(xls)) == 4
+    # olefile takes short bytes for a file name; the bytes of a return must never open a file
+    assert loose_texts(str(xls).encode(), "xls") == []

@@ -62,19 +62,16 @@ def loose_texts(data: bytes, kind: str) -> list[LooseText]:
 
 class _Found:
     def __init__(self) -> None:
-        self.texts: list[LooseText] = []
-        self.seen: set[LooseText] = set()
+        self.texts: dict[LooseText, None] = {}  # in order found, each once
         self.more = 0
 
     def add(self, sheet: str, place: str, kind: str, text: str) -> None:
         item = LooseText(sheet, place, kind, _clean(text))
-        if not item.text or item in self.seen:
-            return
-        if len(self.texts) >= MAX_TEXTS:
-            self.more += 1
-            return
-        self.seen.add(item)
-        self.texts.append(item)
+        if item.text and item not in self.texts:
+            if len(self.texts) < MAX_TEXTS:
+                self.texts[item] = None
+            else:
+                self.more += 1
 
     def result(self) -> list[LooseText]:
         if not self.more:
@@ -368,7 +365,9 @@ _OT_NOTE = 0x19
 def _xls(data: bytes, found: _Found) -> None:
     import olefile
 
-    with olefile.OleFileIO(data) as ole:
+    if not data.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return
+    with olefile.OleFileIO(io.BytesIO(data)) as ole:  # a file object: bytes could be a path
         if not ole.exists("Workbook") or ole.get_size("Workbook") > MAX_MEMBER:
             return  # BIFF5 ("Book") keeps its text elsewhere; not read
         stream = ole.openstream("Workbook").read(MAX_MEMBER)
