@@ -233,7 +233,7 @@ def _drawing(part, sheet: str, found: _Found, _refs: set[str]) -> None:
             if body is None:
                 continue
             paras = [el for el in body if _local(el.tag) == "p"]
-            text = "\n".join("".join(_a_text(p)) for p in paras)
+            text = "\n".join("".join(_a_text(p)) for p in paras)  # runs, fields and breaks
             naming = next(iter(_iter_local(shape, "cNvPr")), None)
             name = "" if naming is None else naming.get("name", "").strip()
             is_box = any(el.get("txBox") in ("1", "true") for el in _iter_local(shape, "cNvSpPr"))
@@ -242,11 +242,7 @@ def _drawing(part, sheet: str, found: _Found, _refs: set[str]) -> None:
 
 def _a_text(para):
     for el in para:
-        tag = _local(el.tag)
-        if tag in ("r", "fld"):
-            yield _child_text(el, "t")
-        elif tag == "br":
-            yield "\n"
+        yield "\n" if _local(el.tag) == "br" else _child_text(el, "t")
 
 
 # --- ods -----------------------------------------------------------------------------------
@@ -265,7 +261,8 @@ def _ods(data: bytes, found: _Found) -> None:
 
 
 def _count(el, attr: str) -> int:
-    value = el.get(_TABLE + attr, "1")
+    """A repeat count (``table:number-*-repeated``, ``text:c``): 1 unless a sane number."""
+    value = el.get(attr, "1")
     return int(value) if value.isdigit() and 0 < len(value) < 8 else 1
 
 
@@ -283,8 +280,8 @@ def _ods_table(table, sheet: str, found: _Found) -> None:
                     if cell.tag in _CELLS:
                         if len(cell):
                             _ods_cell(cell, sheet, _cell(col, row), found)
-                        col += _count(cell, "number-columns-repeated")
-                row += _count(el, "number-rows-repeated")
+                        col += _count(cell, _TABLE + "number-columns-repeated")
+                row += _count(el, _TABLE + "number-rows-repeated")
             elif el.tag == _TABLE + "shapes":
                 for shape in el:
                     _ods_shape(shape, sheet, None, found)
@@ -340,7 +337,7 @@ def _odf_text(el):
     yield _collapse(el.text)
     for child in el:
         if child.tag == _TEXT + "s":
-            yield " " * _count_spaces(child)
+            yield " " * min(_count(child, _TEXT + "c"), 1000)
         elif child.tag == _TEXT + "tab":
             yield "\t"
         elif child.tag == _TEXT + "line-break":
@@ -348,11 +345,6 @@ def _odf_text(el):
         elif child.tag not in (_OFFICE + "annotation", _TEXT + "note"):
             yield from _odf_text(child)
         yield _collapse(child.tail)
-
-
-def _count_spaces(el) -> int:
-    value = el.get(_TEXT + "c", "1")
-    return min(int(value), 1000) if value.isdigit() and len(value) < 8 else 1
 
 
 # --- xls (BIFF8) ---------------------------------------------------------------------------
