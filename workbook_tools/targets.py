@@ -22,6 +22,7 @@ Everything here is pure: no files, no workbooks.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -533,10 +534,14 @@ _VERB = "|".join(_VERBS)
 _PREPOSITION = re.compile(r"^(?:为|向|对|给|帮助|累计|全年|共|再)+")
 _WITH_PLACE = re.compile(rf"^在(?P<place>.+?)(?:{_VERB})+(?P<rest>.+)$")
 _LEADING_VERBS = re.compile(rf"^(?:{_VERB})+")
-_CLAUSES = re.compile(r"[，,。；;！!？?\n]+")
+_CLAUSES = re.compile(r"(?:[，。；;！!？?\n]|,(?!\d{3}(?!\d)))+")  # not 1,200's comma
 _DIGITS = re.compile(r"(?<![\d.])(\d+(?:,\d{3})*(?:\.\d+)?)")
 _CITY_LEADS = re.compile(r"[（(]\s*牵头单位\s*[:：]\s*([^；;）)]*)")
 _UNIT_PAREN = re.compile(r"[（(]\s*(?:牵头单位|责任单位|配合单位)\s*[:：]")
+_PEOPLE = ("人", "人次", "名", "户", "户次")
+_TIME_WORDS = re.compile(
+    r"^(?:\d*月(?:底|末|份)?(?:前|内)?|[上下]半年|年底前?|年内|全年|第?[一二三四]季度(?:末|底)?(?:前|内)?)+"
+)
 _TIME_UNITS = ("分钟", "小时", "天", "日", "周", "个月", "月", "年", "季度", "岁", "周岁")
 
 
@@ -598,13 +603,13 @@ def _candidate(
         who = f"（牵头单位：{lead_name}）" if lead_name else ""
         return Candidate(snippet, None, f"属于其他部门牵头的全市目标{who}，不作为我局的量化指标")
     amount = float(m.group(1).replace(",", "")) * _MULTIPLIERS.get(multiplier, 1)
-    name = _name(clause[previous_end : m.start()], rest[len(unit) :])
+    name = _name(clause[previous_end : m.start()], rest[len(unit) :], unit in _PEOPLE)
     if not name:
         return Candidate(snippet, None, "找不到指标名称")
     if amount <= 0:
         return Candidate(snippet, None, "数量为0")
-    raw = f"{name}：{m.group(1)}{multiplier}{unit}"
-    return Candidate(snippet, Target(name, amount, unit, _due_in(clause), raw))
+    target = Target(name, amount, unit, _due_in(clause))
+    return Candidate(snippet, dataclasses.replace(target, raw=format_target(target)))
 
 
 def _refusal(before: str, after: str) -> str:
@@ -623,19 +628,22 @@ def _refusal(before: str, after: str) -> str:
     return ""
 
 
-def _name(before: str, after: str) -> str:
+def _name(before: str, after: str, people: bool) -> str:
     """The target's name: the words before the number (新建X80个 -> X; 在P配置X4000台 -> PX),
-    or, when nothing but a verb or preposition precedes it, the words after the unit
-    (为1.1万人提供X -> X; 为11个X增配Y -> X增配Y)."""
+    or, when nothing but a verb or preposition precedes it, the words after the unit: for
+    people what they are given (为1.1万人提供X -> X), for things all of it (为11个X增配Y ->
+    X增配Y)."""
     before = re.sub(r"^(?:[、和及与]|以及)+", "", before.strip()).strip()
+    before = _TIME_WORDS.sub("", before)
     m = _WITH_PLACE.match(before)
     if m:
         name = m.group("place") + m.group("rest")
     else:
         name = _LEADING_VERBS.sub("", _PREPOSITION.sub("", before))
     if not _PREPOSITION.sub("", _LEADING_VERBS.sub("", name)):
-        following = re.split(r"[、]|\d", after, maxsplit=1)[0]
-        name = _LEADING_VERBS.sub("", following.strip())
+        following = re.split(r"[、]|\d", after, maxsplit=1)[0].strip()
+        given = re.search(r"提供|发放|给予|开展|落实", following) if people else None
+        name = following[given.end() :] if given else _LEADING_VERBS.sub("", following)
     return name.strip().rstrip("等的").strip()
 
 
