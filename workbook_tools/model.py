@@ -69,8 +69,9 @@ class Target:
 
     @property
     def amount_text(self) -> str:
-        """80.0 -> "80", 1.5 -> "1.5" (as shown beside the number cell)."""
-        return f"{self.amount:g}" if self.amount < 1e15 else str(self.amount)
+        """80.0 -> "80", 1.5 -> "1.5", never an exponent (as shown beside the number cell)."""
+        x = self.amount
+        return f"{int(x)}" if x.is_integer() else f"{x:.6f}".rstrip("0").rstrip(".")
 
 
 # Expected share of a yearly target by the end of each quarter (序时进度), by default.

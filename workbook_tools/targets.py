@@ -126,11 +126,9 @@ def _parse_line(raw: str) -> Target | str:
                 return "冒号后没有数量"
             return f"冒号后的“{rest.strip()}”不是“数量单位”"
     else:
-        m = None
-        for cand in _AMOUNT.finditer(line):
-            if cand.end() == len(line) and _AMOUNT.fullmatch(line, cand.start()):
-                m = _AMOUNT.fullmatch(line, cand.start())
-                break
+        # the first number from which the rest of the line is "数量单位（时限）"
+        starts = (d.start() for d in re.finditer(r"(?<![\d.,])\d", line))
+        m = next(filter(None, (_AMOUNT.fullmatch(line, i) for i in starts)), None)
         if not m:
             return "没有找到数量" if not re.search(r"\d", line) else "数量应写在名称之后"
         name = line[: m.start()]
@@ -184,7 +182,11 @@ def _due_quarter(text: str) -> int | None | bool:
 def format_target(target: Target) -> str:
     """A target as a line of the 量化指标 column (what parse_targets reads back)."""
     amount = target.amount
-    number = f"{amount / 10_000:g}万" if amount >= 10_000 and amount % 1000 == 0 else f"{amount:g}"
+    number = (
+        f"{_amount(amount / 10_000)}万"
+        if amount >= 10_000 and amount % 1000 == 0
+        else _amount(amount)
+    )
     due = f"（第{quarter_name(target.due_quarter)}季度）" if target.due_quarter else ""
     return f"{target.name}：{number}{target.unit}{due}"
 
@@ -509,7 +511,8 @@ def _order_key(task: Task):
 
 
 def _amount(x: float) -> str:
-    return f"{x:,.2f}".rstrip("0").rstrip(".").replace(",", "") if x % 1 else f"{int(x)}"
+    """3000.0 -> "3000", 1.1 -> "1.1" (never an exponent)."""
+    return f"{int(x)}" if float(x).is_integer() else f"{x:.6f}".rstrip("0").rstrip(".")
 
 
 def _pct(share: float) -> str:
