@@ -188,6 +188,8 @@ class Archive:
             self._db.execute("PRAGMA foreign_keys = ON")
             self._migrate()
         except sqlite3.DatabaseError as exc:
+            if hasattr(self, "_db"):
+                self._db.close()
             raise InputError(
                 f"档案无法打开（{exc}）",
                 file=str(self.path),
