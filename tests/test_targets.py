@@ -13,15 +13,17 @@ from hypothesis import strategies as st
 from workbook_tools.errors import MasterLayoutError
 from workbook_tools.master import read_master
 from workbook_tools.model import DEFAULT_SCHEDULE, Schedule, Target
-from workbook_tools.targets import (
+from workbook_tools.proposals import (
     COUNT_UNITS,
     examine_text,
+    propose_for_master,
+    propose_targets,
+)
+from workbook_tools.targets import (
     expected_share,
     format_target,
     parse_schedule,
     parse_targets,
-    propose_for_master,
-    propose_targets,
     target_bucket,
     target_flags,
     task_bucket,

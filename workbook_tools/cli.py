@@ -302,7 +302,8 @@ def targets(master_path: Path, propose: bool) -> None:
       workbook-tools targets --master master/分解方案.xlsx --propose
     """
     from .model import quarter_name
-    from .targets import format_target, propose_for_master
+    from .proposals import propose_for_master
+    from .targets import format_target
 
     master = _load_master(master_path)
     shares = "，".join(
