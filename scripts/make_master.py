@@ -34,7 +34,18 @@ CREATED = datetime(2022, 1, 1, 0, 0, 0)
 TASK_NUMBER = re.compile(r"^[*＊]?\d+$")
 
 # Column widths in Excel units (about one half-width character each; a CJK character is ~2).
-WIDTHS = (7, 62, 11, 28, 28)
+WIDTHS = (7, 62, 11, 28, 28, 34)
+
+# The 量化指标 column the tool adds after the seed's columns: the countable targets the task
+# texts state (DOMAIN.md), one a line, as the coordinator confirmed them. Numbers in the other
+# tasks are other departments' city-wide goals, not the bureau's.
+TARGETS_HEADER = "量化指标"
+TARGETS = {
+    "3": ("社区老年人服务中心（站）：80个", "农村老年人互助照料中心（服务点）：140个"),
+    "4": ("家庭养老床位：3000张", "居家养老上门服务：1.1万人"),
+    "6": ("街道（乡镇）社工站：140个", "区级儿童福利指导中心增配专业社工：11个"),
+    "17": ("公共场所自动体外除颤仪（AED）：4000台",),
+}
 BODY_SIZE = 11
 HEADER_SIZE = 12
 TITLE_SIZE = 18
@@ -98,6 +109,16 @@ def parse_seed(text: str) -> SeedTable:
         footnote.append(lines[i].strip())
         i += 1
     return SeedTable(annex, title, header, rows, "\n".join(footnote))
+
+
+def with_targets(table: SeedTable) -> SeedTable:
+    """``table`` with the 量化指标 column appended (empty for tasks without targets)."""
+    rows = tuple(
+        (*row, "\n".join(TARGETS.get(row[0].strip().lstrip("*＊"), ()))) for row in table.rows
+    )
+    return SeedTable(
+        table.annex, table.title, (*table.header, TARGETS_HEADER), rows, table.footnote
+    )
 
 
 def display_width(text: str) -> int:
@@ -200,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("seed", nargs="?", type=Path, default=DEFAULT_SEED, help="seed text file")
     parser.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT, help="output .xlsx")
     args = parser.parse_args(argv)
-    table = parse_seed(args.seed.read_text(encoding="utf-8"))
+    table = with_targets(parse_seed(args.seed.read_text(encoding="utf-8")))
     write_master(table, args.output)
     print(f"{args.output}: {len(table.rows)} tasks")
     return 0

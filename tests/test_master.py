@@ -172,9 +172,9 @@ def test_shipped_layout():
     assert ws.sheet_state == "visible"
     assert ws["A1"].value == "附件1"
     assert ws["A2"].value == "2022年市《政府工作报告》民政工作责任分解方案"
-    assert [c.value for c in ws[3]] == HEADER
+    assert [c.value for c in ws[3]] == [*HEADER, "量化指标"]
     assert ws["A4"].value == "*1" and ws["A10"].value == 7
-    assert {str(r) for r in ws.merged_cells.ranges} == {"A2:E2", "A21:E21"}
+    assert {str(r) for r in ws.merged_cells.ranges} == {"A2:F2", "A21:F21"}
     assert ws["A21"].value.startswith("*为我局牵头任务")
     assert ws.freeze_panes == "A4"
     assert ws.print_title_rows == "$3:$3"

@@ -332,6 +332,63 @@ def demo(directory: Path, master_path: Path) -> None:
     run_demo(directory, master_path, echo=click.echo)
 
 
+@cli.command()
+@master_option
+@click.option(
+    "--propose", is_flag=True, help="即使分解方案已有量化指标，也列出根据事项文字提出的建议。"
+)
+@_reports_errors
+def targets(master_path: Path, propose: bool) -> None:
+    """列出分解方案“量化指标”列中的指标和序时进度；没有时，根据工作事项文字提出建议。
+
+    建议只列出我局牵头或我局民生实事事项中可计数的指标（个、张、人、台…），不含增长率、金额、
+    排名和其他部门牵头的全市目标；请核对后自行填入分解方案。本命令从不修改分解方案。
+
+    \b
+    示例：
+      workbook-tools targets
+      workbook-tools targets --master master/分解方案.xlsx --propose
+    """
+    from .model import quarter_name
+    from .proposals import propose_for_master
+    from .targets import format_target
+
+    master = _load_master(master_path)
+    shares = "，".join(
+        f"第{quarter_name(q)}季度 {master.schedule.share(q) * 100:g}%" for q in range(1, 5)
+    )
+    click.echo(f"序时进度：{shares}（{master.schedule.source or '默认'}）")
+    with_targets = [t for t in master.tasks if t.targets]
+    if with_targets and not propose:
+        for task in with_targets:
+            click.echo(f"第{task.number}项（{'、'.join(task.leads) or '无牵头处室'}牵头）")
+            for target in task.targets:
+                click.echo(f"  {format_target(target)}")
+        count = sum(len(t.targets) for t in with_targets)
+        click.echo(
+            f"共 {len(with_targets)} 项事项有量化指标，{count} 个指标；"
+            f"其余 {len(master.tasks) - len(with_targets)} 项为无量化指标"
+        )
+        return
+    if not with_targets:
+        click.echo("分解方案中没有量化指标。")
+    click.echo("根据工作事项文字提出的建议（请核对后填入分解方案的“量化指标”列，每行一个）：")
+    proposals = propose_for_master(master)
+    for proposal in proposals:
+        if proposal.targets:
+            task = proposal.task
+            click.echo(f"第{task.number}项（{'、'.join(task.leads) or '无牵头处室'}牵头）")
+            for target in proposal.targets:
+                click.echo(f"  {format_target(target)}")
+    refused = [(p.task, c) for p in proposals for c in p.candidates if c.target is None]
+    if refused:
+        click.echo("未作为建议的数字（如确属我局指标，请自行填写）：")
+        for task, c in refused:
+            click.echo(f"  第{task.number}项“{c.snippet}”：{c.reason}")
+    total = sum(len(p.targets) for p in proposals)
+    click.echo(f"共建议 {total} 个指标。本命令不修改分解方案。")
+
+
 def main() -> None:
     try:
         cli(prog_name="workbook-tools")

@@ -9,6 +9,7 @@ python-calamine, and never writes to the file.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import io
 import re
@@ -23,11 +24,13 @@ from .model import (
     BUREAU,
     CATEGORY_LIVELIHOOD,
     CATEGORY_REPORT,
+    DEFAULT_SCHEDULE,
     Master,
     Task,
     master_from_data,
     master_to_data,
 )
+from .targets import parse_schedule, parse_targets
 
 __all__ = ["read_master", "split_divisions", "parse_city_units", "parse_category_note"]
 
@@ -37,14 +40,17 @@ MAX_COLS = 60
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 # Header keys, in the order the header is described to users.
-NUMBER, TEXT, LEADER, LEADS, PARTNERS, CATEGORY = (
+NUMBER, TEXT, LEADER, LEADS, PARTNERS, CATEGORY, TARGETS = (
     "序号",
     "工作事项",
     "分管领导",
     "牵头处室",
     "责任处室",
     "类别",
+    "量化指标",
 )
+SCHEDULE_SHEET = "序时进度"  # optional sheet: each quarter's expected share of a yearly target
+SCHEDULE_HINT = "每个季度一行，季度右侧写序时进度，如“第一季度 25%”…“第四季度 100%”"
 REQUIRED = (NUMBER, TEXT, LEADER, LEADS, PARTNERS)
 HEADER_HINT = "表头应在同一行依次写明：序号、工作事项、分管领导、牵头处室、责任处室（单位）"
 
@@ -197,7 +203,7 @@ def _parse(data: bytes, source: str) -> Master:
     for sheet in sheets:
         found = _find_header(sheet)
         if isinstance(found, _Header):
-            return _read_plan(sheet, found, source)
+            return _read_plan(sheet, found, source, _read_schedule(sheets, source))
         count, missing, scanned = found
         if best is None or count > best[0]:
             best = (count, sheet, missing, scanned)
@@ -419,10 +425,29 @@ def _header_key(text: str) -> str | None:
         return PARTNERS
     if "类别" in n or n in ("类型", "任务类型"):
         return CATEGORY
+    if "量化" in n or n in ("指标", "目标", "目标任务", "年度目标", "目标数", "任务指标"):
+        return TARGETS
     return None
 
 
-def _read_plan(sheet: _Sheet, header: _Header, source: str) -> Master:
+def _read_schedule(sheets: list[_Sheet], source: str):
+    """The 序时进度 sheet's schedule, the default without one; MasterLayoutError if unreadable
+    (a wrong schedule would misjudge every task)."""
+    sheet = next((s for s in sheets if normalise_space(s.name) == SCHEDULE_SHEET), None)
+    if sheet is None:
+        return DEFAULT_SCHEDULE
+    schedule, problems = parse_schedule(sheet.rows)
+    if schedule is None:
+        raise MasterLayoutError(
+            "序时进度无法读取：" + "；".join(problems),
+            file=source,
+            sheet=sheet.name,
+            hint=SCHEDULE_HINT,
+        )
+    return dataclasses.replace(schedule, source=f"工作表 {sheet.name}")
+
+
+def _read_plan(sheet: _Sheet, header: _Header, source: str, schedule=DEFAULT_SCHEDULE) -> Master:
     cols = header.columns
     warnings: list[str] = []
     title = _find_title(sheet, header.row)
@@ -482,6 +507,8 @@ def _read_plan(sheet: _Sheet, header: _Header, source: str) -> Master:
             LEADS: sheet.text(r, cols[LEADS]),
             PARTNERS: sheet.text(r, cols[PARTNERS]),
             CATEGORY: sheet.text(r, cols[CATEGORY]) if CATEGORY in cols else "",
+            TARGETS: sheet.text(r, cols[TARGETS]) if TARGETS in cols else "",
+            "targets_cell": f"{_column_letter(cols[TARGETS])}{r + 1}" if TARGETS in cols else "",
         }
         tasks.append(task)
         by_number[number] = task
@@ -503,6 +530,7 @@ def _read_plan(sheet: _Sheet, header: _Header, source: str) -> Master:
         tasks=tuple(_make_task(t, categories[t["number"]], warnings) for t in tasks),
         footnote=note,
         warnings=tuple(warnings),
+        schedule=schedule,
     )
 
 
@@ -517,6 +545,9 @@ def _make_task(t: dict, categories: tuple[str, ...], warnings: list[str]) -> Tas
     if not t[TEXT]:
         warnings.append(f"{where}：工作事项为空")
     city_leads, city_partners = parse_city_units(t[TEXT])
+    targets, problems = parse_targets(t[TARGETS])
+    for problem in problems:
+        warnings.append(f"单元格 {t['targets_cell']}（序号 {t['number']}，量化指标）：{problem}")
     return Task(
         number=t["number"],
         label=f"*{t['number']}" if t["star"] else t["number"],
@@ -531,6 +562,7 @@ def _make_task(t: dict, categories: tuple[str, ...], warnings: list[str]) -> Tas
         row=t["row"],
         leads_raw=t[LEADS],
         partners_raw=t[PARTNERS],
+        targets=targets,
     )
 
 
@@ -619,6 +651,16 @@ def _expand_items(items: str) -> list[str]:
             numbers += [str(n) for n in range(lo, hi + 1)]
     numbers += [str(int(n)) for n in re.findall(r"\d+", _NOTE_RANGE.sub("", items))]
     return numbers
+
+
+def _column_letter(index: int) -> str:
+    """0 -> A, 26 -> AA."""
+    name = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        name = chr(65 + rest) + name
+    return name
 
 
 def _unclosed(name: str) -> bool:

@@ -39,6 +39,13 @@ FLAG_TYPES = {
     "文件无法读取": SEVERITY_ERROR,
     "疑似公式": SEVERITY_INFO,
     "内容未读入": SEVERITY_WARNING,
+    # Quantitative targets (targets.py) and answer quality (quality.py): never block a file.
+    "未达序时": SEVERITY_WARNING,
+    "状态与数据不符": SEVERITY_WARNING,
+    "数据倒退": SEVERITY_WARNING,
+    "答复未更新": SEVERITY_INFO,
+    "答复雷同": SEVERITY_INFO,
+    "答复过简": SEVERITY_WARNING,
 }
 
 SUMMARY_SHEETS = ("总览", "汇总", "报送情况", "问题清单", "明细")
@@ -49,6 +56,41 @@ QUARTER_NAMES = {1: "一", 2: "二", 3: "三", 4: "四"}
 def quarter_name(quarter: int) -> str:
     """1 -> '一' (as in 第一季度)."""
     return QUARTER_NAMES[quarter]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One countable yearly target of a task (a line of the master's 量化指标 column)."""
+
+    name: str  # 社区老年人服务中心（站）
+    amount: float  # 80.0; 1.1万 is 11000.0
+    unit: str  # 个 / 张 / 人 / 台 …
+    due_quarter: int | None = None  # 1-4 when due before the year's end, else None
+    raw: str = ""  # the line as written in the master
+
+    @property
+    def amount_text(self) -> str:
+        """80.0 -> "80", 1.5 -> "1.5", never an exponent (as shown beside the number cell)."""
+        x = self.amount
+        return f"{int(x)}" if x.is_integer() else f"{x:.6f}".rstrip("0").rstrip(".")
+
+
+# Expected share of a yearly target by the end of each quarter (序时进度), by default.
+DEFAULT_SHARES = (0.25, 0.5, 0.75, 1.0)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """序时进度: the expected share of a yearly target by the end of quarters 1-4."""
+
+    shares: tuple[float, float, float, float] = DEFAULT_SHARES
+    source: str = ""  # "" for the default; else where it was read (工作表 序时进度)
+
+    def share(self, quarter: int) -> float:
+        return self.shares[quarter - 1]
+
+
+DEFAULT_SCHEDULE = Schedule()
 
 
 @dataclass(frozen=True)
@@ -68,6 +110,7 @@ class Task:
     row: int = 0  # 1-based row in the master sheet, for messages
     leads_raw: str = ""  # 牵头处室 cell exactly as written (line breaks kept)
     partners_raw: str = ""  # 责任处室 cell exactly as written
+    targets: tuple[Target, ...] = ()  # 量化指标, in the order written
 
     @property
     def category(self) -> str:
@@ -102,6 +145,7 @@ class Master:
     tasks: tuple[Task, ...]
     footnote: str = ""
     warnings: tuple[str, ...] = ()
+    schedule: Schedule = DEFAULT_SCHEDULE  # 序时进度 sheet, or the default 25/50/75/100 %
 
     # Derived views are computed once: merge and split ask for them per division and per return
     # (cached_property writes the instance __dict__, which a frozen dataclass allows).
@@ -332,6 +376,7 @@ class Summary:
 _TASK_FIELDS = tuple(
     (f.name, {"str": str, "bool": bool, "int": int}.get(str(f.type), tuple))
     for f in dataclasses.fields(Task)
+    if f.name != "targets"  # written after them, each target as [name, amount, unit, due, raw]
 )
 _TASK_KINDS = tuple(kind for _, kind in _TASK_FIELDS)
 _TASK_TUPLES = tuple(i for i, kind in enumerate(_TASK_KINDS) if kind is tuple)
@@ -345,8 +390,16 @@ def master_to_data(master: Master) -> dict:
         **{key: getattr(master, key) for key in _MASTER_TEXTS},
         "year": master.year,
         "warnings": list(master.warnings),
-        "tasks": [[getattr(task, name) for name, _ in _TASK_FIELDS] for task in master.tasks],
+        "tasks": [
+            [*(getattr(task, name) for name, _ in _TASK_FIELDS), _targets_to_data(task.targets)]
+            for task in master.tasks
+        ],
+        "schedule": [list(master.schedule.shares), master.schedule.source],
     }
+
+
+def _targets_to_data(targets: tuple[Target, ...]) -> list:
+    return [[t.name, t.amount, t.unit, t.due_quarter, t.raw] for t in targets]
 
 
 def master_from_data(data: object, source: str) -> Master | None:
@@ -360,11 +413,17 @@ def master_from_data(data: object, source: str) -> Master | None:
         "".join([*texts.values(), *warnings])  # TypeError unless all are text
         if year is not None and type(year) is not int:
             return None
+        shares, schedule_source = data["schedule"]  # type: ignore[index]
+        if type(shares) is not list or len(shares) != 4 or type(schedule_source) is not str:
+            return None
+        if not all(type(x) is float for x in shares):
+            return None
         return Master(
             source=source,
             year=year,
             tasks=tuple(map(_task_from_data, rows)),
             warnings=tuple(warnings),
+            schedule=Schedule(tuple(shares), schedule_source),  # type: ignore[arg-type]
             **texts,
         )
     except (KeyError, TypeError, ValueError, IndexError):
@@ -373,8 +432,9 @@ def master_from_data(data: object, source: str) -> Master | None:
 
 def _task_from_data(row: object) -> Task:
     """A Task from its row in master_to_data; TypeError when the row is not one."""
-    if type(row) is not list or len(row) != len(_TASK_KINDS):
+    if type(row) is not list or len(row) != len(_TASK_KINDS) + 1:
         raise TypeError("not a task row")
+    targets = tuple(map(_target_from_data, row.pop()))
     for i in _TASK_TUPLES:
         if type(row[i]) is not list:
             raise TypeError("not a list")
@@ -382,4 +442,15 @@ def _task_from_data(row: object) -> Task:
         row[i] = tuple(row[i])
     if list(map(type, row)) != list(_TASK_KINDS):
         raise TypeError("a field of another type")
-    return Task(*row)
+    return Task(*row, targets=targets)
+
+
+def _target_from_data(item: object) -> Target:
+    """A Target from [name, amount, unit, due, raw]; TypeError when the item is not one."""
+    if type(item) is not list or len(item) != 5:
+        raise TypeError("not a target")
+    name, amount, unit, due, raw = item
+    if type(amount) not in (int, float) or due not in (None, 1, 2, 3, 4):
+        raise TypeError("not a target")
+    "".join((name, unit, raw))  # TypeError unless all are text
+    return Target(name, float(amount), unit, due, raw)
