@@ -192,12 +192,13 @@ def test_formula_like_answers_and_control_characters_are_noted():
     r = ret(
         "a.xlsx",
         "养老服务处",
-        [row(5, "*1", T1, answer="=1+1"), row(6, "3", T3, answer="完成\x0b了")],
+        [row(5, "*1", T1, answer="=1+1"), row(6, "3", T3, answer="完成\x0b了\x01。")],
     )
     checked = check_return(master, r, "养老服务处")
     assert kinds(checked.flags) == ["疑似公式"]
     assert checked.answers[0].answer == "=1+1"
-    assert checked.answers[1].answer == "完成了"
+    # Word's line break stays a line break; other control characters go, and the note says so.
+    assert checked.answers[1].answer == "完成\n了。"
     assert "控制字符" in checked.answers[1].note
 
 

@@ -30,11 +30,15 @@ _UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]"
 def clean_text(s: str) -> tuple[str, bool]:
     """Remove characters an xlsx file cannot hold; return the text and whether any were removed.
 
-    Removed: control characters other than tab, line feed and carriage return, the
+    A vertical tab, Word's manual line break, becomes a line feed. Removed: control characters
+    other than tab, line feed and carriage return, the
     non-characters U+FFFE/U+FFFF, and lone surrogates. Well-formed surrogate pairs (as left by
     ``surrogatepass`` decoding) are joined into the character they encode, not removed.
     """
     text = "" if s is None else str(s)
+    if not _UNSTORABLE.search(text):
+        return text, False
+    text = text.replace("\x0b", "\n")  # Word's line break (Shift+Enter), pasted into a cell
     if not _UNSTORABLE.search(text):
         return text, False
     removed = 0

@@ -12,6 +12,7 @@ the file name (``文件名``); disagreements are recorded as sentences in ``conf
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -23,6 +24,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 import python_calamine as calamine
+from xlsxwriter.utility import xl_cell_to_rowcol
 
 from . import layout
 from .containers import (
@@ -40,8 +42,10 @@ from .containers import (
     sniff_bytes,
 )
 from .errors import ReturnReadError
+from .loose import loose_texts
 from .model import ReturnFile, ReturnRow, ReturnTable, Stray, quarter_name
 from .ole import OleFile, ole_last_saved
+from .shown import shown_texts
 
 __all__ = [
     "MAX_COLS",
@@ -121,8 +125,13 @@ def read_return(
                 notes.append(MACRO_NOTE)
         except ValueError:
             pass
-    sheets = _load_sheets(_ods_controls_as_text(data) if kind == "ods" else data, source)
-    return _interpret(sheets, props, notes, source, kind, data, modified, mtime)
+    sheets = _load_sheets(_ods_for_calamine(data) if kind == "ods" else data, source)
+    ret = _interpret(sheets, props, notes, source, kind, data, modified, mtime)
+    # Comments and text boxes: typed where no answer belongs, quoted whole by merge.
+    loose = [Stray(t.sheet, t.place, t.text, 0, t.kind) for t in loose_texts(data, kind)]
+    if loose:
+        ret = dataclasses.replace(ret, strays=ret.strays + tuple(loose))
+    return ret
 
 
 def _refuse(sniffed: Sniffed, source: str) -> None:
@@ -188,20 +197,53 @@ class _Sheet:
 # character references they reach calamine as the characters themselves.
 _ODS_CONTROLS = re.compile(rb"<text:(tab|line-break)(?:\s[^>]*)?/>")
 _ODS_CONTROL_TEXT = {b"tab": b"&#9;", b"line-break": b"&#10;"}
+# Gnumeric indents content.xml; calamine takes the whitespace between elements for cell text
+# and fails. Whitespace between two tags is layout, except inside a paragraph (after a text:
+# element other than the paragraph's end), where it is text.
+_ODS_LAYOUT = re.compile(rb"<(/?)([A-Za-z][\w.-]*:[\w.-]+)[^>]*>\s+(?=<)")
 
 
-def _ods_controls_as_text(data: bytes) -> bytes:
-    """``data`` (an .ods already checked by inspect_workbook_zip) with tabs and breaks as text."""
+def _ods_layout(match: re.Match) -> bytes:
+    closing, name = match[1], match[2]
+    in_text = name.startswith(b"text:") and not (closing and name in (b"text:p", b"text:h"))
+    return match[0] if in_text else match[0].rstrip()
+
+
+# A number shown as "85%", "12,000" or "2022/4/8" is stored as 0.85, 12000, 44659; the cell's
+# paragraph holds what the person saw. Non-text cells that have a paragraph are read as text.
+_ODS_VALUE_CELL = re.compile(
+    rb'<table:table-cell\b[^>]*\boffice:value-type="(?:float|percentage|currency|date|time)"[^>]*>'
+)
+_ODS_VALUE_ATTRS = re.compile(
+    rb'\s(?:office|calcext):(?:value-type|value|date-value|time-value|currency)="[^"]*"'
+)
+
+
+def _ods_display(match: re.Match) -> bytes:
+    tag = match[0]
+    if tag.endswith(b"/>"):
+        return tag  # no paragraph: the value is all there is
+    return _ODS_VALUE_ATTRS.sub(b"", tag)[:-1] + b' office:value-type="string">'
+
+
+def _ods_for_calamine(data: bytes) -> bytes:
+    """``data`` (an .ods already checked by inspect_workbook_zip) as calamine reads it right:
+    tabs and breaks as text, layout whitespace dropped, numbers as the text shown."""
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
         content = zf.read("content.xml")
         fixed = _ODS_CONTROLS.sub(lambda m: _ODS_CONTROL_TEXT[m[1]], content)
+        fixed = _ODS_LAYOUT.sub(_ods_layout, fixed)
+        fixed = _ODS_VALUE_CELL.sub(_ods_display, fixed)
         if fixed == content:
             return data
         out = io.BytesIO()
         with zipfile.ZipFile(out, "w") as new:  # same entries, order and compression
             for info in zf.infolist():
-                new.writestr(info, fixed if info.filename == "content.xml" else zf.read(info))
+                # A fresh entry: the original's flags (data descriptors) do not fit a rewrite.
+                entry = zipfile.ZipInfo(info.filename, info.date_time)
+                entry.compress_type = info.compress_type
+                new.writestr(entry, fixed if info.filename == "content.xml" else zf.read(info))
         return out.getvalue()
     except (KeyError, *ZIP_ERRORS):
         return data  # calamine reports what is wrong with it
@@ -325,6 +367,22 @@ def _tables(sheets: list[_Sheet], ident_rows: bool) -> list[_Table]:
     return found
 
 
+def _show_numbers_as_typed(data: bytes, sheets: list[_Sheet]) -> None:
+    """Numbers and dates in ``sheets`` (past column A, where 序号 stands) replaced by the text
+    their number format showed: "85%", not 0.85 (shown.py)."""
+    for sheet in sheets:
+        cells = {
+            _ref(r, c): v
+            for r, row in enumerate(sheet.grid)
+            for c, v in enumerate(row)
+            if c and v is not None and v.__class__ is not str
+        }
+        if cells:
+            for ref, text in shown_texts(data, sheet.name, cells).items():
+                r, c = xl_cell_to_rowcol(ref)
+                sheet.grid[r][c] = text
+
+
 def _title(sheet: _Sheet, header: int) -> tuple[int, int, str] | None:
     return next(
         (
@@ -348,6 +406,8 @@ def _interpret(
     modified: str,
     mtime: float,
 ) -> ReturnFile:
+    if kind in ("xlsx", "xlsm"):
+        _show_numbers_as_typed(data, sheets)
     ident = _identity(sheets, props, notes)
     tables = _tables(sheets, bool(ident.rows))
     if not tables:
