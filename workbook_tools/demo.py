@@ -103,6 +103,7 @@ def run_demo(directory: Path, master_path: Path, echo: Callable[[str], None] = p
     from .inbox import collect
     from .master import read_master
     from .merge import merge
+    from .report import report_name, write_report
     from .summary import write_summary
     from .template import write_templates
 
@@ -160,6 +161,7 @@ def run_demo(directory: Path, master_path: Path, echo: Callable[[str], None] = p
     summary = merge(master, collect(inbox), year, quarter)
     target = outbox / f"{year}年第{layout.quarter_name(quarter)}季度工作目标完成情况汇总.xlsx"
     write_summary(summary, target)
+    draft = write_report(summary, outbox / report_name(year, quarter))
     for verdict in summary.files:
         mark = "采用" if verdict.accepted else "未采用"
         echo(f"   {mark} {verdict.source}：{verdict.reason}")
@@ -171,4 +173,5 @@ def run_demo(directory: Path, master_path: Path, echo: Callable[[str], None] = p
     echo(f"模板：{outbox}/")
     echo(f"回收文件：{inbox}/")
     echo(f"汇总表：{target}")
+    echo(f"通报草稿：{draft}")
     return target
