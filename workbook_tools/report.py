@@ -102,6 +102,11 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit].rstrip("，。；、 ") + "……"
 
 
+def _sentence(text: str) -> str:
+    """``text`` ending as a sentence: with 。 unless it was cut (……)."""
+    return text if text.endswith(("……", "。", "！", "？")) else text + "。"
+
+
 def _inner_quotes(text: str) -> str:
     """《》 inside a title that is itself quoted in 《》 become 〈〉."""
     return text.replace("《", "〈").replace("》", "〉")
@@ -144,7 +149,7 @@ def _reason(part: Part) -> str:
     said = (answer.plan.strip() or answer.answer.strip()) if answer else ""
     role = "" if part.role == "牵头" else "（配合）"
     text = _cut(said, REASON_CHARS) if said else "未说明原因"
-    return f"{_plain(part.division)}{role}报告{part.state}：{text.rstrip('。')}。"
+    return f"{_plain(part.division)}{role}报告{part.state}：{_sentence(text)}"
 
 
 def _task_lines(views: Sequence[TaskView], count: int, line) -> list[Block]:
@@ -156,7 +161,7 @@ def _task_lines(views: Sequence[TaskView], count: int, line) -> list[Block]:
 
 def _done_line(view: TaskView) -> str:
     answers = [p.answer.answer for p in view.parts if p.role == "牵头" and p.answer]
-    said = f"{_cut(answers[0], ANSWER_CHARS).rstrip('。')}。" if answers else ""
+    said = _sentence(_cut(answers[0], ANSWER_CHARS)) if answers else ""
     return f"{task_name(view)}（牵头处室：{_leads(view)}）。{said}"
 
 
