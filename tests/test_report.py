@@ -246,6 +246,13 @@ def test_demo_overview_agrees_with_its_details(tmp_path):
     rows = {r["序号"].value: r for r in sheet_rows(summary, "汇总", 2)}
     assert "未报送" in rows["14"]["问题标记"].value
     check_draft(summary, draft)
+    # The README's excerpt of the demo's draft: every line is a paragraph of it.
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    excerpt = readme.split("演示数据生成的草稿开头如下：\n\n```\n", 1)[1].split("```", 1)[0]
+    texts = paragraphs(draft)
+    assert len(excerpt.splitlines()) >= 10
+    for line in excerpt.splitlines():
+        assert line in texts, line
 
 
 # --- the draft says what 总览 says -------------------------------------------------------------
