@@ -297,6 +297,13 @@ def test_demo_shows_the_whole_cycle(tmp_path, soffice):
     assert result.exit_code == 0, result.output
     summary = tmp_path / "demo" / "outbox" / "2022年第一季度工作目标完成情况汇总.xlsx"
     assert f"汇总表：{summary}" in result.output
+    draft = (
+        tmp_path
+        / "demo"
+        / "outbox"
+        / "2022年第一季度市《政府工作报告》民政工作推进情况通报（草稿）.docx"
+    )
+    assert f"通报草稿：{draft}" in result.output and draft.exists()
     assert "另存为 2022年第一季度工作目标完成情况-儿童福利处.xls" in result.output
     kinds = [r["问题类型"].value for r in sheet_rows(summary, "问题清单", 2)]
     assert sorted(kinds) == ["事项被改动", "未填写", "未报送", "未报送", "进度滞后"]

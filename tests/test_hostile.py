@@ -50,6 +50,7 @@ from workbook_tools.inbox import Collected, collect
 from workbook_tools.master import read_master
 from workbook_tools.merge import merge, to_json
 from workbook_tools.model import FLAG_TYPES, SUMMARY_SHEETS
+from workbook_tools.report import report_name
 from workbook_tools.returns import MACRO_NOTE
 from workbook_tools.summary import DETAIL_TRUNCATION_MARKER
 from workbook_tools.template import write_templates
@@ -1373,6 +1374,11 @@ def age(path: Path, seconds: float = 120) -> None:
     os.utime(path, (then, then))
 
 
+#: The draft 通报 merge writes beside the summary, and the temporary files of the other outputs.
+DRAFT = report_name(YEAR, QUARTER)
+OTHER_TEMPS = (".result.json.tmp-", f".{DRAFT}.tmp-")
+
+
 def test_killed_merge_leaves_the_previous_summary_intact(kit, tmp_path, full_inbox):
     out = tmp_path / "out"
     out.mkdir()
@@ -1411,14 +1417,15 @@ def test_killed_merge_leaves_the_previous_summary_intact(kit, tmp_path, full_inb
             outcomes.add("new")
             (out / "汇总.xlsx").write_bytes(old)
         for name in os.listdir(out):
-            if name in ("汇总.xlsx", "result.json") or name.startswith(".result.json.tmp-"):
+            # The draft 通报 is written after the summary, through a temporary file as well.
+            if name in ("汇总.xlsx", "result.json", DRAFT) or name.startswith(OTHER_TEMPS):
                 continue
             m = TEMP.match(name)
             assert m and int(m[1]) in killed, f"stray file {name}"
             outcomes.add("temp left")
             age(out / name)
         for name in os.listdir(out):
-            if name.startswith(".result.json.tmp-"):
+            if name.startswith(OTHER_TEMPS):
                 age(out / name)
     # Killed before the move at least once, and mid-write at least once (a temp file left).
     assert {"old", "temp left"} <= outcomes, outcomes
@@ -1428,7 +1435,7 @@ def test_killed_merge_leaves_the_previous_summary_intact(kit, tmp_path, full_inb
     assert proc.wait(60) == 0, proc.stderr.read()
     proc.stdout.close()
     proc.stderr.close()
-    assert sorted(os.listdir(out)) == ["result.json", "汇总.xlsx"]
+    assert sorted(os.listdir(out)) == sorted(["result.json", "汇总.xlsx", DRAFT])
     assert (out / "汇总.xlsx").read_bytes() == new
 
 
@@ -1459,6 +1466,7 @@ def test_stale_temps_of_dead_runs_only_are_removed(kit, tmp_path):
         [
             "result.json",
             "汇总.xlsx",
+            DRAFT,
             f".汇总.xlsx.tmp-{dead.pid + 1_000_000}",
             f".汇总.xlsx.tmp-{alive.pid}",
             ".汇总.xlsx.tmp-abc",
@@ -1478,4 +1486,4 @@ def test_two_merges_at_once_both_succeed(kit, tmp_path, full_inbox):
             assert "汇总表：" in stdout
         assert valid_summary(out / "汇总.xlsx")
         assert json.loads((out / "result.json").read_text(encoding="utf-8"))["files"]
-        assert sorted(os.listdir(out)) == ["result.json", "汇总.xlsx"]
+        assert sorted(os.listdir(out)) == sorted(["result.json", "汇总.xlsx", DRAFT])

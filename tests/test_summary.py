@@ -99,7 +99,8 @@ def make_summary() -> Summary:
     tasks = (
         # deliberately not in master order: the writer must sort
         TaskSummary(t2, "按序时推进", (a3,), (a4,), ()),
-        TaskSummary(t1, "已完成", (a1,), (a2,), (f_formula, f_late, f_mismatch)),
+        # merge attaches a division's 未报送 to every task it is expected on
+        TaskSummary(t1, "已完成", (a1,), (a2,), (f_formula, f_late, f_mismatch, f_missing)),
         TaskSummary(t3, "滞后", (a5, a6), (), ()),
         TaskSummary(t4, "", (), (), (f_missing,)),
         TaskSummary(t5, "", (a7,), (), (f_empty,)),
@@ -200,11 +201,11 @@ def test_tasks_sheet_rows(wb):
         "张三",
         YANG,
         f"{JIU}、{CAI}",
-        "已完成",
+        "未报送",  # the lead said 已完成; a partner did not report: the worst decides
         f"【{YANG}】=1+1",
         f"【{JIU}】+86 138 0000 0000\n\n【{CAI}】（未报送）",
         f"【{YANG}】@SUM(A1)\n\n【{JIU}】-",
-        "进度滞后、状态不一致、疑似公式",
+        "未报送、进度滞后、状态不一致、疑似公式",
     ]
     assert data[1][6:10] == [
         "按序时推进",
@@ -249,11 +250,13 @@ def test_tasks_sheet_layout(wb):
     assert 408 <= ws.row_dimensions[5].height <= 409  # capped (xlsxwriter rounds to pixels)
     assert 20 < ws.row_dimensions[3].height < 100
     # status colours, error rows marked
-    fill = ws["G3"].fill.fgColor.rgb
-    assert fill.endswith("E2EFDA")  # 已完成
+    assert ws["G3"].fill.fgColor.rgb.endswith("FFF2CC")  # 未报送 (a partner)
+    assert ws["G4"].fill.fgColor.rgb.endswith("DDEBF7")  # 按序时推进
+    assert ws["G5"].fill.fgColor.rgb.endswith("F8CBAD")  # 滞后
     assert ws["G6"].fill.fgColor.rgb.endswith("FFF2CC")  # 未报送
     assert ws["K6"].fill.fgColor.rgb.endswith("FFC7CE")  # 错误 flag
-    assert ws["K3"].fill.fgColor.rgb.endswith("E2EFDA")  # warnings only: not marked
+    assert ws["K3"].fill.fgColor.rgb.endswith("FFC7CE")  # 错误 flag: a partner's 未报送
+    assert ws["K4"].fill.fgColor.rgb.endswith("DDEBF7")  # no flag: not marked
     assert ws["C3"].alignment.wrap_text
     assert ws["C3"].font.name == "宋体"
     assert ws["A2"].font.name == "黑体"
@@ -279,19 +282,26 @@ def test_overview(wb):
     first = {r[0]: r[1:] for r in values if r[0] is not None}
     # 报送情况: expected, submitted, missing, rate
     header_row = next(i for i, r in enumerate(values) if r[0] == "应报送处室（单位）")
-    assert values[header_row + 1][:4] == [4, 3, 1, 0.75]
+    assert values[header_row + 1][:5] == [4, 3, 1, 0.75, 1]
     assert first["未报送处室（单位）"][0] == CAI
-    # tasks by status
-    assert first["已完成"][:2] == [1, 0.2]
-    assert first["按序时推进"][0] == 1
-    assert first["滞后"][0] == 1
-    assert first["未启动"][0] == 0
-    assert first["未填写"][0] == 1
-    assert first["未报送"][0] == 1
-    # by category and by leader: total then one column per status
-    assert first["政府工作报告"][:3] == [3, 1, 0]
+    assert first["报送不完整处室（单位）"][0] == SHI  # task 5 left empty
+    # tasks by 总体状态: the worst of every expected division's
+    # (task 1's lead said 已完成, but its partner 规划财务处 did not report)
+    states = next(i for i, r in enumerate(values) if r[:3] == ["进展状态", "事项数", "占比"])
+    by_state = {r[0]: r[1:3] for r in values[states + 1 : states + 8]}
+    assert by_state == {
+        "已完成": [0, 0],
+        "按序时推进": [1, 0.2],
+        "滞后": [1, 0.2],
+        "未启动": [0, 0],
+        "未填写": [1, 0.2],
+        "未报送": [2, 0.4],
+        "合计": [5, 1],
+    }
+    # by category and by leader: total then one column per state
+    assert first["政府工作报告"][:7] == [3, 0, 0, 0, 0, 1, 2]
     assert first["政府工作报告、民生实事"][:5] == [1, 0, 0, 1, 0]
-    assert first["张三"][:4] == [2, 1, 0, 1]
+    assert first["张三"][:7] == [2, 0, 0, 1, 0, 0, 1]
     assert first["李四"][0] == 2
     assert first["王五"][0] == 1
     # flags by type and severity: total, 错误, 警告, 提示

@@ -199,6 +199,11 @@ def _summary_path(outbox: Path, year: int, quarter: int) -> Path:
     type=click.Path(path_type=Path, dir_okay=False),
     help="另存一份 JSON 结果，供脚本使用。",
 )
+@click.option(
+    "--no-report",
+    is_flag=True,
+    help="不生成通报草稿（默认在汇总表旁生成给领导的通报草稿 .docx）。",
+)
 @click.option("--strict", is_flag=True, help="有“错误”级问题时以状态 1 退出。")
 @_reports_errors
 @without_gc  # as split's
@@ -209,16 +214,19 @@ def merge(
     master_path: Path,
     out: Path | None,
     json_path: Path | None,
+    no_report: bool,
     strict: bool,
 ) -> None:
-    """校验 inbox/ 中回收的模板，汇总为领导阅读的汇总表。
+    """校验 inbox/ 中回收的模板，汇总为领导阅读的汇总表，并在旁边生成通报草稿（.docx）。
 
     inbox 中的文件只读不改。每个文件给出“采用/未采用”及原因；问题写入汇总表的“问题清单”。
+    通报草稿中的数字与汇总表“总览”一致，供协调人修改后报领导。
 
     \b
     示例：
       workbook-tools merge --quarter 1
       workbook-tools merge -q 1 --inbox inbox --out outbox/汇总.xlsx --json result.json --strict
+      workbook-tools merge -q 1 --no-report
     """
     from .inbox import collect
     from .merge import has_errors
@@ -254,6 +262,11 @@ def merge(
     target = out or _summary_path(Path("outbox"), year, quarter)
     write_summary(summary, target)
     click.echo(f"汇总表：{_shown(target)}")
+    if not no_report:
+        from .report import report_name, write_report
+
+        draft = write_report(summary, target.parent / report_name(year, quarter))
+        click.echo(f"通报草稿：{_shown(draft)}")
     if json_path:
         _write_json(summary, json_path)
         click.echo(f"JSON：{_shown(json_path)}")

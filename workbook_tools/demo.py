@@ -266,6 +266,7 @@ def run_demo(directory: Path, master_path: Path, echo: Callable[[str], None] = p
     from .inbox import collect
     from .master import read_master
     from .merge import merge
+    from .report import report_name, write_report
     from .summary import write_summary
     from .template import write_templates
 
@@ -330,6 +331,8 @@ def run_demo(directory: Path, master_path: Path, echo: Callable[[str], None] = p
         summary = merge(master, collect(inbox), year, quarter)
         built = write_summary(summary, work / summary_name)
         target = ledger.put(f"outbox/{summary_name}", built.read_bytes())
+        report = write_report(summary, work / report_name(year, quarter))
+        draft = ledger.put(f"outbox/{report.name}", report.read_bytes())
     for verdict in summary.files:
         mark = "采用" if verdict.accepted else "未采用"
         echo(f"   {mark} {verdict.source}：{verdict.reason}")
@@ -341,4 +344,5 @@ def run_demo(directory: Path, master_path: Path, echo: Callable[[str], None] = p
     echo(f"模板：{show(outbox / folder)}/")
     echo(f"回收文件：{show(inbox)}/")
     echo(f"汇总表：{show(target)}")
+    echo(f"通报草稿：{show(draft)}")
     return target

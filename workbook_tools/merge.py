@@ -672,6 +672,12 @@ def merge(master: Master, collected, year: int, quarter: int) -> Summary:
     for f in flags:
         if f.task:
             by_task.setdefault(f.task, []).append(f)
+    # A division that did not report is a problem of every task it leads or assists on: its
+    # 未报送 flag (one row of 问题清单) is shown with each of them too.
+    for status in statuses:
+        if not status.submitted:
+            for task in master.tasks_of(status.division):
+                by_task.setdefault(task.number, []).extend(status.flags)
     task_summaries = [
         TaskSummary(
             task=task,

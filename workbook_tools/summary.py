@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-from collections import Counter, defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -28,15 +27,14 @@ from .fastsheet import FastWorkbook, render_rows
 from .files import write_atomically
 from .gcpause import without_gc
 from .model import (
-    FLAG_TYPES,
     SEVERITIES,
     SEVERITY_ERROR,
     SEVERITY_WARNING,
     SUMMARY_SHEETS,
     Summary,
-    TaskSummary,
     quarter_name,
 )
+from .overview import overview
 from .summary_rows import (
     DETAIL_COLS,
     DETAIL_TRUNCATION_MARKER,
@@ -48,7 +46,6 @@ from .summary_rows import (
     TRUNCATION_MARKER,
     _Col,
     _flag_kinds,
-    _ordered_tasks,
     _start_rows,
     _text,
     ordered_flags,
@@ -226,18 +223,18 @@ def _missing_list(missing: Sequence[str]) -> str:
 _COUNT_COLS = [_Col("合计", 8, "center"), *(_Col(s, 9, "center") for s in STATUS_LABELS)]
 
 
-def _crosstab(
-    tasks: Sequence[TaskSummary], labels: Sequence[str], key
-) -> list[tuple[str, list[int]]]:
-    """Tasks counted by ``key`` and by status (``labels``: each task's status label)."""
-    groups: defaultdict[str, Counter] = defaultdict(Counter)  # not setdefault: a Counter a task
-    for ts, label in zip(tasks, labels, strict=True):
-        groups[key(ts)][label] += 1
-    return [(g, [sum(c.values()), *(c[s] for s in STATUS_LABELS)]) for g, c in groups.items()]
+#: How 总览 counts, in its own words (overview.py is the rule).
+NOTE = (
+    "说明：每项任务的总体状态取其全部应报处室（牵头和配合）中最差的情况，依次为未报送、未填写、"
+    "滞后、未启动、按序时推进、已完成：有一个应报处室未报送即为“未报送”（见“问题清单”未报送），"
+    "有处室未填完成情况、未选进展状态或缺少该事项即为“未填写”（见“问题清单”未填写、缺少事项），"
+    "其余按各处室所选进展状态中最差的一项计。“汇总”工作表的进展状态与此相同。"
+    "“报送不完整”指已报送但有事项未填写的处室（单位）。"
+)
 
 
 def _write_overview(workbook, ws, styles: _Styles, summary: Summary) -> None:
-    tasks = _ordered_tasks(summary)
+    ov = overview(summary)
     first_col_width = 24
     ws.set_column(0, 0, first_col_width)
     ws.set_column(1, len(STATUS_LABELS) + 1, 10)
@@ -253,33 +250,39 @@ def _write_overview(workbook, ws, styles: _Styles, summary: Summary) -> None:
         row += 1
 
     # 一、报送情况
-    expected = len(summary.divisions)
-    submitted = sum(1 for d in summary.divisions if d.submitted)
-    missing = [_text(d.division) for d in summary.divisions if not d.submitted]
+    expected = len(ov.divisions)
+    missing = [_text(d) for d in ov.missing]
+    incomplete = [_text(d) for d, _ in ov.incomplete]
     section("一、报送情况")
     cols = [
         _Col("应报送处室（单位）", first_col_width, "center"),
         _Col("已报送", 10, "center"),
         _Col("未报送", 10, "center"),
         _Col("报送率", 10, "center", "0.0%"),
+        _Col("报送不完整", 10, "center"),
     ]
     _write_header(ws, styles, row, cols)
-    rate = submitted / expected if expected else 0.0
-    _write_row(ws, styles, row + 1, cols, [expected, submitted, expected - submitted, rate])
+    rate = float(ov.submission_rate)
+    _write_row(
+        ws, styles, row + 1, cols, [expected, ov.submitted, len(missing), rate, len(incomplete)]
+    )
     row += 2
-    names, _ = fit_cell(_missing_list(missing), MISSING_LIST_MARKER)  # long names: a cell's worth
     last = len(STATUS_LABELS) + 1
-    ws.write_string(row, 0, "未报送处室（单位）", styles.header())
-    ws.merge_range(row, 1, row, last, "", styles.get(align="left"))
-    ws.write_string(row, 1, names, styles.get(align="left"))
-    ws.set_row(row, row_height([names], [10 * last]))
-    row += 1
+    for heading, listed in (
+        ("未报送处室（单位）", missing),
+        ("报送不完整处室（单位）", incomplete),
+    ):
+        # A province's long lists: a cell's worth.
+        names, _ = fit_cell(_missing_list(listed), MISSING_LIST_MARKER)
+        ws.write_string(row, 0, heading, styles.header())
+        ws.merge_range(row, 1, row, last, "", styles.get(align="left"))
+        ws.write_string(row, 1, names, styles.get(align="left"))
+        ws.set_row(row, row_height([names], [10 * last]))
+        row += 1
 
     # 二、任务进展状态
-    section("二、任务进展状态（按牵头处室报送的进展状态）")
-    labels = [task_status_label(ts) for ts in tasks]
-    counts = Counter(labels)
-    total = len(tasks)
+    section("二、任务总体状态（取各应报处室中最差的情况）")
+    counts, total = ov.counts, ov.total
     cols = [
         _Col("进展状态", first_col_width, "center"),
         _Col("事项数", 10, "center"),
@@ -300,19 +303,19 @@ def _write_overview(workbook, ws, styles: _Styles, summary: Summary) -> None:
 
     # 三、按类别 / 四、按分管领导
     tables = {}
-    for heading, first, key in (
-        ("三、按类别", "类别", lambda ts: ts.task.category or "未分类"),
-        ("四、按分管领导", "分管领导", lambda ts: ts.task.leader or "未明确"),
+    for heading, first, groups in (
+        ("三、按类别", "类别", ov.by_category),
+        ("四、按分管领导", "分管领导", ov.by_leader),
     ):
         section(heading)
         cols = [_Col(first, first_col_width, "center"), *_COUNT_COLS]
         _write_header(ws, styles, row, cols)
         top = row + 1
         most = 0
-        for name, numbers in _crosstab(tasks, labels, key):
+        for group in groups:
             row += 1
-            _write_row(ws, styles, row, cols, [_text(name), *numbers])
-            most = max(most, numbers[0])
+            _write_row(ws, styles, row, cols, [_text(group.name), group.total, *group.counts])
+            most = max(most, group.total)
         tables[first] = (top, row, most)
         row += 1
 
@@ -324,24 +327,18 @@ def _write_overview(workbook, ws, styles: _Styles, summary: Summary) -> None:
         *(_Col(s, 10, "center") for s in SEVERITIES),
     ]
     _write_header(ws, styles, row, cols)
-    by_kind: defaultdict[str, Counter] = defaultdict(Counter)
-    for flag in summary.flags:
-        by_kind[flag.kind][flag.severity] += 1
-    for kind in [k for k in FLAG_TYPES if k in by_kind]:
+    for count in ov.flags:
         row += 1
-        c = by_kind[kind]
-        _write_row(ws, styles, row, cols, [kind, sum(c.values()), *(c[s] for s in SEVERITIES)])
+        _write_row(ws, styles, row, cols, [count.kind, count.total, *count.by_severity])
     row += 1
-    sev = Counter(f.severity for f in summary.flags)
-    totals = ["合计", len(summary.flags), *(sev[s] for s in SEVERITIES)]
-    _write_row(ws, styles, row, cols, totals, overrides={0: {"bold": True}})
+    _write_row(ws, styles, row, cols, ["合计", *ov.flag_totals], overrides={0: {"bold": True}})
     row += 2
-    note = "说明：进展状态以牵头处室报送为准；“未填写”指牵头处室已报送但未选择进展状态，“未报送”指牵头处室未报送该事项。各事项详情见“汇总”工作表，问题详情见“问题清单”工作表。"
+    note = NOTE
     ws.merge_range(row, 0, row, last, "", styles.get(border=0, align="left"))
     ws.write_string(row, 0, note, styles.get(border=0, align="left"))
     ws.set_row(row, row_height([note], [first_col_width + 10 * last]))
 
-    if tasks:
+    if total:
         _overview_charts(workbook, ws, (status_first, status_last, max(counts.values())), tables)
     _print_setup(ws, repeat_rows=None, one_page=True)
 

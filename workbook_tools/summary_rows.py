@@ -14,7 +14,7 @@ import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from . import parallel
+from . import overview, parallel
 from .cells import CELL_LIMIT, clean_text, fit_cell, row_heights
 from .fastsheet import deflate_rows, join_rows, render_rows
 from .model import (
@@ -22,7 +22,6 @@ from .model import (
     ROLE_LEAD,
     SEVERITIES,
     SEVERITY_ERROR,
-    STATUSES,
     Answer,
     Flag,
     Summary,
@@ -36,10 +35,10 @@ if TYPE_CHECKING:
 TRUNCATION_MARKER = "……（内容过长，已截断，完整内容见“明细”工作表）"  # in 汇总
 DETAIL_TRUNCATION_MARKER = "……（内容过长，已截断，完整内容见来源文件）"
 
-# Labels for a task whose lead status is "": no lead answer at all, or an answer without status.
-NOT_SUBMITTED = "未报送"
-NOT_FILLED = "未填写"
-STATUS_LABELS = (*STATUSES, NOT_FILLED, NOT_SUBMITTED)
+# A task's 总体状态 (overview.py): one of the four statuses, or 未填写 / 未报送.
+NOT_SUBMITTED = overview.NOT_SUBMITTED
+NOT_FILLED = overview.NOT_FILLED
+STATUS_LABELS = overview.STATE_LABELS
 
 # Light fills for the rows of each status (the charts' stronger colours are in summary.py), and
 # the look of a task's 问题标记 when it has an error.
@@ -77,11 +76,10 @@ def _flag_kinds(flags: Iterable[Flag]) -> str:
     return "、".join(sorted(kinds, key=lambda k: order.index(k) if k in order else len(order)))
 
 
-def task_status_label(ts: TaskSummary) -> str:
-    """进展状态 shown for a task: the lead status, else 未填写 (lead answered) or 未报送."""
-    if ts.status:
-        return ts.status
-    return NOT_FILLED if ts.lead_answers else NOT_SUBMITTED
+def task_status_label(ts: TaskSummary, submitted: dict[str, bool]) -> str:
+    """进展状态 shown for a task: its 总体状态, the worst of its divisions' (overview.py), as
+    总览 counts it. ``submitted``: division -> whether it has an accepted return."""
+    return overview.task_state(ts, submitted)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -210,13 +208,13 @@ def _by_division_sorted(
     return joined
 
 
-def _task_style(ts: TaskSummary) -> tuple[str | None, dict[int, dict]]:
+def _task_style(ts: TaskSummary, submitted: dict[str, bool]) -> tuple[str | None, dict[int, dict]]:
     """Fill and per-column overrides of a task's 汇总 row."""
     overrides = {6: {"bold": True}}
     if any(f.severity == SEVERITY_ERROR for f in ts.flags):
         overrides[10] = ERROR_MARK
         overrides[0] = {"font_color": "#9C0006", "bold": True}
-    return STATUS_FILLS.get(task_status_label(ts)), overrides
+    return STATUS_FILLS.get(task_status_label(ts, submitted)), overrides
 
 
 def _task_values(
@@ -240,7 +238,7 @@ def _task_values(
         text(task.leader),
         "、".join(text(d) for d in task.leads),
         "、".join(text(d) for d in partner_divisions),
-        task_status_label(ts),
+        task_status_label(ts, submitted),
         _by_division(lead_divisions, ts.lead_answers, "answer", submitted, text),
         _by_division(partner_divisions, ts.partner_answers, "answer", submitted, text),
         plans,
@@ -253,8 +251,9 @@ def _task_looks(styles: _Styles, summary: Summary) -> list[list[int]]:
     maybe in a worker)."""
     by_look: dict[tuple[str | None, bool], list[int]] = {}
     looks = []
+    submitted = {d.division: d.submitted for d in summary.divisions}
     for ts in _ordered_tasks(summary):
-        fill, overrides = _task_style(ts)
+        fill, overrides = _task_style(ts, submitted)
         xfs = by_look.get((fill, 10 in overrides))
         if xfs is None:
             xfs = by_look[fill, 10 in overrides] = styles.xfs(TASK_COLS, fill, overrides)
