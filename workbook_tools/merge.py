@@ -35,6 +35,7 @@ from .model import (
 from .pairing import (
     BY_ORDER,
     BY_POSITION,
+    FUZZY_ROWS,
     pair_rows,
     same_text,
     similarity,
@@ -183,11 +184,6 @@ def _where(ret: ReturnFile, row: ReturnRow, column: str, sheet: str = "") -> str
     )
 
 
-#: Rows of a return compared with every task of the plan by text, beyond exact matches; a
-#: pasted list of thousands of rows is matched exactly only past this many.
-FUZZY_ROWS = 200
-
-
 def row_tasks(master: Master, rows: Sequence[ReturnRow]) -> dict[int, Task]:
     """Row -> the task of the master its text is (the same, or recognisably the same)."""
     index = master.text_index
@@ -197,7 +193,7 @@ def row_tasks(master: Master, rows: Sequence[ReturnRow]) -> dict[int, Task]:
         if not row.text.strip():
             continue
         task = index.by_print.get(fingerprint(row.text))
-        if task is None and fuzzy < FUZZY_ROWS:
+        if task is None and fuzzy < FUZZY_ROWS:  # a pasted list: exact texts only past this
             fuzzy += 1
             task = index.find(row.text)
         if task is not None:

@@ -27,6 +27,9 @@ TEXT_MATCH_RATIO = 0.6
 TEXT_CONTRADICTS = 0.3
 #: A shortened text (a title) must have at least this many characters to count as part of a task.
 MIN_TITLE = 4
+#: Rows compared by similarity, beyond exact texts: a pasted list of thousands of rows is placed
+#: by exact text, 序号 and position only past this many.
+FUZZY_ROWS = 200
 
 BY_TEXT = "内容"
 BY_NUMBER = "序号"
@@ -76,12 +79,19 @@ def text_score(text: str, task_text: str) -> float:
     ga = grams(a)
     if len(ga & grams(b)) < TEXT_CONTRADICTS * len(ga):
         return 0.0
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    matcher = _matcher(b)
+    matcher.set_seq1(a)
     ratio = matcher.ratio()
     if len(a) >= 2 * MIN_TITLE and len(a) < len(b):
         runs = sum(block.size for block in matcher.get_matching_blocks() if block.size >= 3)
         ratio = max(ratio, 0.9 * runs / len(a))
     return ratio
+
+
+@functools.lru_cache(maxsize=4096)
+def _matcher(task_text: str) -> difflib.SequenceMatcher:
+    """A matcher with ``task_text`` as its second sequence: difflib indexes that one, once."""
+    return difflib.SequenceMatcher(None, "", task_text, autojunk=False)
 
 
 class TaskIndex:
@@ -165,12 +175,11 @@ def pair_rows(
     # 2. A text recognisably the task's (edited, or shortened to a title), best pairs first.
     open_tasks = [t for t in tasks if t.number not in out.rows]
     scored = []
-    for row in loose:
-        if row.text.strip():
-            for task in open_tasks:
-                score = text_score(row.text, task.text)
-                if score >= TEXT_MATCH_RATIO:
-                    scored.append((score, row.row, task.number, row))
+    for row in [r for r in loose if r.text.strip()][:FUZZY_ROWS]:
+        for task in open_tasks:
+            score = text_score(row.text, task.text)
+            if score >= TEXT_MATCH_RATIO:
+                scored.append((score, row.row, task.number, row))
     scored.sort(key=lambda s: (-s[0], s[1]))
     for _, _, number, row in scored:
         if number not in out.rows and row.row not in owner:
