@@ -50,10 +50,10 @@ from openpyxl import load_workbook
 from workbook_tools import layout
 from workbook_tools.demo import Fill, fill_template
 from workbook_tools.inbox import collect
+from workbook_tools.layout import role_text
 from workbook_tools.master import read_master
 from workbook_tools.merge import task_number
 from workbook_tools.model import STATUSES
-from workbook_tools.layout import role_text
 
 HERE = Path(__file__).resolve().parent
 UNO_FILL = HERE / "uno_fill.py"
