@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import os
 import re
@@ -14,7 +13,6 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
-from conftest import POOL_OK
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -855,108 +853,6 @@ def test_collect_order_does_not_depend_on_creation_order(tmp_path):
             build_return(inbox / name)
         results.append([r.source for r in collect(inbox).returns])
     assert results[0] == results[1] == ["a.xlsx", "b/a.xlsx", "b/z.xlsx", "c.xlsx"]
-
-
-def test_collect_with_worker_processes_gives_the_serial_result(tmp_path, monkeypatch, pool_maps):
-    from workbook_tools import inbox as inbox_module
-    from workbook_tools import returns
-
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    count = inbox_module.POOL_MIN_FILES + 3
-    for i in range(count - 2):
-        build_return(inbox / f"{i:02d}.xlsx", division=("养老服务处", "社会救助处")[i % 2])
-    (inbox / "坏.xlsx").write_bytes(b"PK\x03\x04broken")
-    (inbox / "zz.xlsx").write_bytes(build_return(tmp_path / "bug.xlsx").read_bytes())
-    interpret = returns._interpret
-
-    def buggy(sheets, props, notes, source, *rest):
-        if source == "zz.xlsx":
-            raise KeyError("a bug")
-        return interpret(sheets, props, notes, source, *rest)
-
-    monkeypatch.setattr(returns, "_interpret", buggy)  # forked workers inherit it
-    done: list[int] = []
-    pooled = collect(inbox, progress=done.append)
-    if POOL_OK:
-        assert pool_maps, "the pool was not used"
-    assert sum(done) == count
-    assert [r.source for r in pooled.rejected] == ["zz.xlsx", "坏.xlsx"]
-    assert pooled.rejected[0].reason == "读取时出现意外错误（KeyError: 'a bug'）"
-    monkeypatch.setattr(inbox_module, "POOL_MIN_FILES", 10**9)
-    monkeypatch.setattr(inbox_module, "POOL_MIN_BYTES", 10**12)
-    assert collect(inbox) == pooled
-
-
-def test_collect_checks_each_return_where_it_is_read(tmp_path, monkeypatch, pool_maps):
-    from workbook_tools import inbox as inbox_module
-
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    for i in range(6):
-        build_return(inbox / f"{i}.xlsx", division=("养老服务处", "社会救助处")[i % 2])
-
-    def check(ret):
-        if ret.source == "3.xlsx":
-            raise KeyError("a bug in the check")  # the return is kept as read
-        return dataclasses.replace(ret, notes=(*ret.notes, f"checked in {os.getpid()}"))
-
-    monkeypatch.setattr(inbox_module, "POOL_MIN_BYTES", 1)
-    pooled = collect(inbox, check=check)
-    if POOL_OK:
-        assert pool_maps, "the pool was not used"
-        assert {r.notes[-1] for r in pooled.returns if r.source != "3.xlsx"} != {
-            f"checked in {os.getpid()}"
-        }
-    assert [r.notes[-1:] != () for r in pooled.returns] == [True, True, True, False, True, True]
-    monkeypatch.setattr(inbox_module, "POOL_MIN_BYTES", 10**12)
-    serial = collect(inbox, check=check)
-    strip = lambda c: [dataclasses.replace(r, notes=r.notes[:0]) for r in c.returns]  # noqa: E731
-    assert strip(serial) == strip(pooled) == strip(collect(inbox))
-
-
-def test_collect_pools_few_files_only_when_they_are_big(tmp_path, monkeypatch, pool_maps):
-    from workbook_tools import inbox as inbox_module
-
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    for i in range(3):
-        build_return(inbox / f"{i}.xlsx")
-    serial = collect(inbox)
-    assert pool_maps == []  # three small returns: read here
-    size = sum(p.stat().st_size for p in inbox.iterdir())
-    monkeypatch.setattr(inbox_module, "POOL_MIN_BYTES", size)  # as if they were big
-    pooled = collect(inbox)
-    if POOL_OK:
-        assert pool_maps, "the pool was not used"
-    assert pooled == serial
-
-
-def test_collect_reads_here_what_a_dead_worker_did_not(tmp_path, monkeypatch, pool_maps):
-    from workbook_tools import inbox as inbox_module
-    from workbook_tools import parallel, returns
-
-    inbox = tmp_path / "inbox"
-    inbox.mkdir()
-    for i in range(inbox_module.POOL_MIN_FILES + 2):
-        build_return(inbox / f"{i:02d}.xlsx")
-    interpret = returns._interpret
-
-    def dies_in_a_worker(sheets, props, notes, source, *rest):
-        if source == "05.xlsx" and parallel._in_worker:
-            os._exit(1)  # as python-calamine does when it aborts
-        return interpret(sheets, props, notes, source, *rest)
-
-    monkeypatch.setattr(returns, "_interpret", dies_in_a_worker)
-    done: list[int] = []
-    got = collect(inbox, progress=done.append)
-    assert sum(done) == inbox_module.POOL_MIN_FILES + 2
-    assert not got.rejected and len(got.returns) == inbox_module.POOL_MIN_FILES + 2
-    if POOL_OK:
-        assert pool_maps, "the pool was not used"
-    monkeypatch.setattr(inbox_module, "POOL_MIN_FILES", 10**9)
-    monkeypatch.setattr(inbox_module, "POOL_MIN_BYTES", 10**12)
-    assert collect(inbox) == got
 
 
 def test_unreadable_file_rejected(tmp_path):

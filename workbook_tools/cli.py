@@ -175,7 +175,7 @@ def merge(
       workbook-tools merge -q 1 --inbox inbox --out outbox/汇总.xlsx --json result.json --strict
     """
     from .inbox import collect
-    from .merge import has_errors, precheck
+    from .merge import has_errors
     from .merge import merge as merge_returns
     from .model import FLAG_TYPES, SEVERITIES
     from .progress import Progress
@@ -188,8 +188,7 @@ def merge(
     master = _load_master(master_path)
     year = _year(year, master)
     with Progress("读取回收文件") as progress:
-        # Each return is also validated where it is read (by the reading processes, if any).
-        collected = collect(inbox, progress=progress, check=precheck(master, year, quarter))
+        collected = collect(inbox, progress=progress)
     summary = merge_returns(master, collected, year, quarter)
     for verdict in summary.files:
         mark = "采用  " if verdict.accepted else "未采用"

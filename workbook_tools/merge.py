@@ -8,10 +8,9 @@ Every problem becomes a :class:`~workbook_tools.model.Flag`; nothing is printed 
 from __future__ import annotations
 
 import difflib
-import functools
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from .cells import clean_text
@@ -162,51 +161,6 @@ class Checked:
     answers: tuple[Answer, ...]
     flags: tuple[Flag, ...]
     expected: int
-
-
-@dataclass(frozen=True)
-class CheckedReturn(ReturnFile):
-    """A return validated where it was read (``collect(..., check=precheck(...))``): its rows
-    were checked there and are not kept; ``checked`` is what check_return gave."""
-
-    checked: Checked | None = None
-    checked_for: tuple = ()  # (master hash, year, quarter, division) it was checked for
-
-
-def precheck(master: Master, year: int, quarter: int) -> Callable[[ReturnFile], ReturnFile]:
-    """A ``check`` for :func:`inbox.collect`: identifies each return's division and validates
-    it against ``master`` where it is read, so that reading processes do that work too.
-
-    merge() with the same master and period takes the result as it is; with another one it
-    refuses it (the rows are not kept). A return that cannot be used stays as read.
-    """
-    master.warm()  # here, not in every reading process
-    key = (master.content_hash, year, quarter)
-
-    def check(ret: ReturnFile) -> ReturnFile:
-        division, _, rejection = identify(master, ret, year, quarter)
-        if rejection or division is None:
-            return ret
-        state = {f.name: getattr(ret, f.name) for f in fields(ReturnFile)}
-        state["rows"] = ()
-        return CheckedReturn(
-            **state, checked=check_return(master, ret, division), checked_for=(*key, division)
-        )
-
-    return check
-
-
-def _check(master: Master, ret: ReturnFile, division: str, key: Callable[[], tuple]) -> Checked:
-    """check_return of ``ret``, or what precheck found where it was read (``key()``: the
-    master's hash and the period)."""
-    if not isinstance(ret, CheckedReturn):
-        return check_return(master, ret, division)
-    if ret.checked is None or ret.checked_for != (*key(), division):
-        raise ValueError(
-            f"{ret.source} was checked for {ret.checked_for[1:]} against another master; "
-            "collect without that check, or merge with the same master and period"
-        )
-    return ret.checked
 
 
 def _where(ret: ReturnFile, row: ReturnRow, column: str) -> str:
@@ -455,7 +409,6 @@ def merge(master: Master, collected, year: int, quarter: int) -> Summary:
         flags.append(Flag("文件无法读取", bad.reason, "", "", bad.source))
         verdicts.append(FileVerdict(bad.source, False, "", f"无法读取：{bad.reason}"))
 
-    check_key = functools.cache(lambda: (master.content_hash, year, quarter))  # prechecked ones
     candidates: dict[str, list[ReturnFile]] = {d: [] for d in divisions}
     for ret in sorted(collected.returns, key=lambda r: r.source):
         division, file_flags, rejection = identify(master, ret, year, quarter)
@@ -501,7 +454,7 @@ def merge(master: Master, collected, year: int, quarter: int) -> Summary:
             verdicts.append(
                 FileVerdict(other.source, False, division, f"重复报送，采用 {used.source}")
             )
-        checked = _check(master, used, division, check_key)
+        checked = check_return(master, used, division)
         division_flags += checked.flags
         answers += checked.answers
         answered = sum(1 for a in checked.answers if a.answer.strip())

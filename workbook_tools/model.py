@@ -137,16 +137,10 @@ class Master:
     def _tasks_by_number(self) -> dict[str, Task]:
         return {t.number: t for t in reversed(self.tasks)}  # the first wins, as before
 
-    @cached_property
-    def content_hash(self) -> int:
-        """hash(self), computed once: it hashes every task (~3 ms on a province plan)."""
-        return hash(self)
-
     def warm(self) -> Master:
-        """Build the lookups now (divisions, tasks by division and by number, the hash): before
-        forking worker processes, so that each of them does not build its own (~10 ms on a
-        province plan)."""
-        _ = self.divisions, self._tasks_by_division, self._tasks_by_number, self.content_hash
+        """Build the lookups now (divisions, tasks by division and by number), before worker
+        processes are started, so that each of them does not build its own."""
+        _ = self.divisions, self._tasks_by_division, self._tasks_by_number
         return self
 
     def tasks_of(self, division: str) -> tuple[Task, ...]:
@@ -175,7 +169,7 @@ class Flag:
             object.__setattr__(self, "severity", FLAG_TYPES[self.kind])
 
 
-@dataclass(frozen=True, slots=True)  # slots: thousands per inbox, sent back by worker processes
+@dataclass(frozen=True, slots=True)  # slots: thousands per inbox
 class ReturnRow:
     """One data row of a returned Annex 2 sheet, values as text exactly as read."""
 
@@ -197,15 +191,6 @@ class ReturnRow:
         """This row's cell in the column labelled ``label`` ("D5"), "" if there is none."""
         column = self.columns.get(label)
         return f"{column}{self.row}" if column else ""
-
-    def __reduce__(self):
-        # Rebuilt from its fields in order: about 30% quicker to unpickle and 45% to pickle
-        # than the slots state a dataclass uses by default (thousands of rows come back from
-        # the reading processes).
-        return (
-            ReturnRow,
-            (self.row, self.number, self.text, self.answer, self.status, self.plan, self.columns),
-        )
 
 
 @dataclass(frozen=True)
@@ -247,14 +232,6 @@ class Answer:
     source: str
     cell: str = ""  # where the 完成情况 was read, e.g. "D5"
     note: str = ""  # normalisations applied (状态“完成”按“已完成”处理; 删除了控制字符…)
-
-    def __reduce__(self):
-        # Rebuilt from its fields in order, as ReturnRow: answers checked in the reading
-        # processes come back by the thousand.
-        return (Answer, tuple(getattr(self, f) for f in _ANSWER_FIELDS))
-
-
-_ANSWER_FIELDS = tuple(Answer.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
