@@ -36,10 +36,11 @@ from .model import ReturnFile
 from .returns import read_return
 
 #: collect reads the files in worker processes when there are at least POOL_MIN_FILES of them,
-#: or at least two that hold POOL_MIN_BYTES together: below that, starting the processes costs
-#: more than the second CPU saves (see benchmarks/README.md).
-POOL_MIN_FILES = 24
-POOL_MIN_BYTES = 2 * 1024 * 1024
+#: or at least two that hold POOL_MIN_BYTES together. Below that, starting the workers (a fresh
+#: interpreter each where they are spawned, as on Windows and macOS) costs more than the second
+#: CPU saves; benchmarks/README.md has the measurements.
+POOL_MIN_FILES = 64
+POOL_MIN_BYTES = 8 * 1024 * 1024
 
 #: Why a file is refused when the process reading it died (python-calamine aborts the process
 #: on some malformed input instead of raising).
