@@ -70,7 +70,7 @@ class Sniffed:
     kind: str  # see sniff()
     detail: str = ""  # what exactly, for messages ("Word 文档", "Excel 2003 XML")
     #: The workbook zip as opened to sniff it (xlsx, xlsm, ods), for inspect_workbook_zip:
-    #: reading the central directory again costs ~0.3 ms a file.
+    #: no need to read the central directory twice.
     zip: zipfile.ZipFile | None = field(default=None, compare=False, repr=False)
 
 
@@ -373,7 +373,7 @@ _XLSX_TAG_RE = re.compile(
 # The fast path of _SheetReach. _CELL_RE: a <c> whose first attribute is r="AB12" (so it is the
 # r that _R_ATTR would find): the letters, the digits and, as _XLSX_TAG_RE sees it, whether a
 # value follows. _ANY_CELL_RE: any <c>. Indexed by whether tags have a namespace prefix (x:c):
-# without one, the patterns begin with the literal "<c" and run about three times faster.
+# without one, the patterns begin with the literal "<c", which the regex engine finds quickly.
 _NS = rb"(?:[A-Za-z_][\w.-]*:)?"
 _VALUE_AHEAD = rb"(?:(?=\s{0,64}<" + _NS + rb"(v|is|f)[\s/>]))?"
 _CELL_RE = tuple(

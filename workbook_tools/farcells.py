@@ -27,6 +27,8 @@ from .containers import (
     CHUNK,
     MAX_COLS,
     MAX_ROWS,
+    ZIP_ERRORS,
+    UnsafeFile,
     ZipFacts,
     column_index,
     member_chunks,
@@ -73,6 +75,13 @@ def without_far_cells(data: bytes, facts: ZipFacts) -> Trimmed:
     """A copy of the xlsx ``data`` whose sheets in ``facts.far`` keep only the cells of the
     first MAX_ROWS + 1 rows and MAX_COLS columns (the extra row tells the reader that the sheet
     goes on). ``data`` must have passed inspect_workbook_zip, which gave ``facts``."""
+    try:
+        return _without_far_cells(data, facts)
+    except ZIP_ERRORS as exc:
+        raise UnsafeFile("文件已损坏（压缩结构无法读取）", "请重新保存后再报送") from exc
+
+
+def _without_far_cells(data: bytes, facts: ZipFacts) -> Trimmed:
     zf = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     found: list[tuple[str, int, int, bytes]] = []
