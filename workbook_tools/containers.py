@@ -443,11 +443,14 @@ _SMALL_PARTS = (
 )
 
 
-def inspect_workbook_zip(data: bytes, kind: str, zf: zipfile.ZipFile | None = None) -> ZipFacts:
+def inspect_workbook_zip(
+    data: bytes, kind: str, zf: zipfile.ZipFile | None = None, *, list_far: bool = False
+) -> ZipFacts:
     """Check a workbook zip before any parser sees it; raise UnsafeFile when refused.
 
-    An xlsx whose sheets reach too far is not refused here: those sheets are listed in
-    ``far`` for the caller to cut (an ods is refused).
+    With ``list_far``, an xlsx whose sheets reach too far is not refused: those sheets are
+    listed in ``far``, for the caller to cut them before calamine sees the workbook (an ods is
+    refused all the same).
 
     Reads every member once, as zipfile reads it (stopping at the announced size and verifying
     the CRC, so a member cannot inflate past what was checked; see member_chunks), looking for
@@ -522,18 +525,12 @@ def inspect_workbook_zip(data: bytes, kind: str, zf: zipfile.ZipFile | None = No
             extents.pop(info.filename, None)
             _remeasure(zf, info, _XlsxScanner(extents, info.filename))
     if any(e.too_big() for e in extents.values()):  # names only for the message
-        if kind == "ods":
-            _refuse_far_cells(list(extents.items()))
-        sheet_names = _xlsx_sheet_parts(facts)
-        facts.far = {
-            part: (sheet_names.get(part, part), e) for part, e in extents.items() if e.too_big()
-        }
+        sheet_names = _xlsx_sheet_parts(facts) if kind != "ods" else {}
+        far = {part: (sheet_names.get(part, part), e) for part, e in extents.items()}
+        if kind == "ods" or not list_far:
+            _refuse_far_cells(list(far.values()))
+        facts.far = {part: value for part, value in far.items() if value[1].too_big()}
     return facts
-
-
-def refuse_far(facts: ZipFacts) -> None:
-    """Raise UnsafeFile when some sheet of ``facts`` still reaches too far."""
-    _refuse_far_cells(list(facts.far.values()))
 
 
 def _remeasure(

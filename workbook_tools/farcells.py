@@ -74,7 +74,8 @@ class Trimmed:
 def without_far_cells(data: bytes, facts: ZipFacts) -> Trimmed:
     """A copy of the xlsx ``data`` whose sheets in ``facts.far`` keep only the cells of the
     first MAX_ROWS + 1 rows and MAX_COLS columns (the extra row tells the reader that the sheet
-    goes on). ``data`` must have passed inspect_workbook_zip, which gave ``facts``."""
+    goes on). ``data`` must have passed inspect_workbook_zip(list_far=True), which
+    gave ``facts``."""
     try:
         return _without_far_cells(data, facts)
     except ZIP_ERRORS as exc:

@@ -41,7 +41,6 @@ from .containers import (
     last_saved,
     ole_has_macros,
     ole_last_saved,
-    refuse_far,
     sniff_bytes,
 )
 from .errors import ReturnReadError
@@ -110,10 +109,10 @@ def read_return(
     far: tuple[FarCell, ...] = ()
     if kind in ("xlsx", "xlsm", "ods"):
         try:
-            facts = inspect_workbook_zip(data, kind, sniffed.zip)
+            facts = inspect_workbook_zip(data, kind, sniffed.zip, list_far=True)
             if facts.far:
                 trimmed = without_far_cells(data, facts)
-                refuse_far(inspect_workbook_zip(trimmed.data, kind))  # the copy is measured too
+                inspect_workbook_zip(trimmed.data, kind)  # the copy is measured too
                 book, far = trimmed.data, trimmed.cells
                 notes += _far_notes(trimmed.counts, far)
         except UnsafeFile as exc:
