@@ -1,15 +1,20 @@
-"""The process pool gives the same results, in the same order, as doing the work here."""
+"""The process pools give the same results, in the same order, as doing the work here; a file
+that kills the process reading it is refused, and the others are read."""
 
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import os
 import time
+from pathlib import Path
 
 import pytest
 from conftest import POOL_OK, no_children
 
+from workbook_tools import inbox as inbox_module
 from workbook_tools import parallel
+from workbook_tools.inbox import KILLED_READER, Rejected, collect, read_inbox_file
 from workbook_tools.model import Master, Task
 from workbook_tools.template import build_template, write_templates
 
@@ -332,3 +337,96 @@ def test_summary_beside_a_worker_with_a_sheet_left_without_rows(tmp_path, monkey
     wb = openpyxl.load_workbook(path)
     assert wb["汇总"].max_row == 2 and wb["明细"].max_row == 1 + len(empty.answers)
     assert no_children()
+
+
+# --- Reading the inbox in worker processes ----------------------------------------------------
+# The readers below are module-level: the workers get them by pickling, by name, also when they
+# are spawned (as on Windows and macOS), which the tests use on Linux too.
+
+
+def reader_that_dies_on_some(inbox, rel):
+    """Reads as collect does, but kills its process on files named killer*, as python-calamine
+    does when it aborts."""
+    if Path(rel).name.startswith("killer"):
+        os._exit(70)
+    return read_inbox_file(inbox, rel)
+
+
+def reader_with_a_bug(inbox, rel):
+    if rel == "zz.xlsx":
+        raise KeyError("a bug")
+    return read_inbox_file(inbox, rel)
+
+
+def reader_telling_its_process(inbox, rel):
+    return [], [Rejected(rel, str(os.getpid()))], []
+
+
+def returns_inbox(folder: Path, count: int, extra: dict[str, bytes] | None = None) -> Path:
+    from test_returns import build_return
+
+    folder.mkdir()
+    for i in range(count):
+        build_return(folder / f"{i:02d}.xlsx", division=("养老服务处", "社会救助处")[i % 2])
+    for name, data in (extra or {}).items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    return folder
+
+
+@pytest.mark.parametrize("method", ["spawn", None])
+def test_collect_in_worker_processes_gives_what_collect_here_gives(tmp_path, method):
+    inbox = returns_inbox(tmp_path / "inbox", 9, {"坏.xlsx": b"PK\x03\x04broken", "说明.txt": b"x"})
+    context = multiprocessing.get_context(method) if method else None
+    done: list[int] = []
+    pooled = collect(inbox, progress=done.append, processes=2, mp_context=context)
+    assert sum(done) == 11
+    assert len(pooled.returns) == 9 and [r.source for r in pooled.rejected] == [
+        "坏.xlsx",
+        "说明.txt",
+    ]
+    assert pooled == collect(inbox, processes=0)
+
+
+@pytest.mark.parametrize(
+    "killers",
+    [("killer.xlsx",), ("a/killer1.xlsx", "killer2.xlsx"), ("00/killer.xlsx", "zz/killer.xlsx")],
+)
+def test_a_file_that_kills_its_reader_is_refused_and_the_run_goes_on(tmp_path, killers):
+    # Whether it is alone in flight or beside others when its worker dies, the killer is found
+    # and refused; the others are read; it is never read in this process (which it would kill).
+    inbox = returns_inbox(tmp_path / "inbox", 10, {name: b"whatever" for name in killers})
+    done: list[int] = []
+    got = collect(
+        inbox,
+        progress=done.append,
+        reader=reader_that_dies_on_some,
+        processes=2,
+        mp_context=multiprocessing.get_context("spawn"),
+    )
+    assert sum(done) == 10 + len(killers)
+    assert [(r.source, r.reason) for r in got.rejected] == [(k, KILLED_READER) for k in killers]
+    assert [r.source for r in got.returns] == [f"{i:02d}.xlsx" for i in range(10)]
+    assert got.returns == collect(inbox, processes=0, reader=reader_with_a_bug).returns
+
+
+def test_a_reader_that_raises_refuses_that_file_in_workers_and_here(tmp_path):
+    inbox = returns_inbox(tmp_path / "inbox", 3, {"zz.xlsx": b"whatever"})
+    for processes in (2, 0):
+        got = collect(inbox, reader=reader_with_a_bug, processes=processes)
+        assert [(r.source, r.reason) for r in got.rejected] == [
+            ("zz.xlsx", "读取时出现意外错误（KeyError: 'a bug'）")
+        ]
+        assert len(got.returns) == 3
+
+
+def test_workers_only_where_they_pay(tmp_path):
+    few = returns_inbox(tmp_path / "few", 3)
+    pids = {r.reason for r in collect(few, reader=reader_telling_its_process).rejected}
+    assert pids == {str(os.getpid())}  # three small files: read here
+    many = returns_inbox(tmp_path / "many", inbox_module.POOL_MIN_FILES)
+    pids = {r.reason for r in collect(many, reader=reader_telling_its_process).rejected}
+    if POOL_OK:
+        assert str(os.getpid()) not in pids and len(pids) >= 2
+    else:
+        assert pids == {str(os.getpid())}

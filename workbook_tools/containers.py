@@ -2,29 +2,36 @@
 
 Nothing here trusts a file name, an announced size or a stored dimension. Zip archives (xlsx,
 ods, archives of returns) are checked from their central directory *before* any parser sees
-them, then every part is read once (zipread.py) with a byte cap to look for entity
-declarations and to measure how far the cells really reach: python-calamine allocates a dense
-grid from the first to the last cell of a sheet and aborts the whole process (not an
-exception) when that fails, so a 9 KB file with text in A1 and XFD1048576 would otherwise kill
-the run.
+them, then every part is streamed once through zipfile with a byte cap to look for entity
+declarations and to measure how far the cells really reach. The reach matters because
+python-calamine allocates rows x columns of a sheet's used range, from the first to the last
+cell: a single far cell costs memory for the whole rectangle, and when the allocation fails the
+process aborts (not an exception), so a 9 KB file with text in A1 and XFD1048576 would kill the
+run. An xlsx sheet that reaches too far is handed to calamine without its far cells (see
+farcells.py); other formats are refused.
 
-OLE2 files (xls, encrypted xlsx, WPS) are recognised by reading the compound file directory
-(ole.py).
+OLE2 files (xls, encrypted xlsx, WPS) are recognised by their compound file directory, read with
+olefile; of the xls itself only the BIFF records that say "encrypted" and where cells are.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import io
 import re
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 
+import olefile
 from defusedxml import ElementTree as SafeET
 
-from .ole import OLE_MAGIC, OleFile, biff_has_filepass, biff_short_string
-from .zipread import ZIP_ERRORS, chunks
+#: What reading a damaged zip member can raise: zipfile's own errors and the inflater's.
+ZIP_ERRORS = (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, zlib.error)
+#: Largest piece of a zip member handled at once.
+CHUNK = 1 << 20
 
 # --- Limits --------------------------------------------------------------------------------
 #: Largest file (or archive member) read at all. A filled Annex 2 is about 10-50 KB.
@@ -63,7 +70,7 @@ class Sniffed:
     kind: str  # see sniff()
     detail: str = ""  # what exactly, for messages ("Word 文档", "Excel 2003 XML")
     #: The workbook zip as opened to sniff it (xlsx, xlsm, ods), for inspect_workbook_zip:
-    #: reading the central directory again costs ~0.3 ms a file.
+    #: no need to read the central directory twice.
     zip: zipfile.ZipFile | None = field(default=None, compare=False, repr=False)
 
 
@@ -73,7 +80,7 @@ def sniff_bytes(data: bytes) -> Sniffed:
         return Sniffed("empty")
     if data[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):
         return _sniff_zip(data)
-    if data[:8] == OLE_MAGIC:
+    if data[:8] == olefile.MAGIC:
         return _sniff_ole(data)
     head = data[:4096]
     if head.lstrip().startswith(b"%PDF-") or head.startswith(b"%PDF"):
@@ -150,23 +157,22 @@ def _read_small(zf: zipfile.ZipFile, name: str) -> bytes:
 
 
 def _sniff_ole(data: bytes) -> Sniffed:
-    try:
-        ole = OleFile(data)
-    except ValueError:
+    ole = open_ole(data)
+    if ole is None:
         return _sniff_ole_by_names(data)
-    names = ole.names()
-    if {"encryptioninfo", "encryptedpackage"} & names or "\x06dataspaces" in names:
-        return Sniffed("encrypted")
-    if "workbook" in names or "book" in names:
-        stream = ole.stream("Workbook") or ole.stream("Book") or b""
-        if biff_has_filepass(stream):
-            return Sniffed("encrypted", "xls")
-        return Sniffed("xls")
-    if "worddocument" in names:
-        return Sniffed("unknown", "Word 文档")
-    if "powerpoint document" in names:
-        return Sniffed("unknown", "PowerPoint 演示文稿")
-    return Sniffed("et")
+    with ole:
+        names = ole_names(ole)
+        if {"encryptioninfo", "encryptedpackage"} & names or "\x06dataspaces" in names:
+            return Sniffed("encrypted")
+        if "workbook" in names or "book" in names:
+            if biff_has_filepass(workbook_stream(ole)):
+                return Sniffed("encrypted", "xls")
+            return Sniffed("xls")
+        if "worddocument" in names:
+            return Sniffed("unknown", "Word 文档")
+        if "powerpoint document" in names:
+            return Sniffed("unknown", "PowerPoint 演示文稿")
+        return Sniffed("et")
 
 
 def _sniff_ole_by_names(data: bytes) -> Sniffed:
@@ -182,6 +188,90 @@ def _sniff_ole_by_names(data: bytes) -> Sniffed:
     if has("WordDocument"):
         return Sniffed("unknown", "Word 文档")
     return Sniffed("et")
+
+
+# --- OLE2 compound files ------------------------------------------------------------------
+def open_ole(data: bytes) -> olefile.OleFileIO | None:
+    """``data`` opened as a compound file, or None when olefile cannot make sense of it."""
+    try:
+        # Always a file object: olefile takes short bytes for a file name.
+        return olefile.OleFileIO(io.BytesIO(data))
+    except Exception:  # olefile raises OSError, struct.error, IndexError… on damaged input
+        return None
+
+
+def ole_names(ole: olefile.OleFileIO) -> set[str]:
+    """Every stream and storage name in the file, lower-cased, wherever it is."""
+    try:
+        paths = ole.listdir(streams=True, storages=True)
+    except Exception:
+        return set()
+    return {part.lower() for path in paths for part in path}
+
+
+def ole_stream(ole: olefile.OleFileIO, name: str) -> bytes:
+    """The stream ``name`` (case-insensitive), b"" when absent or damaged. A stream cannot hold
+    more than the file: a larger announced size is refused before olefile follows its chain."""
+    try:
+        if ole.get_type(name) != olefile.STGTY_STREAM or ole.get_size(name) > MAX_FILE_SIZE:
+            return b""
+        with ole.openstream(name) as stream:
+            return stream.read(MAX_FILE_SIZE)
+    except Exception:
+        return b""
+
+
+def workbook_stream(ole: olefile.OleFileIO) -> bytes:
+    """The BIFF stream of an xls (Workbook; Book in Excel 5/95 files)."""
+    return ole_stream(ole, "Workbook") or ole_stream(ole, "Book")
+
+
+def ole_last_saved(data: bytes) -> str:
+    """The last-saved time of \\x05SummaryInformation as ISO UTC text, "" if absent."""
+    ole = open_ole(data)
+    if ole is None:
+        return ""
+    with ole:
+        try:
+            when = ole.getproperties("\x05SummaryInformation", convert_time=True).get(13)
+        except Exception:
+            return ""
+    if not isinstance(when, dt.datetime) or when.year <= 1601:  # 0 ticks: never saved
+        return ""
+    return when.replace(microsecond=0).isoformat() + "Z"
+
+
+def ole_has_macros(data: bytes) -> bool:
+    ole = open_ole(data)
+    if ole is None:
+        return False
+    with ole:
+        return "_vba_project_cur" in ole_names(ole)
+
+
+def biff_has_filepass(stream: bytes) -> bool:
+    """True when the BIFF globals carry a FILEPASS record (an xls with an open password)."""
+    pos = 0
+    for _ in range(64):
+        if pos + 4 > len(stream):
+            return False
+        rtype, length = struct.unpack_from("<HH", stream, pos)
+        if rtype == 0x002F:
+            return True
+        if rtype == 0x0085:  # BOUNDSHEET: FILEPASS would have come before
+            return False
+        pos += 4 + length
+    return False
+
+
+def biff_short_string(raw: bytes) -> str:
+    """A BIFF short string (8-bit count, flags, then Latin-1 or UTF-16 characters)."""
+    if len(raw) < 2:
+        return "?"
+    count, flags = raw[0], raw[1]
+    if flags & 0x1:
+        return raw[2 : 2 + 2 * count].decode("utf-16-le", "replace")
+    return raw[2 : 2 + count].decode("latin-1")
 
 
 _BIFF_CELLS = {0x0006, 0x00FD, 0x0203, 0x027E, 0x0204, 0x0205, 0x00D6}  # FORMULA … RSTRING
@@ -205,11 +295,11 @@ def inspect_xls(data: bytes) -> None:
     Walks the BIFF records of the Workbook stream: BOUNDSHEET gives each sheet's name and the
     offset of its BOF; cell records carry (row, column) in their first four bytes.
     """
-    try:
-        ole = OleFile(data)
-    except ValueError:
+    ole = open_ole(data)
+    if ole is None:
         return  # calamine will say what is wrong
-    stream = ole.stream("Workbook") or ole.stream("Book") or b""
+    with ole:
+        stream = workbook_stream(ole)
     names: dict[int, str] = {}
     extents: dict[int, Extent] = {}
     pos, sheet_start = 0, 0
@@ -232,6 +322,18 @@ def inspect_xls(data: bytes) -> None:
 
 
 # --- Zip containers ------------------------------------------------------------------------
+def member_chunks(zf: zipfile.ZipFile, info: zipfile.ZipInfo):
+    """The inflated bytes of a member in pieces of at most :data:`CHUNK`, then b"".
+
+    zipfile reads at most the announced compressed size, stops at the announced size and checks
+    the CRC at the end, so a member cannot inflate past what check_zip_headers accepted.
+    """
+    with zf.open(info) as stream:
+        while chunk := stream.read(CHUNK):
+            yield chunk
+    yield b""
+
+
 def check_zip_headers(zf: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     """Refuse a zip from its central directory alone: entry count, announced sizes, ratio."""
     infos = zf.infolist()
@@ -271,7 +373,7 @@ _XLSX_TAG_RE = re.compile(
 # The fast path of _SheetReach. _CELL_RE: a <c> whose first attribute is r="AB12" (so it is the
 # r that _R_ATTR would find): the letters, the digits and, as _XLSX_TAG_RE sees it, whether a
 # value follows. _ANY_CELL_RE: any <c>. Indexed by whether tags have a namespace prefix (x:c):
-# without one, the patterns begin with the literal "<c" and run about three times faster.
+# without one, the patterns begin with the literal "<c", which the regex engine finds quickly.
 _NS = rb"(?:[A-Za-z_][\w.-]*:)?"
 _VALUE_AHEAD = rb"(?:(?=\s{0,64}<" + _NS + rb"(v|is|f)[\s/>]))?"
 _CELL_RE = tuple(
@@ -326,6 +428,9 @@ class ZipFacts:
 
     names: tuple[str, ...] = ()
     small_parts: dict[str, bytes] = field(default_factory=dict)
+    #: xlsx worksheet parts whose cells reach too far for calamine: part -> (sheet, reach).
+    #: They must go through farcells.without_far_cells before calamine sees the workbook.
+    far: dict[str, tuple[str, Extent]] = field(default_factory=dict)
 
 
 _SMALL_PARTS = (
@@ -338,11 +443,17 @@ _SMALL_PARTS = (
 )
 
 
-def inspect_workbook_zip(data: bytes, kind: str, zf: zipfile.ZipFile | None = None) -> ZipFacts:
+def inspect_workbook_zip(
+    data: bytes, kind: str, zf: zipfile.ZipFile | None = None, *, list_far: bool = False
+) -> ZipFacts:
     """Check a workbook zip before any parser sees it; raise UnsafeFile when refused.
 
+    With ``list_far``, an xlsx whose sheets reach too far is not refused: those sheets are
+    listed in ``far``, for the caller to cut them before calamine sees the workbook (an ods is
+    refused all the same).
+
     Reads every member once, as zipfile reads it (stopping at the announced size and verifying
-    the CRC, so a member cannot inflate past what was checked; see zipread.chunks), looking for
+    the CRC, so a member cannot inflate past what was checked; see member_chunks), looking for
     <!DOCTYPE/<!ENTITY in markup and measuring the reach of the cells: xlsx worksheets, ods
     content.xml. A worksheet is any part under xl/worksheets/ and any other part that holds
     sheetData: calamine reads a sheet wherever xl/_rels/workbook.xml.rels points, whatever the
@@ -375,7 +486,7 @@ def inspect_workbook_zip(data: bytes, kind: str, zf: zipfile.ZipFile | None = No
         buf = tail = b""
         kept = bytearray()
         try:
-            for chunk in chunks(zf, info, data):
+            for chunk in member_chunks(zf, info):
                 total += len(chunk)
                 if total > MAX_UNCOMPRESSED:
                     raise UnsafeFile(
@@ -409,26 +520,26 @@ def inspect_workbook_zip(data: bytes, kind: str, zf: zipfile.ZipFile | None = No
             facts.small_parts[info.filename] = bytes(kept)
         if sheet_data:  # found late: measure it now, in its place among the parts
             scanner = _SheetReach(extents, info.filename)
-            _remeasure(zf, info, scanner, data)
+            _remeasure(zf, info, scanner)
         if isinstance(scanner, _SheetReach) and scanner.gave_up:
             extents.pop(info.filename, None)
-            _remeasure(zf, info, _XlsxScanner(extents, info.filename), data)
+            _remeasure(zf, info, _XlsxScanner(extents, info.filename))
     if any(e.too_big() for e in extents.values()):  # names only for the message
         sheet_names = _xlsx_sheet_parts(facts) if kind != "ods" else {}
-        _refuse_far_cells([(sheet_names.get(part, part), e) for part, e in extents.items()])
+        far = {part: (sheet_names.get(part, part), e) for part, e in extents.items()}
+        if kind == "ods" or not list_far:
+            _refuse_far_cells(list(far.values()))
+        facts.far = {part: value for part, value in far.items() if value[1].too_big()}
     return facts
 
 
 def _remeasure(
-    zf: zipfile.ZipFile,
-    info: zipfile.ZipInfo,
-    scanner: _SheetReach | _XlsxScanner,
-    data: bytes | None = None,
+    zf: zipfile.ZipFile, info: zipfile.ZipInfo, scanner: _SheetReach | _XlsxScanner
 ) -> None:
     """Read one part, already read once without error, through ``scanner``."""
     buf = b""
     try:
-        for chunk in chunks(zf, info, data):
+        for chunk in member_chunks(zf, info):
             buf += chunk
             cut = len(buf) - _OVERLAP if chunk else len(buf)
             if cut > 0:
@@ -440,24 +551,38 @@ def _remeasure(
         ) from exc
 
 
+def _relationships(facts: ZipFacts) -> dict[str, tuple[str, str]]:
+    """xl/_rels/workbook.xml.rels: relationship id -> (type, part name)."""
+    rels = parse_xml(facts.small_parts.get("xl/_rels/workbook.xml.rels", b""))
+    out = {}
+    for rel in [] if rels is None else rels:
+        target = rel.attrib.get("Target", "")
+        target = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        out[rel.attrib.get("Id", "")] = (rel.attrib.get("Type", ""), target)
+    return out
+
+
 def _xlsx_sheet_parts(facts: ZipFacts) -> dict[str, str]:
     """Worksheet part name -> sheet name, for messages; empty when it cannot be worked out."""
     book = parse_xml(facts.small_parts.get("xl/workbook.xml", b""))
-    rels = parse_xml(facts.small_parts.get("xl/_rels/workbook.xml.rels", b""))
-    if book is None or rels is None:
+    targets = _relationships(facts)
+    if book is None:
         return {}
-    targets = {}
-    for rel in rels:
-        target = rel.attrib.get("Target", "")
-        target = target.lstrip("/") if target.startswith("/") else "xl/" + target
-        targets[rel.attrib.get("Id", "")] = target
     out = {}
     for el in book.iter():
         if _local(el.tag) == "sheet":
             rid = next((v for k, v in el.attrib.items() if _local(k) == "id"), "")
             if rid in targets:
-                out[targets[rid]] = el.attrib.get("name", "")
+                out[targets[rid][1]] = el.attrib.get("name", "")
     return out
+
+
+def shared_strings_part(facts: ZipFacts) -> str:
+    """The part holding an xlsx's shared strings, as the workbook's relationships name it."""
+    for kind, target in _relationships(facts).values():
+        if kind.endswith("/sharedStrings"):
+            return target
+    return "xl/sharedStrings.xml"
 
 
 class _SheetReach:

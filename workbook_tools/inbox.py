@@ -9,14 +9,17 @@ others.
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
 import os
 import stat
 import time
 import zipfile
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from multiprocessing.context import BaseContext
 from pathlib import Path
 
 from .containers import (
@@ -31,18 +34,21 @@ from .errors import InputError, ReturnReadError
 from .files import display_name
 from .gcpause import without_gc
 from .model import ReturnFile
-from .parallel import ordered_map
 from .returns import read_return
 
-#: collect reads the files over worker processes when there are at least POOL_MIN_FILES of
-#: them, or at least two that hold POOL_MIN_BYTES together. Measured on the 2-CPU machine of
-#: benchmarks/README.md (two processes inflating and parsing get ~1.2-1.4x the work of one done
-#: there), medians of 8 alternating runs: 20 returns of 30 rows (0.35-0.4 MB) are read in
-#: ~0.095 s with workers and ~0.12 s without, on a 200- and on a 2,000-task plan; 20 of 300 rows
-#: (1.3 MB) in ~0.29 s and ~0.4 s. The bureau's own dozen returns (~150 KB) take ~0.024 s
-#: without workers and ~0.035 s with them.
-POOL_MIN_FILES = 16
-POOL_MIN_BYTES = 1024 * 1024
+#: collect reads the files in worker processes when there are at least POOL_MIN_FILES of them,
+#: or at least two that hold POOL_MIN_BYTES together. Below that, starting the workers (a fresh
+#: interpreter each where they are spawned, as on Windows and macOS) costs more than the second
+#: CPU saves; benchmarks/README.md has the measurements.
+POOL_MIN_FILES = 64
+POOL_MIN_BYTES = 8 * 1024 * 1024
+
+#: Why a file is refused when the process reading it died (python-calamine aborts the process
+#: on some malformed input instead of raising).
+KILLED_READER = (
+    "读取该文件时读取程序异常退出（文件可能已损坏或含有异常内容）；"
+    "请用 Excel 或 WPS 打开后另存为 .xlsx 再报送"
+)
 
 
 @dataclass(frozen=True)
@@ -85,19 +91,27 @@ def is_ignored_name(name: str) -> bool:
 def collect(
     inbox: Path,
     progress: Callable[[int], None] | None = None,
-    check: Callable[[ReturnFile], ReturnFile] | None = None,
+    *,
+    reader: Callable[[Path, str], FileResult] | None = None,
+    processes: int | None = None,
+    mp_context: BaseContext | None = None,
 ) -> Collected:
     """Read every file under ``inbox`` (recursively, in sorted order) without changing any.
 
     Sources are inbox-relative POSIX paths; members of a .zip archive of returns are read as if
     unpacked ("archive.zip/member.xlsx"). Lock and system files go to ``skipped``; anything
-    that cannot be read goes to ``rejected`` with a reason. One bad file never stops the others.
+    that cannot be read goes to ``rejected`` with a reason. One bad file never stops the others,
+    not even one that kills the process reading it (:data:`KILLED_READER`).
     ``progress``, when given, is called with the number of files just read (for a progress bar;
-    an archive counts as one file). Where there is enough to read (:data:`POOL_MIN_FILES`,
-    :data:`POOL_MIN_BYTES`) and processes can be forked, the files are read by one process per
-    CPU; the result is the same. ``check``, when given, is applied to each return where it was
-    read (in that process), its result kept instead (merge.precheck validates there); if it
-    fails, the return is kept as read.
+    an archive counts as one file).
+
+    Where there is enough to read (:data:`POOL_MIN_FILES`, :data:`POOL_MIN_BYTES`) the files
+    are read in worker processes, one per CPU (concurrent.futures); the result is the same.
+    ``processes`` overrides that choice: 0 or 1 reads here, more uses that many workers.
+    ``mp_context`` is the multiprocessing context of the workers (None: the platform's
+    default). ``reader`` reads one file, given the inbox and the file's inbox-relative path,
+    as :func:`read_inbox_file` (the default) does; it must be a module-level function, for the
+    workers get it by pickling.
     """
     inbox = Path(inbox)
     if not inbox.is_dir():
@@ -127,8 +141,12 @@ def collect(
                 found.append(_real_relative(inbox, path))  # opened by it; shown as _relative
 
     returns: list[ReturnFile] = []
-    for file_returns, file_rejected, file_skipped in _read_files(
-        inbox, sorted(found), progress, check
+    found.sort()
+    if processes is None:
+        processes = _pool_size(inbox, found)
+    read = _read_in_workers if processes > 1 else _read_here
+    for file_returns, file_rejected, file_skipped in read(
+        inbox, found, reader or read_inbox_file, progress, processes, mp_context
     ):
         returns += file_returns
         rejected += file_rejected
@@ -212,40 +230,13 @@ def _too_large(size: int) -> str:
     )
 
 
-_FileResult = tuple[list[ReturnFile], list[Rejected], list[str]]
+#: What reading one file of the inbox gives: its returns (an archive holds several), the files
+#: refused, the files ignored.
+FileResult = tuple[list[ReturnFile], list[Rejected], list[str]]
 
 
-def _read_files(
-    inbox: Path,
-    rels: list[str],
-    progress: Callable[[int], None] | None,
-    check: Callable[[ReturnFile], ReturnFile] | None = None,
-) -> list[_FileResult]:
-    """_read_inbox_file for every file, in order: over worker processes when it pays."""
-    results: list[_FileResult] = []
-    read = functools.partial(_read_inbox_file, inbox, check=check)
-    heavy = _total_size(inbox, rels) >= POOL_MIN_BYTES
-    for result in ordered_map(read, rels, min_items=2 if heavy else POOL_MIN_FILES):
-        results.append(result)
-        if progress:
-            progress(1)
-    return results
-
-
-def _total_size(inbox: Path, rels: list[str]) -> int:
-    """Bytes of the files, as far as stat tells (a file that cannot be stat'ed counts 0)."""
-    total = 0
-    for rel in rels:
-        with contextlib.suppress(OSError):
-            total += os.stat(inbox / rel, follow_symlinks=False).st_size
-    return total
-
-
-def _read_inbox_file(
-    inbox: Path, rel: str, check: Callable[[ReturnFile], ReturnFile] | None = None
-) -> _FileResult:
-    """Read one file of the inbox (an archive gives several returns), then ``check`` each
-    return read; never raises."""
+def read_inbox_file(inbox: Path, rel: str) -> FileResult:
+    """Read the file ``rel`` of ``inbox`` (an archive gives several returns); never raises."""
     returns: list[ReturnFile] = []
     rejected: list[Rejected] = []
     skipped: list[str] = []
@@ -262,17 +253,117 @@ def _read_inbox_file(
         else:
             _read_one(data, sniffed, shown, mtime, returns, rejected)
     except Exception as exc:  # a bug must not stop the other files
-        rejected.append(Rejected(shown, f"读取时出现意外错误（{type(exc).__name__}: {exc}）"))
-    if check is not None:
-        returns = [_checked(check, ret) for ret in returns]
+        rejected.append(Rejected(shown, _unexpected(exc)))
     return returns, rejected, skipped
 
 
-def _checked(check: Callable[[ReturnFile], ReturnFile], ret: ReturnFile) -> ReturnFile:
+def _unexpected(exc: BaseException) -> str:
+    return f"读取时出现意外错误（{type(exc).__name__}: {exc}）"
+
+
+def _cpus() -> int:
     try:
-        return check(ret)
-    except Exception:  # the return as read: merge checks it again and meets the same problem
-        return ret
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _pool_size(inbox: Path, rels: list[str]) -> int:
+    """How many worker processes to read ``rels`` with: 0 when reading here pays better."""
+    cpus = _cpus()
+    if cpus < 2 or len(rels) < 2:
+        return 0
+    if len(rels) >= POOL_MIN_FILES or _total_size(inbox, rels) >= POOL_MIN_BYTES:
+        return min(cpus, len(rels))
+    return 0
+
+
+def _total_size(inbox: Path, rels: list[str]) -> int:
+    """Bytes of the files, as far as stat tells (a file that cannot be stat'ed counts 0)."""
+    total = 0
+    for rel in rels:
+        with contextlib.suppress(OSError):
+            total += os.stat(inbox / rel, follow_symlinks=False).st_size
+    return total
+
+
+def _read_here(inbox, rels, reader, progress, *_) -> list[FileResult]:
+    results = []
+    for rel in rels:
+        try:
+            results.append(reader(inbox, rel))
+        except Exception as exc:  # a reader other than read_inbox_file may raise
+            results.append(([], [Rejected(rel, _unexpected(exc))], []))
+        if progress:
+            progress(1)
+    return results
+
+
+def _read_in_workers(inbox, rels, reader, progress, processes, mp_context) -> list[FileResult]:
+    """``reader`` over ``rels`` in ``processes`` worker processes; results in the order of rels.
+
+    When a worker dies, the pool breaks and every file then in flight fails with it. Those
+    files are read again one at a time, each alone in a worker, so that the one that kills its
+    reader is known: it is refused (:data:`KILLED_READER`) and the others are read. A file is
+    never read in this process, which the same file would kill.
+    """
+    results: dict[str, FileResult] = {}
+
+    def killed(rel: str) -> None:
+        results[rel] = ([], [Rejected(rel, KILLED_READER)], [])
+        if progress:
+            progress(1)
+
+    todo = deque(rels)
+    while todo:
+        lost = _pool_run(inbox, todo, reader, results, progress, processes, mp_context)
+        if len(lost) == 1:
+            killed(lost[0])
+            continue
+        suspects = deque(lost)
+        while suspects:
+            for rel in _pool_run(inbox, suspects, reader, results, progress, 1, mp_context):
+                killed(rel)
+    return [results[rel] for rel in rels]
+
+
+def _pool_run(inbox, todo: deque, reader, results, progress, processes, mp_context) -> list[str]:
+    """Read the files of ``todo`` (taking them from it) into ``results`` with a pool of
+    ``processes`` workers, until ``todo`` is empty (gives []) or a worker dies: gives the files
+    in flight then, none of them read. At most two files a worker are in flight, one file when
+    there is one worker: a file that kills it is then the one in flight."""
+    limit = 2 * processes if processes > 1 else 1
+    flight: dict[Future, str] = {}
+    with ProcessPoolExecutor(processes, mp_context=mp_context) as pool:
+        while todo or flight:
+            try:
+                while todo and len(flight) < limit:
+                    flight[pool.submit(reader, inbox, todo[0])] = todo[0]
+                    todo.popleft()
+            except BrokenProcessPool:  # found below, on the futures in flight
+                if not flight:
+                    return []  # broken with nothing in flight: the caller starts another pool
+            done, _ = wait(flight, return_when=FIRST_COMPLETED)
+            if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
+                wait(flight)  # the others fail with it (or finished just before)
+                done = set(flight)
+            lost = []
+            for future in done:
+                rel = flight.pop(future)
+                error = future.exception()
+                if isinstance(error, BrokenProcessPool):
+                    lost.append(rel)
+                    continue
+                results[rel] = (
+                    future.result()
+                    if error is None
+                    else ([], [Rejected(rel, _unexpected(error))], [])
+                )
+                if progress:
+                    progress(1)
+            if lost:
+                return sorted(lost)
+    return []
 
 
 def _read_one(
@@ -283,7 +374,7 @@ def _read_one(
     except ReturnReadError as exc:
         rejected.append(Rejected(source, _reason(exc)))
     except Exception as exc:  # a bug must not stop the other files
-        rejected.append(Rejected(source, f"读取时出现意外错误（{type(exc).__name__}: {exc}）"))
+        rejected.append(Rejected(source, _unexpected(exc)))
 
 
 def _unzip_trouble(exc: BaseException) -> str:

@@ -182,16 +182,10 @@ class Master:
     def _tasks_by_number(self) -> dict[str, Task]:
         return {t.number: t for t in reversed(self.tasks)}  # the first wins, as before
 
-    @cached_property
-    def content_hash(self) -> int:
-        """hash(self), computed once: it hashes every task (~3 ms on a province plan)."""
-        return hash(self)
-
     def warm(self) -> Master:
-        """Build the lookups now (divisions, tasks by division and by number, the hash): before
-        forking worker processes, so that each of them does not build its own (~10 ms on a
-        province plan)."""
-        _ = self.divisions, self._tasks_by_division, self._tasks_by_number, self.content_hash
+        """Build the lookups now (divisions, tasks by division and by number), before worker
+        processes are started, so that each of them does not build its own."""
+        _ = self.divisions, self._tasks_by_division, self._tasks_by_number
         return self
 
     def tasks_of(self, division: str) -> tuple[Task, ...]:
@@ -322,14 +316,6 @@ class Answer:
     source: str
     cell: str = ""  # where the 完成情况 was read, e.g. "D5"
     note: str = ""  # normalisations applied (状态“完成”按“已完成”处理; 删除了控制字符…)
-
-    def __reduce__(self):
-        # Rebuilt from its fields in order, as ReturnRow: answers checked in the reading
-        # processes come back by the thousand.
-        return (Answer, tuple(getattr(self, f) for f in _ANSWER_FIELDS))
-
-
-_ANSWER_FIELDS = tuple(Answer.__dataclass_fields__)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 The reader never modifies, moves or deletes what it reads, and it decides what a file is from
 its bytes, never from its name. Containers are checked by :mod:`workbook_tools.containers`
-(size, zip bombs, entity declarations, cell reach) before python-calamine parses them. Values
+(size, zip bombs, entity declarations, cell reach) before python-calamine parses them; cells
+too far from the table for calamine are left out of what it parses (:mod:`workbook_tools.farcells`)
+and reported as content outside the table. Values
 come back as text exactly as typed; only 序号 and 进展状态 are stripped.
 
 Identity (division, year, quarter) is taken, in order of trust, from the hidden identity sheet
@@ -39,12 +41,14 @@ from .containers import (
     inspect_workbook_zip,
     inspect_xls,
     last_saved,
+    ole_has_macros,
+    ole_last_saved,
     sniff_bytes,
 )
 from .errors import ReturnReadError
+from .farcells import FarCell, without_far_cells
 from .loose import loose_texts
 from .model import ReturnFile, ReturnRow, ReturnTable, Stray, quarter_name
-from .ole import OleFile, ole_last_saved
 from .shown import shown_texts
 
 __all__ = [
@@ -105,9 +109,16 @@ def read_return(
     notes: list[str] = []
     props: dict[str, str] = {}
     modified = ""
+    book = data  # what calamine parses: data, or a copy without the far cells
+    far: tuple[FarCell, ...] = ()
     if kind in ("xlsx", "xlsm", "ods"):
         try:
-            facts = inspect_workbook_zip(data, kind, sniffed.zip)
+            facts = inspect_workbook_zip(data, kind, sniffed.zip, list_far=True)
+            if facts.far:
+                trimmed = without_far_cells(data, facts)
+                inspect_workbook_zip(trimmed.data, kind)  # the copy is measured too
+                book, far = trimmed.data, trimmed.cells
+                notes += _far_notes(trimmed.counts, far)
         except UnsafeFile as exc:
             raise ReturnReadError(exc.message, file=source, hint=exc.hint) from None
         props = custom_properties(facts, kind)
@@ -118,20 +129,29 @@ def read_return(
             inspect_xls(data)
         except UnsafeFile as exc:
             raise ReturnReadError(exc.message, file=source, hint=exc.hint) from None
-        try:
-            ole = OleFile(data)
-            modified = ole_last_saved(ole)
-            if "_vba_project_cur" in ole.names():
-                notes.append(MACRO_NOTE)
-        except ValueError:
-            pass
-    sheets = _load_sheets(_ods_for_calamine(data) if kind == "ods" else data, source)
+        modified = ole_last_saved(data)
+        if ole_has_macros(data):
+            notes.append(MACRO_NOTE)
+    sheets = _load_sheets(_ods_for_calamine(book) if kind == "ods" else book, source, far)
     ret = _interpret(sheets, props, notes, source, kind, data, modified, mtime)
     # Comments and text boxes: typed where no answer belongs, quoted whole by merge.
     loose = [Stray(t.sheet, t.place, t.text, 0, t.kind) for t in loose_texts(data, kind)]
     if loose:
         ret = dataclasses.replace(ret, strays=ret.strays + tuple(loose))
     return ret
+
+
+def _far_notes(counts: dict[str, int], listed: Sequence[FarCell]) -> list[str]:
+    """A note for each sheet that lost more far cells than are listed one by one."""
+    shown: dict[str, int] = {}
+    for cell in listed:
+        shown[cell.sheet] = shown.get(cell.sheet, 0) + 1
+    return [
+        f"工作表 {sheet} 在第 {MAX_ROWS + 1} 行以下或第 {MAX_COLS} 列以右共有 {count} 个单元格有内容，"
+        f"未读取，列出了其中 {shown.get(sheet, 0)} 个"
+        for sheet, count in counts.items()
+        if count > shown.get(sheet, 0)
+    ]
 
 
 def _refuse(sniffed: Sniffed, source: str) -> None:
@@ -249,7 +269,10 @@ def _ods_for_calamine(data: bytes) -> bytes:
         return data  # calamine reports what is wrong with it
 
 
-def _load_sheets(data: bytes, source: str) -> list[_Sheet]:
+def _load_sheets(data: bytes, source: str, far: Sequence[FarCell] = ()) -> list[_Sheet]:
+    """Every worksheet of ``data``; ``far`` are cells left out of it, listed with their sheet's
+    cells right of MAX_COLS (``beyond``)."""
+
     def fail(exc: BaseException) -> ReturnReadError:
         if isinstance(exc, calamine.PasswordError):
             return ReturnReadError(
@@ -275,12 +298,13 @@ def _load_sheets(data: bytes, source: str) -> list[_Sheet]:
             for r, row in enumerate(rows[:MAX_ROWS]):
                 grid.append(list(row[:MAX_COLS]))
                 if len(row) > MAX_COLS:
-                    far = [
+                    right = [
                         (r, c, v) for c, v in enumerate(row) if c >= MAX_COLS and _text(v).strip()
                     ]
                     room = MAX_EXTRA - len(beyond)
-                    beyond += far[:room]
-                    more += len(far[room:])
+                    beyond += right[:room]
+                    more += len(right[room:])
+            beyond += [(f.row, f.col, f.text) for f in far if f.sheet == meta.name]
             hidden = meta.visible != calamine.SheetVisibleEnum.Visible
             sheets.append(_Sheet(meta.name, hidden, grid, len(rows) > MAX_ROWS, beyond, more))
     except (KeyboardInterrupt, SystemExit, MemoryError):
