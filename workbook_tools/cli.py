@@ -423,12 +423,12 @@ def _mail_out(
         click.echo(f"已写出 {len(items)} 封邮件预览，位于 {folder}/，未发送")
     else:
         server = settings.require("smtp")
-        failed += deliver(items, settings, _password_prompt(settings, server), log, year, quarter)
-        sent = [o for o in failed if o.sent]
+        outcomes = deliver(items, settings, _password_prompt(settings, server), log, year, quarter)
+        sent = [o for o in outcomes if o.sent]
         for outcome in sent:
             note = f"（{outcome.detail}）" if outcome.detail else ""
             click.echo(f"已发送  {outcome.division}{note}")
-        failed = [o for o in failed if not o.sent]
+        failed += [o for o in outcomes if not o.sent]
         click.echo(f"{kind}：已发送 {len(sent)} 封，记录于 {log.path}")
     for outcome in failed:
         click.echo(f"未发送  {outcome.division}：{outcome.detail}", err=True)
