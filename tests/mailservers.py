@@ -165,16 +165,21 @@ class SMTPServer:
 
 
 class IMAPServer:
-    """pymap's in-memory backend in a child process, plain IMAP on 127.0.0.1."""
+    """pymap's in-memory backend in a child process on 127.0.0.1: plain IMAP, or with
+    ``certs`` STARTTLS (which the helpers here then use too)."""
 
-    def __init__(self, user: str = USER, password: str = IMAP_PASSWORD) -> None:
-        self.user, self.password = user, password
+    def __init__(
+        self, user: str = USER, password: str = IMAP_PASSWORD, certs: Certs | None = None
+    ) -> None:
+        self.user, self.password, self.certs = user, password, certs
         self.port = free_port()
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> IMAPServer:
         code = "import sys; from pymap.main import main; sys.exit(main())"
         args = [sys.executable, "-c", code, "--host", LOOPBACK, "--port", str(self.port)]
+        if self.certs is not None:
+            args += ["--cert", str(self.certs.cert), "--key", str(self.certs.key)]
         args += ["dict", "--demo-user", self.user, "--demo-password", self.password]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 30
@@ -206,6 +211,8 @@ class IMAPServer:
 
     def connect(self) -> imaplib.IMAP4:
         imap = imaplib.IMAP4(LOOPBACK, self.port, timeout=30)
+        if self.certs is not None:
+            imap.starttls(ssl_context=self.certs.client_context())
         imap.login(self.user, self.password)
         return imap
 

@@ -60,7 +60,10 @@ def write_contacts(path: Path, skip=()) -> Path:
     return path
 
 
-def write_settings(folder: Path, smtp_port=1, smtp_tls="starttls", imap_port=1, ca="") -> Path:
+def write_settings(
+    folder: Path, smtp_port=1, smtp_tls="starttls", imap_port=1, ca="", imap_tls="none",
+    folder_name="INBOX",
+) -> Path:  # fmt: skip
     text = f"""
 [mail]
 sender = "{USER}"
@@ -77,8 +80,9 @@ cafile = "{ca}"
 [imap]
 host = "{LOOPBACK}"
 port = {imap_port}
-tls = "none"
-folder = "INBOX"
+tls = "{imap_tls}"
+cafile = "{ca}"
+folder = "{folder_name}"
 """
     path = folder / "workbook-tools.toml"
     path.write_text(text, encoding="utf-8")
@@ -501,3 +505,107 @@ def test_collect_eml_folder_with_odd_encodings(tmp_path, work):
     summary = merge(MASTER, collect(inbox), YEAR, 1)
     submitted = {d.division for d in summary.divisions if d.submitted}
     assert {"养老服务处", "社会救助处", "儿童福利处"} <= submitted
+
+
+# --- IMAP over STARTTLS, limits and refusals -------------------------------------------------
+def one_return(template: Path, sender: str, size: int = 0) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = USER
+    msg["Subject"] = "报送"
+    msg.set_content("见附件")
+    msg.add_attachment(template.read_bytes(), "application", "octet-stream", filename=template.name)
+    if size:
+        msg.add_attachment(b"x" * size, "application", "octet-stream", filename="大文件.xlsx")
+    return msg.as_bytes(policy=policy.SMTP)
+
+
+def test_collect_over_imap_starttls_is_read_only_and_bounded(work, certs, monkeypatch):
+    from workbook_tools import mailin
+
+    tmp_path, templates, contacts = work
+    monkeypatch.setattr(mailin, "MAX_MESSAGE_BYTES", 1024 * 1024)
+    with IMAPServer(certs=certs) as imap:
+        imap.append(one_return(templates["儿童福利处"], address(7)))
+        imap.append(one_return(templates["养老服务处"], address(4), size=1024 * 1024 + 1))
+        before = imap.state()
+        env = {"TEST_MAIL_PASSWORD": IMAP_PASSWORD}
+        inbox = tmp_path / "inbox"
+
+        def collect_with(**kw):
+            settings = write_settings(tmp_path, imap_port=imap.port, imap_tls="starttls", **kw)
+            args = ("collect", "-q", 1, "--inbox", inbox, "--settings", settings, "--contacts",
+                    contacts, "--master", SHIPPED_MASTER)  # fmt: skip
+            return run(*args, env=env)
+
+        untrusted = collect_with()  # no cafile: the test CA is not trusted
+        assert untrusted.exit_code == 1 and "无法连接收信服务器" in untrusted.output
+        missing = collect_with(ca=certs.ca, folder_name="已删除邮件")
+        assert missing.exit_code == 1 and "收信服务器上没有文件夹“已删除邮件”" in missing.output
+        result = collect_with(ca=certs.ca)
+        assert result.exit_code == 0, result.output
+        assert "保存 1 个附件" in result.output and "邮件超过 1MB，未读取" in result.output
+        assert f"[儿童福利处] {address(7)}" in result.output
+        assert imap.state() == before
+        bad = run("collect", "-q", 1, "--inbox", inbox, "--settings",
+                  write_settings(tmp_path, imap_port=imap.port, imap_tls="starttls", ca=certs.ca),
+                  env={"TEST_MAIL_PASSWORD": "wrong"})  # fmt: skip
+        assert bad.exit_code == 1 and "拒绝登录" in bad.output
+    assert [p.name for p in inbox.iterdir() if not p.name.startswith(".")] == [
+        templates["儿童福利处"].name
+    ]
+
+
+def test_collect_without_imap_settings_says_what_to_write(tmp_path):
+    path = tmp_path / "workbook-tools.toml"
+    path.write_text('[mail]\nsender = "a@localhost"\n', encoding="utf-8")
+    result = run("collect", "-q", 1, "--inbox", tmp_path / "inbox", "--settings", path)
+    assert result.exit_code == 1
+    assert "没有 [imap] 设置" in result.output and 'folder = "INBOX"' in result.output
+
+
+def test_login_needed_without_password_says_where_to_put_it(work, certs):
+    tmp_path, _, contacts = work
+    with SMTPServer(Handler(), "starttls", certs) as smtp:
+        settings = write_settings(tmp_path, smtp.port, "starttls", ca=certs.ca)
+        result = run(*send_args(tmp_path, contacts, settings), env={"TEST_MAIL_PASSWORD": ""})
+    assert result.exit_code == 1
+    assert (
+        "需要 coordinator@localhost 的邮箱密码；请设置环境变量 TEST_MAIL_PASSWORD" in result.output
+    )
+
+
+def test_nested_forwards_and_part_floods_are_bounded(tmp_path, work):
+    _, templates, _ = work
+    inner = EmailMessage()
+    inner["From"] = "deep@localhost"
+    inner.set_content("x")
+    inner.add_attachment(templates["区划地名处"].read_bytes(), "application", "octet-stream",
+                         filename="深.xlsx")  # fmt: skip
+    for _ in range(8):  # forwarded eight times over
+        outer = EmailMessage()
+        outer["From"] = "fw@localhost"
+        outer.set_content("转发")
+        outer.add_attachment(inner)
+        inner = outer
+    flood = EmailMessage()
+    flood["From"] = "flood@localhost"
+    flood.set_content("x")
+    for i in range(300):
+        flood.add_attachment(b"PK", "application", "octet-stream", filename=f"{i}.txt")
+    folder = tmp_path / "eml"
+    folder.mkdir()
+    (folder / "deep.eml").write_bytes(inner.as_bytes(policy=policy.SMTP))
+    (folder / "flood.eml").write_bytes(flood.as_bytes(policy=policy.SMTP))
+    inbox = tmp_path / "inbox"
+    result = run("collect", "-q", 1, "--inbox", inbox, "--eml", folder, "--master", SHIPPED_MASTER)
+    assert result.exit_code == 0, result.output
+    assert "deep.eml：转发层数过多，未展开" in result.output
+    assert "flood.eml：邮件部分超过 200 个，其余未读取" in result.output
+
+
+def test_imap_folder_names_in_modified_utf7():
+    from workbook_tools.mailin import imap_utf7
+
+    assert imap_utf7("~peter/mail/台北/日本語") == "~peter/mail/&U,BTFw-/&ZeVnLIqe-"  # RFC 3501
+    assert imap_utf7("INBOX") == "INBOX" and imap_utf7("A&B") == "A&-B"

@@ -13,6 +13,7 @@ What was saved is recorded in ``inbox/.收件记录.json`` (a name the inbox wal
 
 from __future__ import annotations
 
+import base64
 import email
 import email.header
 import email.utils
@@ -371,7 +372,32 @@ def _internaldate(head: bytes) -> str:
 
 
 def _quote_mailbox(name: str) -> str:
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """The folder name as IMAP wants it: modified UTF-7 (RFC 3501 5.1.3), quoted, since a
+    Chinese server's folders have Chinese names (已发送, 报送材料)."""
+    encoded = imap_utf7(name)
+    return '"' + encoded.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def imap_utf7(text: str) -> str:
+    """``text`` in IMAP's modified UTF-7: printable ASCII as itself ("&" as "&-"), every other
+    run as "&" + base64 of its UTF-16BE with "," for "/" and no padding + "-"."""
+    out: list[str] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            data = base64.b64encode("".join(run).encode("utf-16-be")).decode("ascii")
+            out.append("&" + data.rstrip("=").replace("/", ",") + "-")
+            run.clear()
+
+    for char in text:
+        if 0x20 <= ord(char) <= 0x7E:
+            flush()
+            out.append("&-" if char == "&" else char)
+        else:
+            run.append(char)
+    flush()
+    return "".join(out)
 
 
 def _text(value: object) -> str:
