@@ -609,3 +609,36 @@ def test_imap_folder_names_in_modified_utf7():
 
     assert imap_utf7("~peter/mail/台北/日本語") == "~peter/mail/&U,BTFw-/&ZeVnLIqe-"  # RFC 3501
     assert imap_utf7("INBOX") == "INBOX" and imap_utf7("A&B") == "A&-B"
+
+
+def test_attachment_names_cannot_leave_or_hide_in_the_inbox(tmp_path, work):
+    from workbook_tools.mailin import receipt_for
+
+    _, templates, _ = work
+    folder = tmp_path / "eml"
+    folder.mkdir()
+    for i, (name, division) in enumerate(
+        [("..\\..\\逃逸.xlsx", "区划地名处"), ("~$锁.xlsx", "社会事务处"), ("", "规划财务处")]
+    ):
+        msg = EmailMessage()
+        msg["From"] = f"x{i}@localhost"
+        msg.set_content("x")
+        msg.add_attachment(templates[division].read_bytes(), "application", "octet-stream")
+        if name:
+            [part] = list(msg.iter_attachments())
+            part.set_param("filename", name, header="Content-Disposition")
+        (folder / f"{i}.eml").write_bytes(msg.as_bytes(policy=policy.SMTP))
+    inbox = tmp_path / "a" / "inbox"
+    result = run("collect", "-q", 1, "--inbox", inbox, "--eml", folder, "--master", SHIPPED_MASTER)
+    assert result.exit_code == 0, result.output
+    outside = {p for p in tmp_path.rglob("*") if p.is_file()} - set(inbox.rglob("*"))
+    assert not [p for p in outside if "逃逸" in p.name]
+    assert sorted(p.name for p in inbox.rglob("*")) == [
+        ".收件记录.json", "_~$锁.xlsx", "x2@localhost-回复.xlsx", "逃逸.xlsx",
+    ]  # fmt: skip
+    receipts = read_receipts(inbox)
+    assert receipt_for(receipts, "逃逸.xlsx").sender == "x0@localhost"
+    summary = merge(MASTER, collect(inbox), YEAR, 1)
+    assert {"区划地名处", "社会事务处", "规划财务处"} <= {
+        d.division for d in summary.divisions if d.submitted
+    }

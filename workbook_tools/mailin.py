@@ -426,6 +426,12 @@ def read_receipts(inbox: Path) -> dict[str, Receipt]:
         return {}
 
 
+def receipt_for(receipts: dict[str, Receipt], source: str) -> Receipt | None:
+    """The receipt of the file a return was read from: ``source`` is merge's inbox-relative
+    path, "name.xlsx" or, for a member of a collected archive, "name.zip/member.xlsx"."""
+    return receipts.get(source.split("/", 1)[0])
+
+
 def save_attachments(
     mails: Iterator[RawMail],
     inbox: Path,
