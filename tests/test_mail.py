@@ -513,6 +513,7 @@ def one_return(template: Path, sender: str, size: int = 0) -> bytes:
     msg["From"] = sender
     msg["To"] = USER
     msg["Subject"] = "报送"
+    msg["Date"] = "Fri, 08 Apr 2022 10:20:30 +0800"  # the sender's clock, not when it arrived
     msg.set_content("见附件")
     msg.add_attachment(template.read_bytes(), "application", "octet-stream", filename=template.name)
     if size:
@@ -547,6 +548,8 @@ def test_collect_over_imap_starttls_is_read_only_and_bounded(work, certs, monkey
         assert "保存 1 个附件" in result.output and "邮件超过 1MB，未读取" in result.output
         assert f"[儿童福利处] {address(7)}" in result.output
         assert imap.state() == before
+        [receipt] = read_receipts(inbox).values()
+        assert receipt.received and not receipt.received.startswith("2022-04-08")  # INTERNALDATE
         bad = run("collect", "-q", 1, "--inbox", inbox, "--settings",
                   write_settings(tmp_path, imap_port=imap.port, imap_tls="starttls", ca=certs.ca),
                   env={"TEST_MAIL_PASSWORD": "wrong"})  # fmt: skip

@@ -63,6 +63,9 @@ class RawMail:
     data: bytes
     received: str  # ISO 8601 with offset, "" if unknown
     where: str  # "IMAP INBOX UID 101" or the .eml path
+    #: ``received`` is the server's own (IMAP INTERNALDATE); otherwise it is only the file's
+    #: time, and the message's topmost Received header (or its Date) is preferred.
+    server_time: bool = False
 
 
 @dataclass(frozen=True)
@@ -145,11 +148,11 @@ def imap_messages(server, password: str, *, timeout: float = 60) -> Iterator[Raw
             received = _internaldate(head)
             label = f"IMAP {server.folder} UID {uid}"
             if size and int(size.group(1)) > MAX_MESSAGE_BYTES:
-                yield RawMail(b"", received, label)
+                yield RawMail(b"", received, label, server_time=True)
                 continue
             status, parts = imap.uid("FETCH", uid, "(BODY.PEEK[])")
             data = b"".join(p[1] for p in parts if isinstance(p, tuple))
-            yield RawMail(data[: MAX_MESSAGE_BYTES + 1], received, label)
+            yield RawMail(data[: MAX_MESSAGE_BYTES + 1], received, label, server_time=True)
     except (OSError, imaplib.IMAP4.error) as exc:
         raise MailReadError(f"读取收信服务器 {where} 时出错（{_text(exc)}）") from exc
     finally:
@@ -183,7 +186,8 @@ def attachments(mail: RawMail) -> tuple[list[Found], list[str]]:
         return [], [f"{mail.where}：邮件超过 {MAX_MESSAGE_BYTES // 1024 // 1024}MB，未读取"]
     msg = email.message_from_bytes(mail.data, policy=compat32)
     sender_name, sender = email.utils.parseaddr(decode_words(msg.get("From", "")))
-    received = _received(msg) or mail.received
+    received = mail.received if mail.server_time and mail.received else ""
+    received = received or _received(msg) or mail.received
     base = {
         "sender": sender.lower(),
         "sender_name": sender_name,
