@@ -553,7 +553,9 @@ def test_control_characters_and_formulas_are_plain_text(tmp_path):
     path = write_report(_summary(answers, n_tasks=1), tmp_path / "r.docx")
     document = docx.Document(str(path))
     [row] = document.tables[0].rows[1:]
-    assert row.cells[4].text == "=cmd|' /C calc'!A0完成"
+    assert (
+        row.cells[4].text == "=cmd|' /C calc'!A0；完成"
+    )  # Word's line break kept, shown as a separator
     assert "已完成的任务" in "\n".join(p.text for p in document.paragraphs)
 
 

@@ -210,7 +210,7 @@ def test_tasks_sheet_rows(wb):
     assert data[1][6:10] == [
         "按序时推进",
         f'【{JIU}】=HYPERLINK("http://x")',
-        f"【{YANG}】含控制字符和以及孤立代理结束",
+        f"【{YANG}】含控制字符\n和以及孤立代理结束",
         f"【{JIU}】http://example.com\n\n【{YANG}】{EMOJI}",
     ]
     assert data[2][1] == "政府工作报告、民生实事"
@@ -497,7 +497,7 @@ def test_details_exact(wb):
     ]
     assert data[1][6:8] == ["+86 138 0000 0000", "-"]
     assert data[2][6:8] == ['=HYPERLINK("http://x")', "http://example.com"]
-    assert data[3][6] == "含控制字符和以及孤立代理结束"
+    assert data[3][6] == "含控制字符\n和以及孤立代理结束"  # Word's line break kept
     assert data[3][7] == EMOJI
     assert data[3][10] == "删除了控制字符；写入汇总时删除了完成情况中 Excel 无法保存的字符"
     assert data[4][6] == LONG_A  # both long answers in full
@@ -569,7 +569,7 @@ def test_empty_summary(tmp_path):
 
 def test_clean_text():
     assert clean_text("正常文本\t\n\r") == ("正常文本\t\n\r", False)
-    assert clean_text("a\x0bb\x00c\x1fd") == ("abcd", True)
+    assert clean_text("a\x0bb\x00c\x1fd") == ("a\nbcd", True)
     assert clean_text("x\ud800y") == ("xy", True)
     assert clean_text("\ud83d\ude00") == ("😀", False)  # a surrogate pair is joined, not removed
     assert clean_text("😀𠀀") == ("😀𠀀", False)
