@@ -28,7 +28,6 @@ from .containers import (
     sniff_bytes,
 )
 from .errors import InputError, ReturnReadError
-from .gcpause import without_gc
 from .model import ReturnFile
 from .parallel import ordered_map
 from .returns import read_return
@@ -80,7 +79,6 @@ def is_ignored_name(name: str) -> bool:
     )
 
 
-@without_gc
 def collect(
     inbox: Path,
     progress: Callable[[int], None] | None = None,

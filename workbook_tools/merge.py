@@ -15,7 +15,6 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 
 from .cells import clean_text
-from .gcpause import without_gc
 from .layout import fingerprint, normalise_division, normalise_space
 from .model import (
     ROLE_LEAD,
@@ -439,7 +438,6 @@ def identify(
     return division, flags, ""
 
 
-@without_gc
 def merge(master: Master, collected, year: int, quarter: int) -> Summary:
     """Consolidate the returns of one period against the master.
 

@@ -6,7 +6,6 @@ merge.py (Master + ReturnFiles) -> Summary; summary.py writes Summary.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -295,60 +294,3 @@ class Summary:
     answers: tuple[Answer, ...]
     flags: tuple[Flag, ...]
     files: tuple[FileVerdict, ...]
-
-
-# A Task's fields as master_to_data writes them, in order, with the type each must have.
-_TASK_FIELDS = tuple(
-    (f.name, {"str": str, "bool": bool, "int": int}.get(str(f.type), tuple))
-    for f in dataclasses.fields(Task)
-)
-_TASK_KINDS = tuple(kind for _, kind in _TASK_FIELDS)
-_TASK_TUPLES = tuple(i for i, kind in enumerate(_TASK_KINDS) if kind is tuple)
-_MASTER_TEXTS = ("sheet", "title", "footnote")
-
-
-def master_to_data(master: Master) -> dict:
-    """``master`` as plain JSON data, for the cache of parsed masters (cache.py). The source path
-    is not kept: it is wherever the master is read from next time."""
-    return {
-        **{key: getattr(master, key) for key in _MASTER_TEXTS},
-        "year": master.year,
-        "warnings": list(master.warnings),
-        "tasks": [[getattr(task, name) for name, _ in _TASK_FIELDS] for task in master.tasks],
-    }
-
-
-def master_from_data(data: object, source: str) -> Master | None:
-    """The Master that master_to_data gave ``data`` for, read from ``source``; None for anything
-    else (each field is checked: the data comes from a file)."""
-    try:
-        texts = {key: data[key] for key in _MASTER_TEXTS}  # type: ignore[index]
-        year, warnings, rows = data["year"], data["warnings"], data["tasks"]  # type: ignore[index]
-        if type(rows) is not list or type(warnings) is not list:
-            return None
-        "".join([*texts.values(), *warnings])  # TypeError unless all are text
-        if year is not None and type(year) is not int:
-            return None
-        return Master(
-            source=source,
-            year=year,
-            tasks=tuple(map(_task_from_data, rows)),
-            warnings=tuple(warnings),
-            **texts,
-        )
-    except (KeyError, TypeError, ValueError, IndexError):
-        return None
-
-
-def _task_from_data(row: object) -> Task:
-    """A Task from its row in master_to_data; TypeError when the row is not one."""
-    if type(row) is not list or len(row) != len(_TASK_KINDS):
-        raise TypeError("not a task row")
-    for i in _TASK_TUPLES:
-        if type(row[i]) is not list:
-            raise TypeError("not a list")
-        "".join(row[i])  # TypeError unless every item is text
-        row[i] = tuple(row[i])
-    if list(map(type, row)) != list(_TASK_KINDS):
-        raise TypeError("a field of another type")
-    return Task(*row)
