@@ -268,7 +268,7 @@ def build_template(master: Master, division: str, year: int, quarter: int) -> by
         (layout.PROP_QUARTER, str(quarter)),
         (layout.PROP_DIVISION, division),
     ):
-        if wb.set_custom_property(name, value, "text") != 0:
+        if wb.set_custom_property(name, value, "text") == -1:  # None or 0 when written
             raise InputError(
                 f"无法写入文档属性 {name}（处室名称过长？最多 255 个字符）：{value[:40]}"
             )
