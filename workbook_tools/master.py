@@ -29,7 +29,7 @@ from .model import (
 __all__ = ["read_master", "split_divisions", "parse_city_units", "parse_category_note"]
 
 HEADER_SCAN_ROWS = 15  # the header must start within the first rows of a sheet
-MAX_ROWS = 100_000  # never trust a sheet's dimension (PITFALLS 3); 50x a province's plan
+MAX_ROWS = 100_000  # read no further, whatever size a sheet claims; far above a province's plan
 MAX_COLS = 60
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
