@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-# Fixed vocabularies (DOMAIN.md). User-facing, do not translate.
+# Fixed vocabularies of the bureau's forms. User-facing, do not translate.
 STATUSES = ("已完成", "按序时推进", "滞后", "未启动")
 CATEGORY_REPORT = "政府工作报告"
 CATEGORY_LIVELIHOOD = "民生实事"
@@ -138,13 +138,12 @@ class Master:
 
     @cached_property
     def content_hash(self) -> int:
-        """hash(self), computed once: it hashes every task (~3 ms on a province plan)."""
+        """hash(self), computed once: it hashes every task."""
         return hash(self)
 
     def warm(self) -> Master:
         """Build the lookups now (divisions, tasks by division and by number, the hash): before
-        forking worker processes, so that each of them does not build its own (~10 ms on a
-        province plan)."""
+        forking worker processes, so that each of them does not build its own."""
         _ = self.divisions, self._tasks_by_division, self._tasks_by_number, self.content_hash
         return self
 
