@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from xlsxwriter import Workbook
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from . import layout
-from xlsxwriter import Workbook
-
 from .cells import lines_height, text_lines, text_units
 from .errors import InputError, OutputError
 from .files import safe_filename, write_atomically
