@@ -148,35 +148,3 @@ def pool_maps(monkeypatch) -> list[dict]:
 
     monkeypatch.setattr(parallel, "_start", spy)
     return calls
-
-
-@pytest.fixture(scope="session", autouse=True)
-def private_cache(tmp_path_factory):
-    """The commands' cache of parsed masters, in a folder of this session's (not ~/.cache);
-    subprocesses inherit it."""
-    from workbook_tools import cache
-
-    folder = tmp_path_factory.mktemp("cache")
-    old = os.environ.get(cache.ENV)
-    os.environ[cache.ENV] = str(folder)
-    yield folder
-    if old is None:
-        del os.environ[cache.ENV]
-    else:
-        os.environ[cache.ENV] = old
-
-
-@pytest.fixture(autouse=True)
-def clean_rows_are_clean(monkeypatch):
-    """Every row rendered with render_rows(clean=True), in every test, holds what the promise
-    says: no control character but tab and line feed (the search it skips must find none)."""
-    from workbook_tools import fastsheet
-
-    real = fastsheet._plain_row
-
-    def checked(joined: str, count: int, clean: bool = False) -> bool:
-        if clean:
-            assert not fastsheet._ROW_CONTROL.search(joined), f"not clean: {joined[:200]!r}"
-        return real(joined, count, clean)
-
-    monkeypatch.setattr(fastsheet, "_plain_row", checked)

@@ -3,12 +3,14 @@ loop gives."""
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from workbook_tools import cells
-from workbook_tools.cells import _display_width_slow, ascii_and_wide, display_width, line_count
+from workbook_tools.cells import _display_width_slow, ascii_and_wide, display_width, text_lines
 
 SAMPLES = [
     "",
@@ -27,37 +29,32 @@ SAMPLES = [
 ]
 
 
-@pytest.fixture
-def table(monkeypatch):
-    """The table of wide characters from the first call (normally after TABLE_AFTER characters)."""
-    monkeypatch.setattr(cells, "TABLE_AFTER", 0)
-
-
 @pytest.mark.parametrize("text", SAMPLES)
-def test_display_width_fast_paths_agree_with_the_loop(table, text):
+def test_display_width_fast_paths_agree_with_the_loop(text):
     assert display_width(text) == _display_width_slow(text)
 
 
-def test_display_width_agrees_on_every_bmp_character(table):
+def test_display_width_agrees_on_every_bmp_character():
     for cp in range(0x10000):
         for text in (chr(cp), "中" + chr(cp) + "a"):
             assert display_width(text) == _display_width_slow(text), hex(cp)
 
 
-@pytest.mark.parametrize("fast", [False, True])
-def test_display_width_examples(monkeypatch, fast):
-    monkeypatch.setattr(cells, "TABLE_AFTER", 0 if fast else 10**12)
+def test_display_width_examples():
     assert display_width("abc") == 3
     assert display_width("养老") == 4
     assert display_width("“a”") == 5
     assert display_width("e\u0301") == 1
 
 
-def test_line_count_is_the_same_when_cached():
+def test_text_lines_counts_wrapped_lines_of_each_paragraph():
     text = "推进养老服务体系建设" * 20 + "\n第二段"
-    first = line_count(text, 30)
-    assert line_count(text, 30) == first == line_count(text, 30.0)
-    assert line_count(text, 30, 3) == 3
+    first = text_lines(text, 30)
+    assert text_lines(text, 30) == first == text_lines(text, 30.0) == cells._text_lines(text, 30)
+    # 400 units of the first paragraph over (30 - 1.5) * 0.9 usable units, then one line
+    assert first == math.ceil(400 / ((30 - 1.5) * 0.9)) + 1
+    # a larger font takes more lines in the same width
+    assert text_lines(text, 30, 16) > first
 
 
 @given(st.text(alphabet=st.characters(max_codepoint=0x2FFFF)))
@@ -72,13 +69,11 @@ def test_ascii_and_wide_agrees_with_display_width(text):
     st.text(alphabet=st.characters(max_codepoint=0x2FFFF))
     | st.text(alphabet="一二三（）：；，。、“”…—①Ⅱ℃№abc 123")
 )
-def test_template_width_fast_path_is_the_per_character_sum(text):
+def test_text_units_fast_path_is_the_per_character_sum(text):
     import unicodedata
 
-    from workbook_tools import template
-
     wide = sum(1 for c in text if unicodedata.east_asian_width(c) in "WFA")
-    assert template._units.__wrapped__(text) == 2.0 * wide + 1.1 * (len(text) - wide)
+    assert cells.text_units(text) == 2.0 * wide + 1.1 * (len(text) - wide)
 
 
 def test_common_wide_characters_are_wide():
@@ -125,7 +120,17 @@ def test_row_heights_of_ragged_rows_and_long_text():
     rows = [["短", "长" * 2000], ["一\n二\n三"], ["a", "b", "c"]]
     heights = cells.row_heights(rows, widths)
     assert heights == [cells.row_height(row, widths) for row in rows]
-    assert heights[0] == cells.MAX_ROW_HEIGHT and heights[1] == 3 * 14.5 + 8 > heights[2] == 22.5
+    assert heights[0] == cells.MAX_ROW_HEIGHT
+    assert heights[1] == cells.lines_height(3) > heights[2] == cells.lines_height(1)
+
+
+def test_templates_and_summary_share_one_row_height_model():
+    from workbook_tools import template
+
+    assert not hasattr(template, "_height") and not hasattr(template, "_lines")
+    assert cells.lines_height(2) == round(2 * 11 * 1.45 + 6, 1)
+    assert cells.row_height(["一\n二"], [30]) == cells.lines_height(2)
+    assert cells.row_height([""], [30], minimum=24.0) == 24.0
 
 
 @given(

@@ -191,36 +191,6 @@ def test_merge_end_to_end(tmp_path):
     assert strict.exit_code == 1
 
 
-def test_split_and_merge_hold_the_collector_for_the_whole_command_and_restore_it(
-    tmp_path, monkeypatch
-):
-    # Between the stages too (loading the master, say), and as it was after the command, also
-    # when the command fails.
-    import gc
-
-    from workbook_tools import cli as cli_module
-
-    templates = split_shipped(tmp_path / "outbox")
-    fill_all(templates, tmp_path / "inbox")
-    seen = []
-    real = cli_module._load_master
-    monkeypatch.setattr(
-        cli_module, "_load_master", lambda path: seen.append(gc.isenabled()) or real(path)
-    )
-    args = ["merge", "-q", "1", "--inbox", tmp_path / "inbox", "--master", SHIPPED_MASTER]
-    assert gc.isenabled()
-    assert run_cli(*args, "--out", tmp_path / "s.xlsx").exit_code == 0
-    assert gc.isenabled()
-    blocker = tmp_path / "not-a-folder"
-    blocker.write_text("x")
-    assert run_cli(*args, "--out", blocker / "s.xlsx").exit_code == 1
-    assert gc.isenabled()
-    split = run_cli("split", "-q", "1", "--master", SHIPPED_MASTER, "--outbox", tmp_path / "o")
-    assert split.exit_code == 0
-    assert gc.isenabled()
-    assert seen == [False, False, False]
-
-
 def test_merge_reports_a_summary_it_cannot_write(tmp_path):
     templates = split_shipped(tmp_path / "outbox")
     fill_all(templates, tmp_path / "inbox")
@@ -331,22 +301,3 @@ def test_importing_the_main_module_runs_nothing():
 
 def test_cli_object_is_the_console_script():
     assert cli.name in ("cli", "workbook-tools")
-
-
-def test_main_leaves_what_it_built_out_of_the_last_collection(monkeypatch):
-    # The interpreter's final collection at exit would walk every object a merge built (~0.1 s
-    # on a province plan); main() freezes them, whether the command succeeds or fails.
-    import gc
-
-    from workbook_tools import cli as cli_module
-
-    for argv, code in ((["--version"], 0), (["merge"], 2)):
-        monkeypatch.setattr(sys, "argv", ["workbook-tools", *argv])
-        gc.unfreeze()
-        try:
-            with pytest.raises(SystemExit) as exited:
-                cli_module.main()
-            assert exited.value.code == code
-            assert gc.get_freeze_count() > 0
-        finally:
-            gc.unfreeze()

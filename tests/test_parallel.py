@@ -3,7 +3,6 @@ that kills the process reading it is refused, and the others are read."""
 
 from __future__ import annotations
 
-import dataclasses
 import multiprocessing
 import os
 import time
@@ -173,132 +172,6 @@ def test_unpicklable_error_comes_back_as_runtime_error():
     assert no_children()
 
 
-@pytest.mark.parametrize("chunk", [None, 1, 2])
-@pytest.mark.parametrize(
-    "share", [None, (0.5, 0.0), (0.0, 0.5), (0.5, 0.5), (1.0, 0.5), (0.5, 1.0), (1.0, 1.0)]
-)
-def test_summary_rows_rendered_beside_are_the_same(tmp_path, monkeypatch, share, chunk):
-    # share None: as _worker_share says (all 明细 rows and some 汇总 rows, for this small
-    # summary); else the shares of 汇总 and 明细 rows the worker renders, this process the rest.
-    # chunk: rows rendered and deflated at a time by each (None: CHUNK_ROWS, all at once here).
-    import zipfile
-
-    from test_summary import make_summary
-
-    from workbook_tools import summary, summary_rows
-
-    here, beside = tmp_path / "here.xlsx", tmp_path / "beside.xlsx"
-    monkeypatch.setattr(summary_rows, "BESIDE_FROM", 10**9)
-    summary.write_summary(make_summary(), here)
-    if chunk is not None:
-        monkeypatch.setattr(summary_rows, "CHUNK_ROWS", chunk)
-    calls = []
-    real = parallel.beside
-    monkeypatch.setattr(parallel, "beside", lambda f: calls.append(f) or real(f))
-    monkeypatch.setattr(summary_rows, "BESIDE_FROM", 1)
-    if share is not None:
-        monkeypatch.setattr(
-            summary_rows,
-            "_worker_share",
-            lambda s: (int(len(s.tasks) * share[0]), int(len(s.answers) * share[1])),
-        )
-    assert any(summary_rows._worker_share(make_summary()))  # the worker has rows to render
-    summary.write_summary(make_summary(), beside)
-    assert calls
-    # rows deflated apart from the rest of their part: other compressed bytes, the same content
-    with zipfile.ZipFile(here) as a, zipfile.ZipFile(beside) as b:
-        assert b.testzip() is None
-        assert {n: a.read(n) for n in a.namelist()} == {n: b.read(n) for n in b.namelist()}
-
-
-def test_worker_share_is_its_part_of_the_row_work():
-    from test_summary import make_summary
-
-    from workbook_tools import summary_rows
-
-    s = make_summary()
-    assert summary_rows._worker_share(s) == (0, 0)  # too little to be worth a worker
-    big = dataclasses.replace(s, answers=s.answers * 100, tasks=s.tasks * 300)
-    tasks, details = summary_rows._worker_share(big)
-    assert details == len(big.answers) and 0 < tasks < len(big.tasks)  # 明细 first
-    there = tasks + details
-    total = len(big.tasks) + len(big.answers) + len(big.flags) + len(big.divisions)
-    assert abs(there - summary_rows.WORKER_PART * total) <= 1
-
-
-def test_gc_paused_inside_the_stages_and_restored_after(tmp_path):
-    import gc
-
-    from workbook_tools import gcpause
-    from workbook_tools.inbox import collect
-
-    seen = []
-
-    @gcpause.without_gc
-    def inner():
-        seen.append(gc.isenabled())
-        with gcpause.paused():
-            seen.append(gc.isenabled())
-        seen.append(gc.isenabled())  # a nested block does not turn it back on early
-        raise KeyError("x")
-
-    assert gc.isenabled()
-    with pytest.raises(KeyError):
-        inner()
-    assert seen == [False, False, False] and gc.isenabled()  # restored after an exception
-    gc.disable()
-    try:
-        collect(tmp_path)
-        assert not gc.isenabled()  # left as the caller had it
-    finally:
-        gc.enable()
-
-
-def test_summary_error_beside_a_worker_reaps_it(tmp_path, monkeypatch):
-    from test_summary import make_summary
-
-    from workbook_tools import summary, summary_rows
-    from workbook_tools.errors import OutputError
-
-    monkeypatch.setattr(summary_rows, "BESIDE_FROM", 1)
-
-    def broken(*args):
-        raise RuntimeError("坏了")
-
-    monkeypatch.setattr(summary, "_write_flags", broken)
-    with pytest.raises((RuntimeError, OutputError)):
-        summary.write_summary(make_summary(), tmp_path / "汇总.xlsx")
-    assert no_children()
-    assert not (tmp_path / "汇总.xlsx").exists()
-
-
-@pytest.mark.parametrize("renderer", ["_render_tasks", "_render_details"])
-def test_summary_error_in_this_processs_share_of_rows_reaps_the_worker(
-    tmp_path, monkeypatch, renderer
-):
-    from test_summary import make_summary
-
-    from workbook_tools import summary, summary_rows
-    from workbook_tools.errors import OutputError
-
-    monkeypatch.setattr(summary_rows, "BESIDE_FROM", 1)
-    monkeypatch.setattr(
-        summary_rows, "_worker_share", lambda s: (len(s.tasks) // 2, len(s.answers) // 2)
-    )
-    render = getattr(summary_rows, renderer)
-
-    def broken_here(s, xfs, start=0, *rest, **kw):
-        if start > 0:  # the rows this process renders, after the worker's
-            raise RuntimeError("坏了")
-        return render(s, xfs, start, *rest, **kw)
-
-    monkeypatch.setattr(summary_rows, renderer, broken_here)
-    with pytest.raises((RuntimeError, OutputError)):
-        summary.write_summary(make_summary(), tmp_path / "汇总.xlsx")
-    assert no_children()
-    assert not (tmp_path / "汇总.xlsx").exists()
-
-
 def test_master_lookups_are_built_before_workers_fork(tmp_path, monkeypatch):
     # Built in the parent, the workers inherit them instead of each building its own.
     from workbook_tools import template
@@ -319,24 +192,6 @@ def test_master_lookups_are_built_before_workers_fork(tmp_path, monkeypatch):
     master = Master("m.xlsx", "Sheet1", "2022年方案", 2022, tasks)
     write_templates(master, 2022, 1, tmp_path)
     assert seen == [True]
-
-
-def test_summary_beside_a_worker_with_a_sheet_left_without_rows(tmp_path, monkeypatch):
-    # The worker renders every 明细 row and there are no tasks: 汇总 gets no rows from either
-    # process, and the file is written all the same.
-    from test_summary import make_summary
-
-    from workbook_tools import summary, summary_rows
-
-    empty = dataclasses.replace(make_summary(), tasks=())
-    monkeypatch.setattr(summary_rows, "BESIDE_FROM", 1)
-    monkeypatch.setattr(summary_rows, "_worker_share", lambda s: (0, len(s.answers)))
-    path = summary.write_summary(empty, tmp_path / "汇总.xlsx")
-    import openpyxl
-
-    wb = openpyxl.load_workbook(path)
-    assert wb["汇总"].max_row == 2 and wb["明细"].max_row == 1 + len(empty.answers)
-    assert no_children()
 
 
 # --- Reading the inbox in worker processes ----------------------------------------------------

@@ -646,3 +646,27 @@ def test_by_division_in_one_pass_is_the_sorted_listing(divisions, given_answers,
     answers = [Answer("1", d, "牵头", text, "", "", text, "x.xlsx") for d, text in given_answers]
     one_pass = summary_rows._by_division(divisions, answers, field, submitted)
     assert one_pass == summary_rows._by_division_sorted(divisions, answers, field, submitted)
+
+
+def test_summary_without_tasks_still_has_every_sheet_and_its_details(tmp_path):
+    import dataclasses
+
+    empty = dataclasses.replace(make_summary(), tasks=())
+    path = write_summary(empty, tmp_path / "汇总.xlsx")
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == list(SUMMARY_SHEETS)
+    assert wb["汇总"].max_row == 2 and wb["明细"].max_row == 1 + len(empty.answers)
+
+
+def test_same_summary_same_bytes(tmp_path):
+    a = write_summary(make_summary(), tmp_path / "a.xlsx").read_bytes()
+    b = write_summary(make_summary(), tmp_path / "b.xlsx").read_bytes()
+    assert a == b
+
+
+def test_truncation_markers_say_where_the_whole_text_is():
+    from workbook_tools.cells import truncation_marker
+
+    assert TRUNCATION_MARKER == truncation_marker("“明细”工作表")
+    assert DETAIL_TRUNCATION_MARKER == truncation_marker("来源文件")
+    assert TRUNCATION_MARKER.startswith("……（内容过长，已截断")

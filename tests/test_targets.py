@@ -462,31 +462,6 @@ def test_parse_schedule_needs_a_header_for_bare_numbers():
     assert problems == () and schedule.shares == (0.25, 0.5, 0.75, 1.0)
 
 
-def test_targets_and_schedule_survive_the_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("WORKBOOK_TOOLS_CACHE", str(tmp_path / "cache"))
-    schedule = [["第一季度", "10%"], ["第二季度", "30%"], ["第三季度", "60%"], ["第四季度", "100%"]]
-    path = build_master(
-        tmp_path / "m.xlsx",
-        [
-            [
-                "1",
-                TASK,
-                "张三",
-                "养老服务处",
-                "",
-                "家庭养老床位：3000张（第三季度）\n社工站：1.5万个",
-            ]
-        ],
-        schedule=schedule,
-    )
-    first = read_master(path, cached=True)
-    assert list((tmp_path / "cache").iterdir())
-    again = read_master(path, cached=True)
-    assert again == first
-    assert again.task("1").targets[0].due_quarter == 3
-    assert again.schedule == first.schedule != DEFAULT_SCHEDULE
-
-
 def test_libreoffice_resave_keeps_the_targets(soffice, shipped, tmp_path):
     out = soffice.convert(SHIPPED_MASTER, "ods", tmp_path)
     assert [t.targets for t in read_master(out).tasks] == [t.targets for t in shipped.tasks]

@@ -1,8 +1,8 @@
 """Text that an xlsx cell can hold, and how much room it takes.
 
-Shared by the writers: remove characters the file format cannot store (PITFALLS 8), respect
-Excel's 32,767-character cell limit, and estimate row heights for wrapped Chinese text, because
-Excel and LibreOffice do not auto-fit them (PITFALLS 10). No I/O here.
+Shared by the writers: remove characters the file format cannot store, respect Excel's
+32,767-character cell limit, and estimate row heights for wrapped Chinese text, because Excel and
+LibreOffice do not size rows to wrapped text in a file they open. No I/O here.
 """
 
 from __future__ import annotations
@@ -15,11 +15,8 @@ from collections.abc import Sequence
 from itertools import repeat
 
 CELL_LIMIT = 32767  # Excel's limit, in UTF-16 code units (an emoji counts twice)
-TRUNCATION_MARKER = "……（内容过长，已截断）"
 MAX_ROW_HEIGHT = 409.0  # points; Excel's maximum
-LINE_HEIGHT = 14.5  # points per line of 11 pt 宋体
-CELL_PADDING = 4.0  # points above and below the text
-_LINE_CAP = math.ceil(MAX_ROW_HEIGHT / LINE_HEIGHT)  # lines worth counting: more are cut anyway
+BODY_SIZE = 11  # points: the body text of every sheet the tools write
 
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -54,7 +51,12 @@ def utf16_len(text: str) -> int:
     return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
-def fit_cell(text: str, marker: str = TRUNCATION_MARKER) -> tuple[str, bool]:
+def truncation_marker(where: str) -> str:
+    """What ends a text cut to fit a cell: says so, and where the whole text is."""
+    return f"……（内容过长，已截断，完整内容见{where}）"
+
+
+def fit_cell(text: str, marker: str) -> tuple[str, bool]:
     """Shorten ``text`` to Excel's cell limit, ending it with ``marker``; return (text, cut)."""
     if len(text) <= CELL_LIMIT // 2 or utf16_len(text) <= CELL_LIMIT:
         return text, False
@@ -67,10 +69,13 @@ def fit_cell(text: str, marker: str = TRUNCATION_MARKER) -> tuple[str, bool]:
     return text, False  # unreachable: the text was over the limit
 
 
-#: Characters measured one by one before the table of wide characters is built: building it
-#: (~30 ms) costs about as much as measuring this many, so a short run never pays for it.
-TABLE_AFTER = 100_000
-_measured = 0
+def cell_text(value: object) -> str:
+    """A value as the text of a written cell: cleaned (:func:`clean_text`), line breaks as \\n."""
+    text, _ = clean_text("" if value is None else str(value))
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
 
 #: The wide characters of ordinary Chinese text: CJK ideographs, CJK and full-width punctuation,
 #: “” ‘’ — … ① Ⅰ ℃ №. _display_width_slow counts each 2 (a test checks every one against
@@ -84,15 +89,10 @@ _COMMON = re.compile(f"[\\x00-\\x7f{COMMON_WIDE}]*")
 
 
 def display_width(text: str) -> int:
-    """Width in Excel column units: a CJK (or ambiguous-width, e.g. “”) character is about 2."""
-    global _measured
+    """Width in terminal columns: a CJK (or ambiguous-width, e.g. “”) character takes 2."""
     if text.isascii():
         return len(text)
     if _COMMON.fullmatch(text):  # ASCII and common wide characters: the usual case
-        return 2 * len(text) - len(text.encode("ascii", "ignore"))
-    if _measured < TABLE_AFTER:
-        _measured += len(text)
-    elif _wide_only().fullmatch(text):  # ASCII and wide BMP characters only
         return 2 * len(text) - len(text.encode("ascii", "ignore"))
     return _display_width_slow(text)
 
@@ -123,57 +123,52 @@ def _display_width_slow(text: str) -> int:
     return width
 
 
-@functools.cache
-def _wide_only() -> re.Pattern[str]:
-    """Matches text made only of ASCII and of BMP characters that _display_width_slow counts 2.
+def text_units(text: str) -> float:
+    """Width of one line of 11 pt text in Excel column units: CJK and full width 2, others 1.1.
 
-    Built from unicodedata when first needed (never at import), so it always agrees with the
-    slow path of the running Python.
+    East-Asian 'ambiguous' characters (“ ” ‘ ’ · ①) are drawn full width by Chinese fonts.
     """
-    ranges: list[list[int]] = []
-    for cp in range(0x300, 0x10000):
-        ch = chr(cp)
-        if unicodedata.combining(ch) or unicodedata.east_asian_width(ch) not in "WFA":
-            continue
-        if ranges and ranges[-1][1] == cp - 1:
-            ranges[-1][1] = cp
-        else:
-            ranges.append([cp, cp])
-    wide = "".join(
-        re.escape(chr(a)) if a == b else f"{re.escape(chr(a))}-{re.escape(chr(b))}"
-        for a, b in ranges
-    )
-    return re.compile(f"[\\x00-\\x7f{wide}]*")
+    if (counts := ascii_and_wide(text)) is not None:
+        ascii_count, wide = counts  # the characters the loop below finds 1.1 and 2.0 wide
+        return 2.0 * wide + 1.1 * ascii_count
+    wide = sum(1 for c in text if unicodedata.east_asian_width(c) in "WFA")
+    return 2.0 * wide + 1.1 * (len(text) - wide)  # computed as above: the same float
 
 
-def _line_count(text: str, width: float, cap: int = 1000) -> int:
-    """Lines ``text`` takes when wrapped in a column ``width`` units wide (stops counting at cap)."""
-    usable = max(width - 1.5, 1.0)  # cell padding, and slack for words that wrap early
-    lines = 0
-    for paragraph in text.split("\n"):
-        if 2 * len(paragraph) <= usable:  # at most 2 units a character: one line, unmeasured
-            lines += 1
-        else:
-            lines += max(1, math.ceil(display_width(paragraph) / usable))
-        if lines >= cap:
-            return cap
-    return lines
+def _text_lines(text: str, width: float, size: float = BODY_SIZE) -> int:
+    """How many lines ``text`` wraps to in a column ``width`` units wide, in ``size`` pt."""
+    # 0.9: LibreOffice substitutes a wider CJK face where 宋体 is missing; better a little air
+    # than clipped text.
+    usable = max(1.0, (width - 1.5) * 0.9 * BODY_SIZE / size)
+    if "\n" not in text:  # one paragraph, as most are
+        return max(1, math.ceil(text_units(text) / usable))
+    return sum(max(1, math.ceil(text_units(part) / usable)) for part in text.split("\n"))
 
 
-#: line_count, remembered: task texts repeat on every answer row of 明细.
-line_count = functools.lru_cache(maxsize=16384)(_line_count)
+#: Task texts are measured again for every division and every answer row that shows them.
+text_lines = functools.lru_cache(maxsize=16384)(_text_lines)
+
+
+def lines_height(lines: int, size: float = BODY_SIZE) -> float:
+    """Row height in points for ``lines`` lines of ``size`` pt text (CJK fonts: ~1.45 em)."""
+    return min(MAX_ROW_HEIGHT, round(lines * size * 1.45 + 6, 1))
+
+
+def _fits_one_line(text: str, width: float) -> bool:
+    """Whether ``text`` surely takes one line at 11 pt: no break, and short enough even if every
+    character were 2 units wide."""
+    return "\n" not in text and 2 * len(text) <= (width - 1.5) * 0.9
 
 
 def row_height(
     values: Sequence[object], widths: Sequence[float], *, minimum: float = 20.0
 ) -> float:
-    """Height in points for a wrapped row (Excel and LibreOffice do not auto-fit, PITFALLS 10)."""
-    lines = 1  # line_count is at least 1
+    """Height in points for a row of wrapped 11 pt text cells, at least ``minimum``."""
+    lines = 1
     for value, width in zip(values, widths, strict=False):
-        # A character is at most 2 units wide: shorter text fits on one line, unless broken.
-        if isinstance(value, str) and (2 * len(value) > width - 1.5 or "\n" in value):
-            lines = max(lines, line_count(value, width, _LINE_CAP))
-    return min(MAX_ROW_HEIGHT, max(minimum, lines * LINE_HEIGHT + 2 * CELL_PADDING))
+        if isinstance(value, str) and not _fits_one_line(value, width):
+            lines = max(lines, text_lines(value, width))
+    return min(MAX_ROW_HEIGHT, max(minimum, lines_height(lines)))
 
 
 def row_heights(
@@ -182,22 +177,20 @@ def row_heights(
     """``[row_height(row, widths, minimum=minimum) for row in rows]``, column by column.
 
     A column is measured once per distinct value (task texts, division and file names repeat
-    on many rows), and not at all when every value fits on one line. For the summary's
-    thousands of rows this takes about a third less time than measuring them one by one.
+    on many rows), and not at all when every value fits on one line.
     """
     if any(len(row) != len(widths) for row in rows):
         return [row_height(row, widths, minimum=minimum) for row in rows]
     lines: list[int] | None = None
     for column, width in zip(zip(*rows, strict=True), widths, strict=False):  # no rows: none
-        limit = width - 1.5
         counted: dict[str, int] = {}
         try:
             distinct, hashable = dict.fromkeys(column), True
         except TypeError:  # an unhashable value: not text, so it takes one line
             distinct, hashable = dict.fromkeys(v for v in column if isinstance(v, str)), False
         for value in distinct:
-            if isinstance(value, str) and (2 * len(value) > limit or "\n" in value):
-                n = _line_count(value, width, _LINE_CAP)
+            if isinstance(value, str) and not _fits_one_line(value, width):
+                n = _text_lines(value, width)
                 if n > 1:  # only what takes more than a line can make a row taller
                     counted[value] = n
         if not counted:
@@ -210,5 +203,5 @@ def row_heights(
         lines = found if lines is None else list(map(max, lines, found))
     heights: dict[int, float] = {}
     for n in {1} if lines is None else set(lines):
-        heights[n] = min(MAX_ROW_HEIGHT, max(minimum, n * LINE_HEIGHT + 2 * CELL_PADDING))
+        heights[n] = min(MAX_ROW_HEIGHT, max(minimum, lines_height(n)))
     return [heights[1]] * len(rows) if lines is None else [heights[n] for n in lines]

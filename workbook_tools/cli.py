@@ -6,7 +6,6 @@ Heavy libraries are imported inside the commands so that `workbook-tools --help`
 from __future__ import annotations
 
 import functools
-import gc
 import sys
 from pathlib import Path
 
@@ -14,7 +13,6 @@ import click
 
 from . import __version__
 from .errors import WorkbookToolsError
-from .gcpause import without_gc
 
 DEFAULT_MASTER = Path("master") / "分解方案.xlsx"
 QUARTER = click.IntRange(1, 4)
@@ -49,7 +47,7 @@ def _reports_errors(func):
 def _load_master(path: Path):
     from .master import read_master
 
-    master = read_master(path, cached=True)
+    master = read_master(path)
     click.echo(
         f"分解方案：{_shown(path)}（工作表 {master.sheet}，{len(master.tasks)} 项事项，"
         f"{len(master.divisions)} 个处室/单位，{len(master.assignments)} 项分工）"
@@ -104,10 +102,6 @@ def cli() -> None:
     help="覆盖子文件夹中与本次生成内容不同的同名文件（它们可能是已填写的报送文件，请先确认）。",
 )
 @_reports_errors
-# Each stage of split and merge holds the cyclic garbage collector (gcpause); between them it
-# would only walk what they built, all of which lives until the command ends: 15-30 ms a command.
-# Held for the whole command, and restored after it for a caller in the same process.
-@without_gc
 def split(quarter: int, year: int | None, master_path: Path, outbox: Path, force: bool) -> None:
     """把分解方案拆成各处室（单位）的附件2模板，每个处室一个 .xlsx 文件。
 
@@ -206,7 +200,6 @@ def _summary_path(outbox: Path, year: int, quarter: int) -> Path:
 )
 @click.option("--strict", is_flag=True, help="有“错误”级问题时以状态 1 退出。")
 @_reports_errors
-@without_gc  # as split's
 def merge(
     quarter: int,
     year: int | None,
@@ -753,9 +746,4 @@ def collect_mail(quarter, year, inbox, eml_dir, master_path, contacts_path, sett
 
 
 def main() -> None:
-    try:
-        cli(prog_name="workbook-tools")
-    finally:
-        # The interpreter's last collection at exit would walk everything the command built
-        # (~0.1 s after a merge of a province plan) only to free it; frozen objects are skipped.
-        gc.freeze()
+    cli(prog_name="workbook-tools")

@@ -1,4 +1,4 @@
-"""Writing files so that a failure never leaves a half-written one (PITFALLS 12).
+"""Writing files so that a failure never leaves a half-written one.
 
 Every file the tool writes (templates, the summary, the JSON) is written to ``.<name>.tmp-<pid>``
 beside its target and moved over it with os.replace: an interrupted run, or a target that is open

@@ -32,7 +32,6 @@ from .containers import (
 )
 from .errors import InputError, ReturnReadError
 from .files import display_name
-from .gcpause import without_gc
 from .model import ReturnFile
 from .returns import read_return
 
@@ -87,7 +86,6 @@ def is_ignored_name(name: str) -> bool:
     )
 
 
-@without_gc
 def collect(
     inbox: Path,
     progress: Callable[[int], None] | None = None,

@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import MasterLayoutError
-from .gcpause import without_gc
 from .layout import nfkc, normalise_division, normalise_space
 from .model import (
     BUREAU,
@@ -27,15 +26,13 @@ from .model import (
     DEFAULT_SCHEDULE,
     Master,
     Task,
-    master_from_data,
-    master_to_data,
 )
 from .targets import parse_schedule, parse_targets
 
 __all__ = ["read_master", "split_divisions", "parse_city_units", "parse_category_note"]
 
 HEADER_SCAN_ROWS = 15  # the header must start within the first rows of a sheet
-MAX_ROWS = 100_000  # never trust a sheet's dimension (PITFALLS 3); 50x a province's plan
+MAX_ROWS = 100_000  # read no further, whatever size a sheet claims; far above a province's plan
 MAX_COLS = 60
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
@@ -172,28 +169,14 @@ def parse_category_note(note: str) -> tuple[dict[str, tuple[str, ...]], tuple[st
 # --------------------------------------------------------------------------- reading
 
 
-@without_gc
-def read_master(path: str | Path, *, cached: bool = False) -> Master:
+def read_master(path: str | Path) -> Master:
     """Read the breakdown plan from an .xlsx/.xlsm/.xls/.ods workbook (by content, not suffix).
 
     Raises :class:`MasterLayoutError` when the file is missing, is not a workbook, or has no
     usable header or tasks. Problems that still leave a usable plan go to ``Master.warnings``.
-    With ``cached``, a plan parsed before from the same bytes by the same code is taken from
-    the user's cache (see :mod:`workbook_tools.cache`), and a newly parsed one is kept there.
     """
     source = str(path)
-    data = _read_bytes(Path(path), source)
-    if not cached:
-        return _parse(data, source)
-    from . import cache
-
-    name = cache.key("master", data)
-    found = master_from_data(cache.load(name), source)
-    if found is not None:
-        return found
-    master = _parse(data, source)
-    cache.store(name, master_to_data(master))
-    return master
+    return _parse(_read_bytes(Path(path), source), source)
 
 
 def _parse(data: bytes, source: str) -> Master:

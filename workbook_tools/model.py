@@ -6,12 +6,11 @@ merge.py (Master + ReturnFiles) -> Summary; summary.py writes Summary.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 
-# Fixed vocabularies (DOMAIN.md). User-facing, do not translate.
+# Fixed vocabularies of the bureau's forms. User-facing, do not translate.
 STATUSES = ("已完成", "按序时推进", "滞后", "未启动")
 CATEGORY_REPORT = "政府工作报告"
 CATEGORY_LIVELIHOOD = "民生实事"
@@ -356,87 +355,3 @@ class Summary:
     answers: tuple[Answer, ...]
     flags: tuple[Flag, ...]
     files: tuple[FileVerdict, ...]
-
-
-# A Task's fields as master_to_data writes them, in order, with the type each must have.
-_TASK_FIELDS = tuple(
-    (f.name, {"str": str, "bool": bool, "int": int}.get(str(f.type), tuple))
-    for f in dataclasses.fields(Task)
-    if f.name != "targets"  # written after them, each target as [name, amount, unit, due, raw]
-)
-_TASK_KINDS = tuple(kind for _, kind in _TASK_FIELDS)
-_TASK_TUPLES = tuple(i for i, kind in enumerate(_TASK_KINDS) if kind is tuple)
-_MASTER_TEXTS = ("sheet", "title", "footnote")
-
-
-def master_to_data(master: Master) -> dict:
-    """``master`` as plain JSON data, for the cache of parsed masters (cache.py). The source path
-    is not kept: it is wherever the master is read from next time."""
-    return {
-        **{key: getattr(master, key) for key in _MASTER_TEXTS},
-        "year": master.year,
-        "warnings": list(master.warnings),
-        "tasks": [
-            [*(getattr(task, name) for name, _ in _TASK_FIELDS), _targets_to_data(task.targets)]
-            for task in master.tasks
-        ],
-        "schedule": [list(master.schedule.shares), master.schedule.source],
-    }
-
-
-def _targets_to_data(targets: tuple[Target, ...]) -> list:
-    return [[t.name, t.amount, t.unit, t.due_quarter, t.raw] for t in targets]
-
-
-def master_from_data(data: object, source: str) -> Master | None:
-    """The Master that master_to_data gave ``data`` for, read from ``source``; None for anything
-    else (each field is checked: the data comes from a file)."""
-    try:
-        texts = {key: data[key] for key in _MASTER_TEXTS}  # type: ignore[index]
-        year, warnings, rows = data["year"], data["warnings"], data["tasks"]  # type: ignore[index]
-        if type(rows) is not list or type(warnings) is not list:
-            return None
-        "".join([*texts.values(), *warnings])  # TypeError unless all are text
-        if year is not None and type(year) is not int:
-            return None
-        shares, schedule_source = data["schedule"]  # type: ignore[index]
-        if type(shares) is not list or len(shares) != 4 or type(schedule_source) is not str:
-            return None
-        if not all(type(x) is float for x in shares):
-            return None
-        return Master(
-            source=source,
-            year=year,
-            tasks=tuple(map(_task_from_data, rows)),
-            warnings=tuple(warnings),
-            schedule=Schedule(tuple(shares), schedule_source),  # type: ignore[arg-type]
-            **texts,
-        )
-    except (KeyError, TypeError, ValueError, IndexError):
-        return None
-
-
-def _task_from_data(row: object) -> Task:
-    """A Task from its row in master_to_data; TypeError when the row is not one."""
-    if type(row) is not list or len(row) != len(_TASK_KINDS) + 1:
-        raise TypeError("not a task row")
-    targets = tuple(map(_target_from_data, row.pop()))
-    for i in _TASK_TUPLES:
-        if type(row[i]) is not list:
-            raise TypeError("not a list")
-        "".join(row[i])  # TypeError unless every item is text
-        row[i] = tuple(row[i])
-    if list(map(type, row)) != list(_TASK_KINDS):
-        raise TypeError("a field of another type")
-    return Task(*row, targets=targets)
-
-
-def _target_from_data(item: object) -> Target:
-    """A Target from [name, amount, unit, due, raw]; TypeError when the item is not one."""
-    if type(item) is not list or len(item) != 5:
-        raise TypeError("not a target")
-    name, amount, unit, due, raw = item
-    if type(amount) not in (int, float) or due not in (None, 1, 2, 3, 4):
-        raise TypeError("not a target")
-    "".join((name, unit, raw))  # TypeError unless all are text
-    return Target(name, float(amount), unit, due, raw)

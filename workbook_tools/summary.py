@@ -2,18 +2,14 @@
 
 Sheets (model.SUMMARY_SHEETS): 总览 (one screen with tables and charts), 汇总 (one row per task),
 报送情况 (one row per division), 问题清单 (one row per flag) and 明细 (one row per answer, for
-pivot tables). Every piece of user text goes through :func:`clean_text` and is written as a
-string, never as a formula or link: through ``write_string``, or, for the data rows of 汇总 and
-明细 (most of the file), as inline strings rendered by summary_rows (for a large summary, part
-of them in a worker process beside the rest, deflated there and spliced into the zip). So an
-answer such as ``=1+1`` or ``http://…`` stays text (PITFALLS 7, 8). The file
-is written next to the target and moved over it at the end, so a failed write never damages an
-older summary (PITFALLS 12).
+pivot tables); what the rows of 汇总 and 明细 say comes from summary_rows. Every piece of user
+text goes through :func:`cell_text` and is written with ``write_string``, never as a formula or
+link, so an answer such as ``=1+1`` or ``http://…`` stays text. The file is written next to the
+target and moved over it at the end, so a failed write never damages an older summary.
 """
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections.abc import Sequence
 from datetime import datetime
@@ -22,10 +18,8 @@ from pathlib import Path
 import xlsxwriter
 from xlsxwriter.exceptions import XlsxFileError
 
-from .cells import CELL_LIMIT, clean_text, fit_cell, row_height, row_heights
-from .fastsheet import FastWorkbook, render_rows
+from .cells import CELL_LIMIT, cell_text, clean_text, fit_cell, row_height, row_heights
 from .files import write_atomically
-from .gcpause import without_gc
 from .model import (
     SEVERITIES,
     SEVERITY_ERROR,
@@ -44,11 +38,12 @@ from .summary_rows import (
     STATUS_LABELS,
     TASK_COLS,
     TRUNCATION_MARKER,
-    _Col,
-    _flag_kinds,
-    _start_rows,
-    _text,
+    Column,
+    DataRow,
+    detail_rows,
+    flag_kinds,
     ordered_flags,
+    task_rows,
     task_status_label,
 )
 
@@ -96,7 +91,7 @@ class _Styles:
         self._workbook = workbook
         self._cache: dict[tuple, object] = {}
         self._by_call: dict[tuple, object] = {}  # keyed as called: no merge or sort per cell
-        self._rows: dict[tuple, tuple[list, list[float]]] = {}
+        self._rows: dict[tuple, list] = {}
 
     def get(self, **props: object):
         call = tuple(props.items())
@@ -109,13 +104,8 @@ class _Styles:
             fmt = self._by_call[call] = self._cache[key]
         return fmt
 
-    def row(
-        self, cols: Sequence[_Col], fill: str | None, overrides: dict[int, dict]
-    ) -> tuple[list, list[float]]:
-        """The formats of a data row's cells, and the column widths, computed once per kind of row.
-
-        Formats are created in the order the cells ask for them, as when each cell called get().
-        """
+    def row(self, cols: Sequence[Column], fill: str | None, overrides: dict[int, dict]) -> list:
+        """The formats of a data row's cells, made once per kind of row."""
         key = (
             tuple(cols),
             fill,
@@ -132,16 +122,8 @@ class _Styles:
                     props["num_format"] = col.num_format
                 props.update(overrides.get(i, {}))
                 formats.append(self.get(**props))
-            found = self._rows[key] = (formats, [c.width for c in cols])
+            found = self._rows[key] = formats
         return found
-
-    def xfs(self, cols: Sequence[_Col], fill: str | None, overrides: dict[int, dict]) -> list[int]:
-        """The xf indices of a data row's formats, fixed now (for rows rendered elsewhere)."""
-        return [f._get_xf_index() for f in self.row(cols, fill, overrides)[0]]
-
-    def xf(self, fmt) -> int:
-        """The xf index of one format, fixed now (for rows rendered elsewhere)."""
-        return fmt._get_xf_index()
 
     def title(self):
         return self.get(font_name=HEAD_FONT, font_size=18, border=0, align="center")
@@ -153,29 +135,57 @@ class _Styles:
         return self.get(font_name=HEAD_FONT, align="center", bg_color="#D9E1F2")
 
 
+def _write_values(ws, row: int, first_col: int, values: Sequence[object], formats) -> None:
+    """One row of cells: text with write_string (an empty string as a blank cell that keeps its
+    format), numbers with write_number, None as a blank."""
+    for col, (value, fmt) in enumerate(zip(values, formats, strict=True), first_col):
+        if isinstance(value, str):
+            if value:
+                ws.write_string(row, col, value, fmt)
+            else:
+                ws.write_blank(row, col, None, fmt)
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            ws.write_number(row, col, value, fmt)
+        elif value is None:
+            ws.write_blank(row, col, None, fmt)
+        else:
+            ws.write_string(row, col, str(value), fmt)
+
+
 def _write_row(
     ws,
     styles: _Styles,
     row: int,
-    cols: Sequence[_Col],
+    cols: Sequence[Column],
     values: Sequence[object],
     fill: str | None = None,
     overrides: dict[int, dict] | None = None,
     first_col: int = 0,
 ) -> None:
-    """Write one data row (fastsheet.write_values_plain says how each value is written); set its height."""
-    formats, widths = styles.row(cols, fill, overrides or {})
-    ws.write_values(row, first_col, values, formats)
-    ws.set_row(row, row_height(values, widths))
+    """Write one data row and set its height."""
+    _write_values(ws, row, first_col, values, styles.row(cols, fill, overrides or {}))
+    ws.set_row(row, row_height(values, [c.width for c in cols]))
 
 
-def _write_header(ws, styles: _Styles, row: int, cols: Sequence[_Col], first_col: int = 0) -> None:
+def _write_data_rows(
+    ws, styles: _Styles, first_row: int, cols: Sequence[Column], rows: Sequence[DataRow]
+) -> None:
+    """Write the data rows of a table from ``first_row`` down, each as tall as its text."""
+    heights = row_heights([r.values for r in rows], [c.width for c in cols])
+    for row, (data, height) in enumerate(zip(rows, heights, strict=True), first_row):
+        _write_values(ws, row, 0, data.values, styles.row(cols, data.fill, data.overrides))
+        ws.set_row(row, height)
+
+
+def _write_header(
+    ws, styles: _Styles, row: int, cols: Sequence[Column], first_col: int = 0
+) -> None:
     for i, col in enumerate(cols):
         ws.write_string(row, first_col + i, col.header, styles.header())
     ws.set_row(row, row_height([c.header for c in cols], [c.width for c in cols], minimum=24.0))
 
 
-def _set_widths(ws, cols: Sequence[_Col], first_col: int = 0) -> None:
+def _set_widths(ws, cols: Sequence[Column], first_col: int = 0) -> None:
     for i, col in enumerate(cols):
         ws.set_column(first_col + i, first_col + i, col.width)
 
@@ -187,7 +197,7 @@ def _write_title(ws, styles: _Styles, text: str, last_col: int) -> None:
 
 
 def _print_setup(ws, *, repeat_rows: tuple[int, int] | None, one_page: bool = False) -> None:
-    """A4 landscape, fit to one page wide (height 0: as many pages as needed, PITFALLS 11)."""
+    """A4 landscape, fit to one page wide (height 0: as many pages tall as needed)."""
     ws.set_paper(9)
     ws.set_landscape()
     ws.fit_to_pages(1, 1 if one_page else 0)
@@ -220,7 +230,7 @@ def _missing_list(missing: Sequence[str]) -> str:
     return f"{shown}等 {len(missing)} 个（完整名单见“报送情况”工作表）"
 
 
-_COUNT_COLS = [_Col("合计", 8, "center"), *(_Col(s, 9, "center") for s in STATUS_LABELS)]
+_COUNT_COLS = [Column("合计", 8, "center"), *(Column(s, 9, "center") for s in STATUS_LABELS)]
 
 
 #: How 总览 counts, in its own words (overview.py is the rule).
@@ -251,15 +261,15 @@ def _write_overview(workbook, ws, styles: _Styles, summary: Summary) -> None:
 
     # 一、报送情况
     expected = len(ov.divisions)
-    missing = [_text(d) for d in ov.missing]
-    incomplete = [_text(d) for d, _ in ov.incomplete]
+    missing = [cell_text(d) for d in ov.missing]
+    incomplete = [cell_text(d) for d, _ in ov.incomplete]
     section("一、报送情况")
     cols = [
-        _Col("应报送处室（单位）", first_col_width, "center"),
-        _Col("已报送", 10, "center"),
-        _Col("未报送", 10, "center"),
-        _Col("报送率", 10, "center", "0.0%"),
-        _Col("报送不完整", 10, "center"),
+        Column("应报送处室（单位）", first_col_width, "center"),
+        Column("已报送", 10, "center"),
+        Column("未报送", 10, "center"),
+        Column("报送率", 10, "center", "0.0%"),
+        Column("报送不完整", 10, "center"),
     ]
     _write_header(ws, styles, row, cols)
     rate = float(ov.submission_rate)
@@ -284,9 +294,9 @@ def _write_overview(workbook, ws, styles: _Styles, summary: Summary) -> None:
     section("二、任务总体状态（取各应报处室中最差的情况）")
     counts, total = ov.counts, ov.total
     cols = [
-        _Col("进展状态", first_col_width, "center"),
-        _Col("事项数", 10, "center"),
-        _Col("占比", 10, "center", "0.0%"),
+        Column("进展状态", first_col_width, "center"),
+        Column("事项数", 10, "center"),
+        Column("占比", 10, "center", "0.0%"),
     ]
     _write_header(ws, styles, row, cols)
     status_first = row + 1
@@ -308,13 +318,13 @@ def _write_overview(workbook, ws, styles: _Styles, summary: Summary) -> None:
         ("四、按分管领导", "分管领导", ov.by_leader),
     ):
         section(heading)
-        cols = [_Col(first, first_col_width, "center"), *_COUNT_COLS]
+        cols = [Column(first, first_col_width, "center"), *_COUNT_COLS]
         _write_header(ws, styles, row, cols)
         top = row + 1
         most = 0
         for group in groups:
             row += 1
-            _write_row(ws, styles, row, cols, [_text(group.name), group.total, *group.counts])
+            _write_row(ws, styles, row, cols, [cell_text(group.name), group.total, *group.counts])
             most = max(most, group.total)
         tables[first] = (top, row, most)
         row += 1
@@ -322,9 +332,9 @@ def _write_overview(workbook, ws, styles: _Styles, summary: Summary) -> None:
     # 五、问题统计
     section("五、问题统计")
     cols = [
-        _Col("问题类型", first_col_width, "center"),
-        _Col("合计", 10, "center"),
-        *(_Col(s, 10, "center") for s in SEVERITIES),
+        Column("问题类型", first_col_width, "center"),
+        Column("合计", 10, "center"),
+        *(Column(s, 10, "center") for s in SEVERITIES),
     ]
     _write_header(ws, styles, row, cols)
     for count in ov.flags:
@@ -419,10 +429,10 @@ def _overview_charts(
 
 
 def _write_tasks(ws, styles: _Styles, summary: Summary) -> None:
-    """Everything of 汇总 but its data rows (attached later, from summary_rows._start_rows)."""
     _set_widths(ws, TASK_COLS)
     _write_title(ws, styles, _title(summary) + "表", len(TASK_COLS) - 1)
     _write_header(ws, styles, 1, TASK_COLS)
+    _write_data_rows(ws, styles, 2, TASK_COLS, task_rows(summary))
     ws.freeze_panes(2, 0)
     ws.autofilter(1, 0, max(1 + len(summary.tasks), 1), len(TASK_COLS) - 1)
     _print_setup(ws, repeat_rows=(0, 1))
@@ -432,13 +442,13 @@ def _write_tasks(ws, styles: _Styles, summary: Summary) -> None:
 # 报送情况
 
 DIVISION_COLS = [
-    _Col("处室（单位）", 22),
-    _Col("报送状态", 10, "center"),
-    _Col("采用文件", 40),
-    _Col("填报时间", 16, "center"),
-    _Col("应报事项数", 11, "center"),
-    _Col("已填报事项数", 13, "center"),
-    _Col("问题", 30),
+    Column("处室（单位）", 22),
+    Column("报送状态", 10, "center"),
+    Column("采用文件", 40),
+    Column("填报时间", 16, "center"),
+    Column("应报事项数", 11, "center"),
+    Column("已填报事项数", 13, "center"),
+    Column("问题", 30),
 ]
 FILE_HEADERS = ("识别为处室（单位）", "是否采用", "文件", "说明")  # in columns A, B, C, D:G
 
@@ -452,45 +462,43 @@ def _write_divisions(ws, styles: _Styles, summary: Summary) -> None:
         len(DIVISION_COLS) - 1,
     )
     _write_header(ws, styles, 1, DIVISION_COLS)
-    # Everything from row 3 on is rendered in one go (render_rows): one row per division, then
-    # the files received.
-    values: list[list | None] = []
-    looks: list[list[int] | None] = []
-    for d in summary.divisions:
-        values.append(
+    rows = [
+        DataRow(
             [
-                _text(d.division),
+                cell_text(d.division),
                 "已报送" if d.submitted else "未报送",
-                _text(d.source),
-                _text(d.fill_time),
+                cell_text(d.source),
+                cell_text(d.fill_time),
                 d.expected,
                 d.answered,
-                _flag_kinds(d.flags),
-            ]
+                flag_kinds(d.flags),
+            ],
+            None if d.submitted else STATUS_FILLS[NOT_SUBMITTED],
+            {} if d.submitted else {1: {"bold": True, "font_color": "#9C0006"}},
         )
-        fill = None if d.submitted else STATUS_FILLS[NOT_SUBMITTED]
-        overrides = {} if d.submitted else {1: {"bold": True, "font_color": "#9C0006"}}
-        looks.append(styles.xfs(DIVISION_COLS, fill, overrides))
-    heights: list[float | None] = list(row_heights(values, [c.width for c in DIVISION_COLS]))
+        for d in summary.divisions
+    ]
+    _write_data_rows(ws, styles, 2, DIVISION_COLS, rows)
     row, last = 1 + len(summary.divisions), len(DIVISION_COLS) - 1
     ws.freeze_panes(2, 0)
     ws.autofilter(1, 0, max(row, 1), last)
     if summary.files:
         # Every file received, used or not, so a coordinator can answer "did you get my file?".
         # Columns D:G are merged on each row for the 说明.
-        header = styles.xf(styles.header())
-        values += [None, ["附：收到的文件"], [*FILE_HEADERS, "", "", ""]]
-        looks += [None, [styles.xf(styles.section())], [header] * (last + 1)]
-        heights += [None, None, 24.0]
-        ws.merge_rendered(row + 3, 3, row + 3, last)
-        row += 3
+        row += 2
+        ws.write_string(row, 0, "附：收到的文件", styles.section())
+        row += 1
+        header = styles.header()
+        ws.merge_range(row, 3, row, last, "", header)
+        _write_values(ws, row, 0, FILE_HEADERS, [header] * len(FILE_HEADERS))
+        ws.set_row(row, 24.0)
         widths = [c.width for c in DIVISION_COLS[:3]] + [sum(c.width for c in DIVISION_COLS[3:])]
         listed = [
             [
-                _text(f.division),
+                cell_text(f.division),
                 "采用" if f.accepted else "未采用",
-                _text(f.source),
-                _text(f.reason),
+                cell_text(f.source),
+                cell_text(f.reason),
             ]
             for f in summary.files
         ]
@@ -501,13 +509,11 @@ def _write_divisions(ws, styles: _Styles, summary: Summary) -> None:
             props = {"align": "left"}
             if not f.accepted:
                 props["bg_color"] = STATUS_FILLS[NOT_SUBMITTED]
-            merged = styles.xf(styles.get(**props))
-            center = styles.xf(styles.get(**{**props, "align": "center"}))
-            values.append([*cells, "", "", ""])
-            looks.append([merged, center, merged, merged, merged, merged, merged])
-            heights.append(height)
-            ws.merge_rendered(row, 3, row, last)
-    ws.attach_rows(2, render_rows(2, zip(values, looks, heights, strict=True), clean=True))
+            merged = styles.get(**props)
+            center = styles.get(**{**props, "align": "center"})
+            ws.merge_range(row, 3, row, last, "", merged)
+            _write_values(ws, row, 0, cells, [merged, center, merged, merged])
+            ws.set_row(row, height)
     _print_setup(ws, repeat_rows=(0, 1))
 
 
@@ -515,12 +521,12 @@ def _write_divisions(ws, styles: _Styles, summary: Summary) -> None:
 # 问题清单
 
 FLAG_COLS = [
-    _Col("严重程度", 10, "center"),
-    _Col("问题类型", 14, "center"),
-    _Col("处室", 22),
-    _Col("序号", 6, "center"),
-    _Col("说明", 70),
-    _Col("来源文件", 36),
+    Column("严重程度", 10, "center"),
+    Column("问题类型", 14, "center"),
+    Column("处室", 22),
+    Column("序号", 6, "center"),
+    Column("说明", 70),
+    Column("来源文件", 36),
 ]
 
 
@@ -535,24 +541,23 @@ def _write_flags(ws, styles: _Styles, summary: Summary) -> None:
     )
     _write_header(ws, styles, 1, FLAG_COLS)
     flags = ordered_flags(summary.flags)
-    text = functools.cache(_text)  # severities, kinds, divisions, files: on many rows
-    values = [
-        [
-            text(flag.severity),
-            text(flag.kind),
-            text(flag.division),
-            text(labels.get(flag.task, flag.task)),
-            fit_cell(_text(flag.detail), DETAIL_TRUNCATION_MARKER)[0],
-            text(flag.source),
-        ]
+    text = functools.cache(cell_text)  # severities, kinds, divisions, files: on many rows
+    rows = [
+        DataRow(
+            [
+                text(flag.severity),
+                text(flag.kind),
+                text(flag.division),
+                text(labels.get(flag.task, flag.task)),
+                fit_cell(cell_text(flag.detail), DETAIL_TRUNCATION_MARKER)[0],
+                text(flag.source),
+            ],
+            SEVERITY_FILLS.get(flag.severity),
+            {0: {"bold": True}},
+        )
         for flag in flags
     ]
-    xfs: dict[str | None, list[int]] = {}
-    for fill in dict.fromkeys(SEVERITY_FILLS.get(flag.severity) for flag in flags):
-        xfs[fill] = styles.xfs(FLAG_COLS, fill, {0: {"bold": True}})
-    looks = [xfs[SEVERITY_FILLS.get(flag.severity)] for flag in flags]
-    heights = row_heights(values, [c.width for c in FLAG_COLS])
-    ws.attach_rows(2, render_rows(2, zip(values, looks, heights, strict=True), clean=True))
+    _write_data_rows(ws, styles, 2, FLAG_COLS, rows)
     row = 1 + len(flags)
     if not flags:
         row += 1
@@ -563,13 +568,14 @@ def _write_flags(ws, styles: _Styles, summary: Summary) -> None:
     _print_setup(ws, repeat_rows=(0, 1))
 
 
-def _write_details(ws, styles: _Styles, rendered) -> None:
+def _write_details(ws, styles: _Styles, summary: Summary) -> None:
     _set_widths(ws, DETAIL_COLS)
     # Header in row 1, no title: a pivot table or filter picks up the table without help.
     _write_header(ws, styles, 0, DETAIL_COLS)
-    ws.attach_rows(1, rendered)
+    rows = detail_rows(summary)
+    _write_data_rows(ws, styles, 1, DETAIL_COLS, rows)
     ws.freeze_panes(1, 0)
-    ws.autofilter(0, 0, max(rendered[1], 1), len(DETAIL_COLS) - 1)
+    ws.autofilter(0, 0, max(len(rows), 1), len(DETAIL_COLS) - 1)
     _print_setup(ws, repeat_rows=(0, 0))
 
 
@@ -577,13 +583,8 @@ def _write_details(ws, styles: _Styles, rendered) -> None:
 # The file
 
 
-@without_gc  # xlsxwriter keeps every cell until close()
 def _build(summary: Summary, target: str) -> None:
-    _build_workbook(summary, target)
-
-
-def _build_workbook(summary: Summary, target: str) -> None:
-    workbook = FastWorkbook(target, WORKBOOK_OPTIONS)
+    workbook = xlsxwriter.Workbook(target, WORKBOOK_OPTIONS)
     month = 3 * (summary.quarter - 1) + 1
     workbook.set_properties(
         {
@@ -597,19 +598,11 @@ def _build_workbook(summary: Summary, target: str) -> None:
     styles = _Styles(workbook)
     sheets = [workbook.add_worksheet(name) for name in SUMMARY_SHEETS]
     overview, tasks, divisions, flags, details = sheets
-    data_rows = _start_rows(styles, summary)  # the largest sheets, partly beside the others
-    try:
-        _write_overview(workbook, overview, styles, summary)
-        _write_tasks(tasks, styles, summary)
-        _write_divisions(divisions, styles, summary)
-        _write_flags(flags, styles, summary)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            data_rows()  # let a worker finish and be reaped before the error goes up
-        raise
-    task_rows, detail_rows = data_rows()
-    tasks.attach_rows(2, task_rows)
-    _write_details(details, styles, detail_rows)
+    _write_overview(workbook, overview, styles, summary)
+    _write_tasks(tasks, styles, summary)
+    _write_divisions(divisions, styles, summary)
+    _write_flags(flags, styles, summary)
+    _write_details(details, styles, summary)
     overview.activate()
     workbook.close()
 

@@ -2,30 +2,25 @@
 
 Everything a returned file is recognised by (sheet names, header labels, fixed rows, the identity
 sheet, custom properties, title, file stem) comes from :mod:`layout`; this module only decides how
-the workbook looks. Written with xlsxwriter, in memory, one small workbook per division, so that
-splitting thousands of tasks over hundreds of divisions stays fast; the task rows (of the data
-sheet and of the identity sheet) are rendered in one go as inline strings (fastsheet.render_rows).
+the workbook looks. Written with xlsxwriter, in memory, one small workbook per division.
 """
 
 from __future__ import annotations
 
-import functools
 import io
-import math
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from xlsxwriter import Workbook
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from . import layout
-from .cells import CELL_LIMIT, ascii_and_wide, utf16_len
+from .cells import lines_height, text_lines, text_units
 from .errors import InputError, OutputError
-from .fastsheet import FastWorkbook, render_rows
 from .files import WRITTEN, safe_filename, write_atomically, write_new_only
-from .gcpause import without_gc
 from .model import BUREAU, ROLE_LEAD, STATUSES, Master, Task, quarter_name
 from .parallel import MIN_ITEMS, ordered_map
 
@@ -49,7 +44,6 @@ HEADER_FILL = "#D9E1F2"
 
 ANNEX_LABEL = "附件2"
 ANSWER_MIN_LINES = 3  # empty answer cells still get room to write in
-MAX_ROW_HEIGHT = 409  # Excel's limit, in points
 
 # Column widths in Excel units (width of "0" in Calibri 11, about 1.85 mm). About 146 units fill
 # an A4 landscape page at 100 % with our margins; fit-to-width scales anything wider.
@@ -76,44 +70,16 @@ STATUS_MEANINGS = {
 assert tuple(STATUS_MEANINGS) == STATUSES
 
 
-@functools.lru_cache(maxsize=8192)  # a task's text is measured once per division it goes to
-def _units(text: str) -> float:
-    """Display width of one line in column units at 11 pt: CJK and full width ≈ 2, ASCII ≈ 1.1.
-
-    East-Asian 'ambiguous' characters (“ ” ‘ ’ · ①) are drawn full width by Chinese fonts.
-    """
-    if (counts := ascii_and_wide(text)) is not None:
-        ascii_count, wide = counts  # the characters the count below finds 1.1 and 2.0 wide
-        return 2.0 * wide + 1.1 * ascii_count
-    wide = sum(1 for c in text if unicodedata.east_asian_width(c) in "WFA")
-    return 2.0 * wide + 1.1 * (len(text) - wide)  # computed as above: the same float
-
-
-def _lines(text: str, width: float, size: float = SIZE_BODY) -> int:
-    """How many lines ``text`` wraps to in a column ``width`` units wide."""
-    # 0.9: LibreOffice substitutes a wider CJK face where 宋体 is missing; better a little air
-    # than clipped text.
-    usable = max(1.0, (width - 1.5) * 0.9 * SIZE_BODY / size)
-    if "\n" not in text:  # one paragraph, as most are
-        return max(1, math.ceil(_units(text) / usable))
-    return sum(max(1, math.ceil(_units(part) / usable)) for part in text.split("\n"))
-
-
-def _height(lines: int, size: float = SIZE_BODY) -> float:
-    """Row height in points for ``lines`` lines of text in ``size`` pt (CJK fonts: up to ~1.45 em)."""
-    return min(MAX_ROW_HEIGHT, round(lines * size * 1.45 + 6, 1))
-
-
 def _column_widths(tasks: tuple[Task, ...], roles: list[str]) -> list[float]:
     """Narrow columns sized to their content; the three wide text columns share the rest."""
     number = max(
-        [_units(layout.COL_NUMBER), _units(layout.FILLER_LABELS[0])]
-        + [_units(t.label) for t in tasks]
+        [text_units(layout.COL_NUMBER), text_units(layout.FILLER_LABELS[0])]
+        + [text_units(t.label) for t in tasks]
     )
     role_need = max(
-        [_units(layout.COL_ROLE)] + [_units(line) for r in roles for line in r.split("\n")]
+        [text_units(layout.COL_ROLE)] + [text_units(line) for r in roles for line in r.split("\n")]
     )
-    status = max(_units(s) for s in (*STATUSES, layout.COL_STATUS, layout.FILLER_LABELS[2]))
+    status = max(text_units(s) for s in (*STATUSES, layout.COL_STATUS, layout.FILLER_LABELS[2]))
     widths = [0.0] * len(layout.HEADERS)
     widths[C_NUMBER] = min(12.0, number + 2)
     widths[C_ROLE] = min(26.0, max(12.0, role_need + 2))
@@ -145,8 +111,8 @@ class _Book:
 
     def __init__(self, buffer: io.BytesIO) -> None:
         # Defence in depth: we only call write_string, but no string may ever become a formula,
-        # a link or a number (PITFALLS 7).
-        self.wb = FastWorkbook(
+        # a link or a number.
+        self.wb = Workbook(
             buffer,
             {
                 "in_memory": True,
@@ -199,7 +165,11 @@ class _Book:
 
 
 def _put(ws, row: int, col: int, text: str, fmt) -> None:
-    """write_string, refusing the silent truncation xlsxwriter does beyond 32,767 characters."""
+    """write_string, refusing the silent truncation xlsxwriter does beyond 32,767 characters;
+    an empty string as a blank cell that keeps its format."""
+    if not text:
+        ws.write_blank(row, col, None, fmt)
+        return
     rc = ws.write_string(row, col, text, fmt)
     if rc != 0:
         cell = xl_rowcol_to_cell(row, col)
@@ -213,30 +183,16 @@ def _put(ws, row: int, col: int, text: str, fmt) -> None:
         raise InputError(f"无法写入内容（xlsxwriter 返回 {rc}）", sheet=ws.name, cell=cell)
 
 
-def _check_row(ws, row: int, values: list[str]) -> None:
-    """Refuse over-long text in a row of text cells as _put does, naming the cell."""
-    if sum(map(len, values)) <= CELL_LIMIT // 2:  # no value can be over the limit
-        return
-    for col, text in enumerate(values):
-        if len(text) > CELL_LIMIT // 2 and utf16_len(text) > CELL_LIMIT:
-            _put(ws, row, col, text, None)  # raises
-
-
-def _xf_indices(formats: list) -> list[int]:
-    """The xf indices of a row's formats, for render_rows (a test swaps in the formats)."""
-    return [f._get_xf_index() for f in formats]
-
-
-def _attach_rows(ws, first_row: int, rows: list) -> None:
-    """Put rows of (text values, xf indices, height or None) from ``first_row`` down, below
-    everything written through xlsxwriter: rendered in one go as inline strings."""
-    ws.attach_rows(first_row, render_rows(first_row, rows))
+def _put_row(ws, row: int, values: list[str], formats: list, height: float | None) -> None:
+    """One row of text cells from column A, each with its format; ``height`` None: default."""
+    for col, (text, fmt) in enumerate(zip(values, formats, strict=True)):
+        _put(ws, row, col, text, fmt)
+    if height is not None:
+        ws.set_row(row, height)
 
 
 #: write_templates builds the workbooks over worker processes from this many task rows in all
-#: (or parallel.MIN_ITEMS divisions). A template takes ~7 ms plus ~0.05 ms per row on one CPU
-#: and two workers ~5 ms to start: 150 rows over 20 divisions is ~150 ms of work. The shipped
-#: master (12 divisions, 32 rows) is built here, without a pool.
+#: (or parallel.MIN_ITEMS divisions); below that, starting the workers costs more than it saves.
 POOL_MIN_ROWS = 150
 
 
@@ -267,7 +223,7 @@ def build_template(master: Master, division: str, year: int, quarter: int) -> by
 
     data.activate()
     data.set_first_sheet()
-    ident.hide()  # hidden, not veryHidden (PITFALLS 1); never active
+    ident.hide()  # hidden, not veryHidden (LibreOffice re-saves that as hidden); never active
 
     wb.set_properties(
         {
@@ -287,7 +243,7 @@ def build_template(master: Master, division: str, year: int, quarter: int) -> by
         (layout.PROP_QUARTER, str(quarter)),
         (layout.PROP_DIVISION, division),
     ):
-        if wb.set_custom_property(name, value, "text") != 0:
+        if wb.set_custom_property(name, value, "text") == -1:  # None or 0 when written
             raise InputError(
                 f"无法写入文档属性 {name}（处室名称过长？最多 255 个字符）：{value[:40]}"
             )
@@ -317,41 +273,39 @@ def _write_data_sheet(
     # merge_range() would pass the title through write(); merge blank, then write_string.
     ws.merge_range(_R_TITLE, 0, _R_TITLE, last_col, "", book.title)
     _put(ws, _R_TITLE, 0, title, book.title)
-    ws.set_row(_R_TITLE, _height(_lines(title, sum(widths), SIZE_TITLE), SIZE_TITLE) + 8)
+    ws.set_row(_R_TITLE, lines_height(text_lines(title, sum(widths), SIZE_TITLE), SIZE_TITLE) + 8)
 
     for col, label in zip(FILLER_COLUMNS, layout.FILLER_LABELS, strict=True):
         _put(ws, _R_FILLER, col, label, book.label)
         ws.write_blank(_R_FILLER, col + 1, None, book.filler)
-    ws.set_row(_R_FILLER, _height(1) + 8)
+    ws.set_row(_R_FILLER, lines_height(1) + 8)
 
     for col, label in enumerate(layout.HEADERS):
         _put(ws, _R_HEADER, col, label, book.header)
-    ws.set_row(_R_HEADER, _height(max(_lines(h, widths[c]) for c, h in enumerate(layout.HEADERS))))
+    ws.set_row(
+        _R_HEADER, lines_height(max(text_lines(h, widths[c]) for c, h in enumerate(layout.HEADERS)))
+    )
 
     sheet_rows = []
     formats = [None] * len(layout.HEADERS)
     formats[C_NUMBER], formats[C_TEXT], formats[C_ROLE] = book.number, book.text, book.text
     formats[C_ANSWER], formats[C_STATUS], formats[C_PLAN] = book.answer, book.status, book.answer
-    xfs = _xf_indices(formats)
-    rendered = []
     for i, (task, role) in enumerate(zip(tasks, roles, strict=True)):
         r = _R_FIRST + i
         values = [""] * len(layout.HEADERS)  # "" is a blank cell that keeps its format
         values[C_NUMBER], values[C_TEXT], values[C_ROLE] = task.label, task.text, role
-        _check_row(ws, r, values)
         lines = max(
             ANSWER_MIN_LINES,
-            _lines(task.label, widths[C_NUMBER]),
-            _lines(task.text, widths[C_TEXT]),
-            _lines(role, widths[C_ROLE]),
+            text_lines(task.label, widths[C_NUMBER]),
+            text_lines(task.text, widths[C_TEXT]),
+            text_lines(role, widths[C_ROLE]),
         )
-        rendered.append((values, xfs, _height(lines)))
+        _put_row(ws, r, values, formats, lines_height(lines))
         sheet_rows.append(r + 1)
-    _attach_rows(ws, _R_FIRST, rendered)
     last_row = _R_FIRST + len(tasks) - 1
 
     source = list(STATUSES)
-    assert len(",".join(source)) < 255  # inline lists are kept by every reader (PITFALLS 4)
+    assert len(",".join(source)) < 255  # an inline list: every client keeps it on re-save
     ws.data_validation(
         _R_FIRST,
         C_STATUS,
@@ -392,7 +346,7 @@ def _page_setup(ws, *, landscape: bool) -> None:
         ws.set_landscape()
     else:
         ws.set_portrait()
-    ws.fit_to_pages(1, 0)  # one page wide, as many pages tall as needed (PITFALLS 11)
+    ws.fit_to_pages(1, 0)  # one page wide, as many pages tall as needed
     ws.set_margins(left=0.5, right=0.5, top=0.6, bottom=0.6)
     ws.center_horizontally()
 
@@ -456,16 +410,18 @@ def _write_guide(book: _Book, ws, division: str, year: int, quarter: int, title:
         if kind == "title":
             ws.merge_range(r, 0, r, 1, "", book.guide_title)
             _put(ws, r, 0, text, book.guide_title)
-            ws.set_row(r, _height(1, SIZE_TITLE) + 8)
+            ws.set_row(r, lines_height(1, SIZE_TITLE) + 8)
         elif kind in ("para", "head"):
             fmt = book.guide_text if kind == "para" else book.guide_head
             ws.merge_range(r, 0, r, 1, "", fmt)
             _put(ws, r, 0, text, fmt)
-            ws.set_row(r, _height(_lines(text, key_width + text_width, 12)) + 4)
+            ws.set_row(r, lines_height(text_lines(text, key_width + text_width, 12)) + 4)
         elif kind == "item":
             _put(ws, r, 0, key, book.guide_key)
             _put(ws, r, 1, text, book.guide_text)
-            ws.set_row(r, _height(max(_lines(key, key_width), _lines(text, text_width))) + 2)
+            ws.set_row(
+                r, lines_height(max(text_lines(key, key_width), text_lines(text, text_width))) + 2
+            )
     ws.hide_gridlines(2)  # reads as a page, not a table
     ws.protect("", {"format_rows": True, "format_columns": True})
     _page_setup(ws, landscape=False)
@@ -500,13 +456,10 @@ def _write_identity(
     header_row = 6
     for c, label in enumerate(layout.ID_TABLE_HEADER):
         _put(ws, header_row, c, label, book.bold)
-    plain = _xf_indices([book.plain] * 3)
-    out = []
+    plain = [book.plain] * 3
     for i, (task, row) in enumerate(zip(tasks, rows, strict=True)):
         values = [task.number, str(row), layout.fingerprint(task.text)]
-        _check_row(ws, header_row + 1 + i, values)
-        out.append((values, plain, None))  # default height
-    _attach_rows(ws, header_row + 1, out)
+        _put_row(ws, header_row + 1 + i, values, plain, None)  # default height
     ws.protect("", {"format_rows": True, "format_columns": True})
 
 
@@ -525,7 +478,6 @@ def _info(master: Master, division: str, path: Path, state: str = WRITTEN) -> Te
     return TemplateInfo(division, path, led, len(tasks) - led, state)
 
 
-@without_gc  # thousands of cells a template, freed by reference counting (FastWorkbook.close)
 def write_templates(
     master: Master,
     year: int,
@@ -598,5 +550,6 @@ def _name_key(name: str) -> str:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` over ``path`` through a temporary file beside it (PITFALLS 12)."""
+    """Write ``data`` over ``path`` through a temporary file beside it: an interrupted write
+    or a file open in Excel leaves the old one whole."""
     write_atomically(path, lambda tmp: tmp.write_bytes(data), what="模板", clean_stale=False)

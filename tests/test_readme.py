@@ -1,0 +1,59 @@
+"""The README's limits table states the limits the code enforces."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from workbook_tools import containers, master
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def _limits_table() -> dict[str, tuple[str, str]]:
+    """限制 -> (数值, 超出时), from the table after the line 限制（超出时的提示）."""
+    text = README.read_text(encoding="utf-8")
+    after = text[text.index("限制（超出时的提示）") :]
+    rows = {}
+    for line in after.splitlines()[1:]:
+        if not line.strip():
+            if rows:
+                break
+            continue
+        if not line.startswith("|"):
+            break
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells[0] in ("限制",) or set(cells[0]) <= {"-"}:
+            continue
+        rows[cells[0]] = (cells[1], cells[2])
+    return rows
+
+
+def _numbers(text: str) -> list[int]:
+    return [int(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", text)]
+
+
+MB = 1024 * 1024
+
+
+def test_readme_limits_are_the_code_constants():
+    rows = _limits_table()
+    expected = {
+        "单个文件大小": [containers.MAX_FILE_SIZE // MB],
+        "解压后总大小": [containers.MAX_UNCOMPRESSED // MB, containers.MAX_RATIO],
+        "压缩包条目数": [containers.MAX_ZIP_ENTRIES],
+        "读取行数": [containers.MAX_ROWS],
+        "读取列数": [containers.MAX_COLS],
+        "单个工作表的内容范围": [containers.MAX_SHEET_CELLS],
+        "分解方案行数": [master.MAX_ROWS],
+    }
+    assert set(rows) == set(expected)  # every row of the table is checked here
+    for name, numbers in expected.items():
+        assert _numbers(rows[name][0]) == numbers, name
+
+
+def test_readme_limit_messages_quote_the_same_numbers():
+    rows = _limits_table()
+    assert f"上限 {containers.MAX_FILE_SIZE // MB} MB" in rows["单个文件大小"][1]
+    n = containers.MAX_ROWS
+    assert f"超过 {n} 行，只读取了前 {n} 行" in rows["读取行数"][1]
