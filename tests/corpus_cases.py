@@ -84,6 +84,8 @@ class Built:
     expects: list[Expect] = field(default_factory=list)
     returned: set[str] = field(default_factory=set)  # divisions that must not be 未报送
     forbid: set[str] = field(default_factory=set)  # 问题类型 that must not appear at all
+    # flags that must appear: (严重程度, words all in one row's 说明, 处室 and 来源文件)
+    require: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -284,7 +286,9 @@ def forwarded_own_rows(kit: Kit, out: Path) -> Built:
     path = _edit(src, out / std_name(SW), change)
     src.unlink()
     _set_mtime(path, datetime(2022, 4, 8).timestamp())
-    return Built([real, path], kit.expects(case, YL) + kit.expects(case, SW), {YL, SW})
+    b = Built([real, path], kit.expects(case, YL) + kit.expects(case, SW), {YL, SW})
+    b.require.append(("错误", (YL, SW)))
+    return b
 
 
 def forwarded_rows_kept(kit: Kit, out: Path) -> Built:
@@ -302,7 +306,9 @@ def forwarded_rows_kept(kit: Kit, out: Path) -> Built:
     path = _edit(src, out / std_name(QH), change)
     src.unlink()
     _set_mtime(path, datetime(2022, 4, 8).timestamp())
-    return Built([real, path], kit.expects(case, YL) + kit.expects(case, QH), {YL, QH})
+    b = Built([real, path], kit.expects(case, YL) + kit.expects(case, QH), {YL, QH})
+    b.require.append(("错误", (YL, QH)))
+    return b
 
 
 def _header_case(case: str, cells: dict[str, str], insert_notes: bool = False):
@@ -343,7 +349,7 @@ def no_identity(kit: Kit, out: Path) -> Built:
     """No identity sheet, no properties, no division in the title, a generic file name."""
     case = "4-no-identity"
     path = _unidentified(kit, out, case, "新建 Microsoft Excel 工作表.xlsx")
-    return Built([path], kit.expects(case, YL), {YL})
+    return Built([path], kit.expects(case, YL), {YL}, require=[("警告", (YL, path.stem))])
 
 
 def pasted_values(kit: Kit, out: Path) -> Built:
@@ -361,7 +367,7 @@ def pasted_values(kit: Kit, out: Path) -> Built:
                 _put(ws, f"{'ABCDEF'[c - 1]}{r}", cell.value)
     path = out / "工作簿1.xlsx"
     wb.save(path)
-    return Built([path], kit.expects(case, YL), {YL})
+    return Built([path], kit.expects(case, YL), {YL}, require=[("警告", (YL, path.stem))])
 
 
 def continuation_row(kit: Kit, out: Path) -> Built:
@@ -516,7 +522,9 @@ def two_divisions_rows(kit: Kit, out: Path) -> Built:
 
     path = _edit(src, out / std_name(YL), change)
     src.unlink()
-    return Built([path], kit.expects(case, YL) + kit.expects(case, ET), {YL, ET})
+    b = Built([path], kit.expects(case, YL) + kit.expects(case, ET), {YL, ET})
+    b.require.append(("警告", (YL, ET)))
+    return b
 
 
 def two_divisions_sheets(kit: Kit, out: Path) -> Built:
@@ -536,7 +544,9 @@ def two_divisions_sheets(kit: Kit, out: Path) -> Built:
 
     path = _edit(src, out / std_name(YL), change)
     src.unlink()
-    return Built([path], kit.expects(case, YL) + kit.expects(case, ET), {YL, ET})
+    b = Built([path], kit.expects(case, YL) + kit.expects(case, ET), {YL, ET})
+    b.require.append(("警告", (YL, ET)))
+    return b
 
 
 def far_cell(kit: Kit, out: Path) -> Built:

@@ -18,9 +18,13 @@ every typed string is looked up. The oracle, per string s typed for (division, t
   and the place (工作表 and a cell, or 文本框);
 * FAIL (lost) otherwise.
 
-Also: no division whose answers are in the inbox is 未报送, and a case's forbidden 问题类型 (a
-false 缺少事项, 无法识别处室 or 文件无法读取) does not appear. A string the client itself dropped on
-re-save (not in the converted file's text) is not asked for.
+Also: no division whose answers are in the inbox is 未报送; a case's forbidden 问题类型 (a false
+缺少事项, 无法识别处室 or 文件无法读取) does not appear; and the flag a case requires is there (an
+错误 naming both divisions of a forwarded template, a 警告 for a return attributed by its rows or
+for two divisions in one file).
+
+A string the client itself dropped on re-save (not in the converted file's text) is not asked
+for; CLIENT_DROPS says which.
 
 Pairs that fail on the current code are marked xfail(strict=True) in XFAIL, with the reason; a
 fix turns them into XPASS, which fails the run until the marker is removed.
@@ -39,7 +43,7 @@ from pathlib import Path
 import olefile
 import pytest
 from builders import SHIPPED_MASTER, run_cli, split_shipped
-from corpus_cases import CASES, PLAN, STATUS, Built, Case, Expect, Kit, untouched
+from corpus_cases import CASES, Built, Case, Expect, Kit, untouched
 from openpyxl import load_workbook
 from python_calamine import CalamineWorkbook
 
@@ -140,7 +144,10 @@ def native(tmp_path_factory) -> Corpus:
     return Corpus(cases, good, master.divisions)
 
 
-_CONVERTED: dict[str, Corpus] = {}
+@pytest.fixture(scope="session")
+def converted() -> dict[str, Corpus]:
+    """The corpus as each client re-saved it, made on first use: client -> Corpus."""
+    return {}
 
 
 def _convert_all(corpus: Corpus, convert, outdir: Path) -> Corpus:
@@ -189,7 +196,8 @@ def corpus_for(client: str, request) -> Corpus:
     corpus = request.getfixturevalue("native")
     if client == "native":
         return corpus
-    if client not in _CONVERTED:
+    cache = request.getfixturevalue("converted")
+    if client not in cache:
         suite, fmt = client.split("-")
         outdir = request.getfixturevalue("tmp_path_factory").mktemp(client)
         if suite == "libreoffice":
@@ -203,8 +211,8 @@ def corpus_for(client: str, request) -> Corpus:
             def convert(sources, out):
                 return gnumeric.convert_many(sources, fmt, out)
 
-        _CONVERTED[client] = _convert_all(corpus, convert, outdir)
-    return _CONVERTED[client]
+        cache[client] = _convert_all(corpus, convert, outdir)
+    return cache[client]
 
 
 def file_text(path: Path) -> tuple[str, str]:
@@ -328,6 +336,13 @@ def judge(read: Read, built: Built, divisions: tuple[str, ...]) -> list[str]:
             problems.append(f"{f['处室']} returned but is shown 未报送")
         if f["问题类型"] in built.forbid:
             problems.append(f"false {f['问题类型']}: {f['说明'][:160]}")
+    for severity, words in built.require:
+        if not any(
+            f["严重程度"] == severity
+            and all(w in f["说明"] + f["处室"] + f.get("来源文件", "") for w in words)
+            for f in read.flags
+        ):
+            problems.append(f"no {severity} in 问题清单 naming {'、'.join(words)}")
     return problems
 
 
@@ -346,11 +361,11 @@ def test_every_typed_string_reaches_the_leaders(case: Case, client: str, request
         "merge", "--quarter", 1, "--master", SHIPPED_MASTER, "--inbox", inbox, "--out", out
     )
     assert result.exit_code == 0, result.output
-    whole = Built(
-        [*good.files, *built.files],
-        [*good.expects, *built.expects],
-        good.returned | built.returned,
-        built.forbid,
+    whole = replace(
+        built,
+        files=[*good.files, *built.files],
+        expects=[*good.expects, *built.expects],
+        returned=good.returned | built.returned,
     )
     problems = judge(read_summary(out), whole, corpus.divisions)
     shown = [p if len(p) < 300 else p[:300] + "…" for p in problems[:40]]
@@ -411,4 +426,3 @@ def test_the_oracle_catches_a_misfiled_and_a_lost_string(native, tmp_path):
     assert judge(read, built, divisions)[0].startswith("LOST")
     read.flags[-1]["说明"] = read.flags[-1]["说明"].replace(f"{text[:30]}…", text)
     assert judge(read, built, divisions) == []
-    assert PLAN and STATUS  # the columns the cases trace
