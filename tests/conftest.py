@@ -81,6 +81,50 @@ def soffice(tmp_path_factory) -> LibreOffice:
     return LibreOffice(exe, tmp_path_factory.mktemp("lo-profile"))
 
 
+class Gnumeric:
+    """Gnumeric's ssconvert, the other office suite whose files come back."""
+
+    EXPORTERS = {
+        "xlsx": "Gnumeric_Excel:xlsx2",
+        "xls": "Gnumeric_Excel:excel_biff8",
+        "ods": "Gnumeric_OpenCalc:odf",
+    }
+
+    def __init__(self, exe: str) -> None:
+        self.exe = exe
+
+    def convert(self, src: Path, fmt: str, outdir: Path) -> Path:
+        """Re-save ``src`` as ``fmt`` (xlsx, xls, ods) into ``outdir``; return the new path."""
+        return self.convert_many([src], fmt, outdir)[0]
+
+    def convert_many(self, sources: list[Path], fmt: str, outdir: Path) -> list[Path]:
+        """Re-save every file of ``sources`` (one ssconvert each; it starts in a fraction of a
+        second). Returns the new paths in the order of ``sources``; their stems must differ."""
+        outs = [outdir / f"{Path(src).stem}.{fmt}" for src in sources]
+        assert len(set(outs)) == len(outs), "sources with the same stem would overwrite each other"
+        outdir.mkdir(parents=True, exist_ok=True)
+        for src, out in zip(sources, outs, strict=True):
+            cmd = [self.exe, "-T", self.EXPORTERS[fmt], str(src), str(out)]
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+            if proc.returncode != 0 or not out.exists():
+                raise AssertionError(
+                    f"Gnumeric could not convert {src} to {fmt}: rc={proc.returncode}\n"
+                    f"stdout={proc.stdout}\nstderr={proc.stderr}"
+                )
+        return outs
+
+
+@pytest.fixture(scope="session")
+def gnumeric() -> Gnumeric:
+    """Gnumeric's ssconvert. Missing fails the test under CI and skips it elsewhere."""
+    exe = shutil.which("ssconvert")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("Gnumeric (ssconvert) is required when CI is set; install gnumeric")
+        pytest.skip("Gnumeric (ssconvert) is not installed")
+    return Gnumeric(exe)
+
+
 class Poppler:
     """pdftotext and pdfinfo (poppler-utils)."""
 
