@@ -220,10 +220,14 @@ def put_vertical_tabs(path: Path) -> None:
     Excel stores it (``_x000B_``): what a Word line break (Shift+Enter) becomes when a paragraph
     is pasted into a cell. openpyxl refuses to write the character itself."""
 
+    # openpyxl may write non-ASCII text as character references (&#12308;…), or as UTF-8.
+    spellings = (VT_MARK.encode(), "".join(f"&#{ord(c)};" for c in VT_MARK).encode())
+
     def change(parts: dict[str, bytes]) -> None:
         for name in parts:
             if name.startswith("xl/") and name.endswith(".xml"):
-                parts[name] = parts[name].replace(VT_MARK.encode(), b"_x000B_")
+                for spelling in spellings:
+                    parts[name] = parts[name].replace(spelling, b"_x000B_")
 
     _rewrite_zip(path, change)
 

@@ -69,46 +69,20 @@ CLIENT_DROPS: dict[str, dict[str, int]] = {
 }
 
 # What fails on the current code: case -> (clients, why). Every other (case, client) passes.
-# Every case but these fails on gnumeric-ods too, for GNUMERIC_ODS.
-GNUMERIC_ODS = "Gnumeric .ods refused: the reader fails on whitespace between row elements"
+# (case, clients) pairs that do not pass yet, with why; each XPASS fails the run, so that a fix
+# takes its pair off this list.
 FAILING: dict[str, tuple[tuple[str, ...], str]] = {
-    "1-renumbered": (
-        CLIENTS,
-        "rows matched by 序号: answers misfiled or quoted cut, false 缺少事项",
+    "9-word-line-break": (
+        ("libreoffice-ods",),
+        "LibreOffice drops the vertical tab when it saves .ods: the paragraphs reach the file joined",
     ),
-    "2-forwarded-own-rows": (CLIENTS, "forwarded file replaces the real return; B 未报送"),
-    "2-forwarded-rows-kept": (CLIENTS, "forwarded file replaces the real return; B 未报送"),
-    "3-header-as-of": (CLIENTS, "header 完成情况（截至3月底） not found: file refused"),
-    "3-header-quarter": (CLIENTS, "header 一季度完成情况 not found: file refused"),
-    "3-header-synonyms": (CLIENTS, "headers 编号/进展情况 not found: file refused"),
-    "4-no-identity": (CLIENTS, "no identity, generic name: not attributed"),
-    "4-pasted-values": (CLIENTS, "no identity, generic name: not attributed"),
-    "5-continuation-row": (CLIENTS, "continuation row quoted cut as 多余内容"),
-    "5-duplicated-row": (CLIENTS, "duplicated row quoted cut as not the division's task"),
-    "5-column-right": (CLIENTS, "text right of the table quoted cut"),
-    "5-role-column": (CLIENTS, "text in 本处室职责 dropped"),
-    "5-comment": (CLIENTS, "comments not read"),
-    "5-text-box": (CLIENTS, "text boxes not read"),
-    "5-copied-sheet": (CLIENTS, "answers on a copied sheet not read"),
-    "6-two-divisions-rows": (CLIENTS, "second division's row quoted cut; it is 未报送"),
-    "6-two-divisions-sheets": (CLIENTS, "second division's sheet not read; it is 未报送"),
-    "7-far-cell": (
-        ("native", "libreoffice-xlsx", "libreoffice-ods", "gnumeric-xlsx", "gnumeric-ods"),
-        "a far cell makes the whole file refused",
-    ),
-    "9-displayed-numbers": (CLIENTS, "numbers read as stored (0.5, 0.85, 12000), not as shown"),
-    "9-word-line-break": (CLIENTS, "a vertical tab is not kept as a line break"),
-    "10-suffix-final": (CLIENTS, "false 无法识别处室 for a file name suffix"),
-    "10-suffix-corrected": (CLIENTS, "false 无法识别处室 for a file name suffix"),
-    "10-suffix-last": (CLIENTS, "false 无法识别处室 for a file name suffix"),
-    "10-suffix-revised": (CLIENTS, "false 无法识别处室 for a file name suffix"),
 }
 
 
 def _marks(case: Case, client: str):
     clients, reason = FAILING.get(case.name, ((), ""))
     if client not in clients:
-        reason = GNUMERIC_ODS if client == "gnumeric-ods" else ""
+        reason = ""
     return [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
 
 

@@ -18,6 +18,7 @@ CELL_LIMIT = 32767  # Excel's limit, in UTF-16 code units (an emoji counts twice
 MAX_ROW_HEIGHT = 409.0  # points; Excel's maximum
 BODY_SIZE = 11  # points: the body text of every sheet the tools write
 
+_VT_ESCAPE = re.compile("_x000b_", re.IGNORECASE)
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 # Either of the above: most text has neither, and is returned as it is after one search.
@@ -33,6 +34,9 @@ def clean_text(s: str) -> tuple[str, bool]:
     ``surrogatepass`` decoding) are joined into the character they encode, not removed.
     """
     text = "" if s is None else str(s)
+    if "_x000" in text or "_X000" in text:
+        # A vertical tab as Excel escapes it in the file; Gnumeric re-saves the escape as text.
+        text = _VT_ESCAPE.sub("\x0b", text)
     if not _UNSTORABLE.search(text):
         return text, False
     text = text.replace("\x0b", "\n")  # Word's line break (Shift+Enter), pasted into a cell

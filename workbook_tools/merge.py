@@ -172,6 +172,7 @@ class Identified:
     flags: tuple[Flag, ...] = ()
     rejection: str = ""
     doubtful: bool = False  # its names disagree, or its rows are not its named division's
+    named: tuple[str, ...] = ()  # every expected division its names (identity, title, file) name
 
     def __iter__(self):  # (division, flags, rejection), as check and older callers unpack it
         return iter((self.division, list(self.flags), self.rejection))
@@ -535,7 +536,7 @@ def identify(master: Master, ret: ReturnFile, year: int | None, quarter: int | N
         "",
         ret.source,
     )
-    return Identified(division, (flag, *conflicts), doubtful=True)
+    return Identified(division, (flag, *conflicts), doubtful=True, named=tuple(said))
 
 
 def _parts(master: Master, ret: ReturnFile, ident: Identified) -> list[Part]:
@@ -565,6 +566,14 @@ def _parts(master: Master, ret: ReturnFile, ident: Identified) -> list[Part]:
             Part(ret, owner, theirs, ret.sheet, 1, False, f"与{division}的报送在同一工作表中")
         )
     parts.insert(0, Part(ret, division, main_rows, ret.sheet, rank))
+    for other in ident.named if ident.doubtful else ():
+        # A file whose title or name says another division: what it wrote on that division's
+        # own tasks may be its return (a forwarded template, filled by the other division).
+        theirs = {t.number for t in master.tasks_of(other)}
+        rows = tuple(r for r in main_rows if r.row in found and found[r.row].number in theirs)
+        if other != division and rows:
+            note = f"{ret.source}（文件标明为{other}）"
+            parts.append(Part(ret, other, rows, ret.sheet, 1, False, note))
     for table in ret.tables:
         named = match_division(table.division, master.divisions)
         t_found = row_tasks(master, table.rows)
