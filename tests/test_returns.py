@@ -760,7 +760,21 @@ def test_far_away_cell_in_xls_refused(tmp_path, soffice):
     )
 
 
-def test_ods_repeated_rows_refused(tmp_path):
+def test_far_cell_in_an_ods_is_read_around(soffice, tmp_path):
+    # LibreOffice writes the note at ZX60000 into the .ods; the table is read, the note quoted.
+    path = build_return(tmp_path / "x.xlsx", extra_cells={(59_999, 699): "远处的备注"})
+    ods = soffice.convert(path, "ods", tmp_path / "ods")
+    ret = read_return(ods.read_bytes(), "x.ods")
+    plain = read(build_return(tmp_path / "plain.xlsx")).rows
+    assert [(r.number, r.answer) for r in ret.rows] == [(r.number, r.answer) for r in plain]
+    assert [(x.sheet, x.place, x.text) for x in ret.strays] == [
+        ("完成情况", "单元格 ZX60000", "远处的备注")
+    ]
+
+
+def test_ods_repeated_rows_are_cut_to_what_is_read(tmp_path):
+    # A million rows of a thousand cells, by repetition: calamine gets only the rows and columns
+    # read (it would allocate the whole span), so the file is parsed, and found to hold no table.
     content = (
         '<?xml version="1.0" encoding="UTF-8"?>'
         '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
@@ -774,9 +788,20 @@ def test_ods_repeated_rows_refused(tmp_path):
     with zipfile.ZipFile(out, "w") as z:
         z.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
         z.writestr("content.xml", content)
+        z.writestr("META-INF/manifest.xml", ODS_MANIFEST)
     data = out.getvalue()
     assert sniff(data) == "ods"
-    assert "内容范围过大" in refused(data).message
+    assert refused(data).message.startswith("找不到任务表")
+
+
+ODS_MANIFEST = (
+    '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+    'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+    '<manifest:file-entry manifest:full-path="/" '
+    'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+    '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+    "</manifest:manifest>"
+)
 
 
 def test_oversized_file_refused():

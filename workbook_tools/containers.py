@@ -527,8 +527,10 @@ def inspect_workbook_zip(
     if any(e.too_big() for e in extents.values()):  # names only for the message
         sheet_names = _xlsx_sheet_parts(facts) if kind != "ods" else {}
         far = {part: (sheet_names.get(part, part), e) for part, e in extents.items()}
-        if kind == "ods" or not list_far:
+        if not list_far:
             _refuse_far_cells(list(far.values()))
+        if kind == "ods":  # one part holds every sheet: farcells cuts them all
+            far = {"content.xml": next(v for v in far.values() if v[1].too_big())}
         facts.far = {part: value for part, value in far.items() if value[1].too_big()}
     return facts
 

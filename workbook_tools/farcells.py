@@ -20,6 +20,7 @@ import re
 import shutil
 import zipfile
 from dataclasses import dataclass
+from xml.etree import ElementTree  # writing only: what is parsed goes through defusedxml
 
 from defusedxml import ElementTree as SafeET
 
@@ -77,7 +78,11 @@ def without_far_cells(data: bytes, facts: ZipFacts) -> Trimmed:
     goes on). ``data`` must have passed inspect_workbook_zip(list_far=True), which
     gave ``facts``."""
     try:
+        if "content.xml" in facts.far:
+            return _ods_without_far_cells(data)
         return _without_far_cells(data, facts)
+    except SafeET.ParseError as exc:
+        raise UnsafeFile("文件已损坏（content.xml 无法解析）", "请重新保存后再报送") from exc
     except ZIP_ERRORS as exc:
         raise UnsafeFile("文件已损坏（压缩结构无法读取）", "请重新保存后再报送") from exc
 
@@ -112,6 +117,88 @@ def _without_far_cells(data: bytes, facts: ZipFacts) -> Trimmed:
         if text.strip():
             cells.append(FarCell(sheet, r, c, text))
     return Trimmed(out.getvalue(), tuple(cells), counts)
+
+
+_ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
+_ODS_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
+_XMLNS = re.compile(rb'xmlns:([A-Za-z_][\w.-]*)="([^"]*)"')
+
+
+def _ods_without_far_cells(data: bytes) -> Trimmed:
+    """The ods ``data`` whose content.xml keeps only the cells of the first MAX_ROWS + 1 rows
+    and MAX_COLS columns of each table (repeated empty rows and cells are kept, at most to
+    there), and the cells left out, with their text."""
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    raw = zf.read("content.xml")  # its size was checked by inspect_workbook_zip
+    for prefix, uri in dict(_XMLNS.findall(raw[:65536])).items():
+        ElementTree.register_namespace(prefix.decode(), uri.decode())
+    root = SafeET.fromstring(raw)
+    found: list[FarCell] = []
+    counts: dict[str, int] = {}
+    t = f"{{{_ODS_TABLE}}}"
+    for table in root.iter(f"{t}table"):
+        _ods_cut_rows(table, table.get(f"{t}name", ""), 0, found, counts)
+    fixed = ElementTree.tostring(root, encoding="utf-8", xml_declaration=True)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as new:
+        for info in zf.infolist():
+            entry = zipfile.ZipInfo(info.filename, info.date_time)
+            entry.compress_type = info.compress_type  # mimetype first and stored, as ODF wants
+            new.writestr(entry, fixed if info.filename == "content.xml" else zf.read(info))
+    kept = []
+    listed: dict[str, int] = {}
+    for cell in found:
+        if listed.get(cell.sheet, 0) < MAX_LISTED:
+            listed[cell.sheet] = listed.get(cell.sheet, 0) + 1
+            kept.append(cell)
+    return Trimmed(out.getvalue(), tuple(kept), counts)
+
+
+def _count(value: str | None) -> int:
+    """A repeat count as ODF writes it; anything else counts once."""
+    return int(value) if value and value.isdigit() and 0 < int(value) <= 1 << 24 else 1
+
+
+def _ods_cut_rows(parent, sheet: str, r: int, found: list, counts: dict) -> int:
+    """Walk the rows under ``parent`` in document order (inside header rows and groups too),
+    from row ``r``; leave out those past MAX_ROWS. The row after the last one walked."""
+    t = f"{{{_ODS_TABLE}}}"
+    for row in list(parent):
+        if row.tag in (f"{t}table-header-rows", f"{t}table-row-group", f"{t}table-rows"):
+            r = _ods_cut_rows(row, sheet, r, found, counts)
+            continue
+        if row.tag != f"{t}table-row":
+            continue
+        repeat = _count(row.get(f"{t}number-rows-repeated"))
+        _ods_cut_row(row, sheet, r, repeat, found, counts)
+        if r > MAX_ROWS:
+            parent.remove(row)
+        elif r + repeat > MAX_ROWS + 1:
+            row.set(f"{t}number-rows-repeated", str(MAX_ROWS + 1 - r))
+        r += repeat
+    return r
+
+
+def _ods_cut_row(row, sheet: str, r: int, repeat: int, found: list, counts: dict) -> None:
+    """Leave out the cells of ``row`` (the row ``r``, repeated ``repeat`` times) past MAX_COLS,
+    or all of them past MAX_ROWS; note those that hold text."""
+    t = f"{{{_ODS_TABLE}}}"
+    c = 0
+    for cell in list(row):
+        if cell.tag not in (f"{t}table-cell", f"{t}covered-table-cell"):
+            continue
+        span = _count(cell.get(f"{t}number-columns-repeated"))
+        text = "\n".join("".join(p.itertext()) for p in cell.iter(f"{{{_ODS_TEXT}}}p"))
+        far = r > MAX_ROWS or c + span > MAX_COLS
+        if far and text.strip():
+            counts[sheet] = counts.get(sheet, 0) + span * repeat
+            first = max(c, MAX_COLS) if r <= MAX_ROWS else c
+            found.append(FarCell(sheet, r, first, text))
+        if r <= MAX_ROWS and c >= MAX_COLS:
+            row.remove(cell)
+        elif r <= MAX_ROWS and c + span > MAX_COLS:
+            cell.set(f"{t}number-columns-repeated", str(MAX_COLS - c))
+        c += span
 
 
 class _CellCut:
