@@ -278,10 +278,13 @@ def _load_sheets(data: bytes, source: str, far: Sequence[FarCell] = ()) -> list[
             return ReturnReadError(
                 "文件已加密（设置了打开密码）", file=source, hint="请取消密码后另存为 .xlsx 再报送"
             )
+        # The file passed every check above: what failed may be the reader, not the file.
+        detail = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         return ReturnReadError(
-            f"文件已损坏或格式不受支持，无法读取（{type(exc).__name__}）",
+            f"本工具的表格读取程序无法解析这个文件（{type(exc).__name__}：{detail}）",
             file=source,
-            hint=_SAVE_AS + "；如果是 WPS 表格文件，请在 WPS 中另存为 .xlsx",
+            hint="如果它在 Excel、WPS 或 LibreOffice 中能正常打开，请另存为 .xlsx 再报送，"
+            "并把原文件转给协调人以便改进；打不开则说明文件已损坏，请重新保存后再报送",
         )
 
     sheets = []
