@@ -32,7 +32,8 @@ def check_file(master: Master, path: Path, year: int | None, quarter: int | None
     except ReturnReadError as err:
         flag = Flag("文件无法读取", str(err), source=shown)
         return FileReport(path, f"{shown}：无法读取", (flag,))
-    division, flags, rejection = identify(master, ret, year, quarter)
+    ident = identify(master, ret, year, quarter)
+    division, flags, rejection = ident.division, ident.flags, ident.rejection
     period = f"{ret.year or '?'}年第{quarter_name(ret.quarter) if ret.quarter else '?'}季度"
     if division is None:
         return FileReport(path, f"{shown}：{rejection}", tuple(flags))

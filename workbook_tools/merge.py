@@ -174,9 +174,6 @@ class Identified:
     doubtful: bool = False  # its names disagree, or its rows are not its named division's
     named: tuple[str, ...] = ()  # every expected division its names (identity, title, file) name
 
-    def __iter__(self):  # (division, flags, rejection), as check and older callers unpack it
-        return iter((self.division, list(self.flags), self.rejection))
-
 
 def _where(ret: ReturnFile, row: ReturnRow, column: str, sheet: str = "") -> str:
     cell = row.cell(column)
@@ -225,7 +222,7 @@ def check_return(master: Master, ret: ReturnFile, division: str) -> Checked:
     return check_part(master, Part(ret, division, ret.rows, ret.sheet))
 
 
-def check_part(master: Master, part: Part, strays: bool = True) -> Checked:
+def check_part(master: Master, part: Part) -> Checked:
     """Validate one part of a return against the master: rows, texts, answers, statuses."""
     ret, division = part.ret, part.division
     tasks = master.tasks_of(division)
@@ -352,7 +349,7 @@ def check_part(master: Master, part: Part, strays: bool = True) -> Checked:
             )
         )
     _report_left(master, part, pairing.left, flag)
-    if strays and part.main:
+    if part.main:
         for stray in ret.strays:
             task = row_task.get(stray.row) if stray.sheet == part.sheet else None
             _report_stray(ret, stray, task, flag)
@@ -766,20 +763,22 @@ def _not_used(
                 )
             )
     if other.main:  # the whole file was set aside: what it held outside the rows too
+
+        def unread(kind: str, detail: str, task: str = "", severity: str = "") -> None:
+            flags.append(Flag("内容未读入", detail, division, task, source, severity))
+
         for stray in other.ret.strays:
-            _report_stray(
-                other.ret,
-                stray,
-                None,
-                lambda kind, detail, task="", severity="": flags.append(
-                    Flag("内容未读入", detail, division, task, source, severity)
-                ),
-            )
+            _report_stray(other.ret, stray, None, unread)
     return flags
 
 
-def _verdicts(returns, used_files: dict[str, list[str]], set_aside: dict[str, tuple[str, str]]):
-    """采用 / 未采用 for every file that was identified and not rejected."""
+def _verdicts(
+    returns: Iterable[ReturnFile],
+    used_files: dict[str, list[tuple[str, str]]],
+    set_aside: dict[str, tuple[str, str]],
+) -> list[FileVerdict]:
+    """采用 / 未采用 for every file that was identified and not rejected: ``used_files`` maps a
+    file to the (division, 已填 x/y 项) it was used for, ``set_aside`` to (division, why not)."""
     out = []
     for ret in returns:
         if ret.source in used_files:
