@@ -59,7 +59,7 @@ def renumbered(data: bytes, texts: list[str], pasted: int) -> bytes:
     of the plan's task texts under them (the costliest rows to place)."""
 
     def edit(xml: bytes) -> bytes:
-        for i, text in enumerate(texts):
+        for text in texts:
             xml = xml.replace(text.encode(), text[:12].encode(), 1)
         return xml
 

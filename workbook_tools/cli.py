@@ -236,7 +236,10 @@ def merge(
     year = _year(year, master)
     with Progress("读取回收文件") as progress:
         collected = collect(inbox, progress=progress)
-    summary = merge_returns(master, collected, year, quarter)
+    from .mailin import deliveries  # files that collect saved from mail: sender, time received
+
+    delivered = deliveries(inbox, (r.source for r in collected.returns))
+    summary = merge_returns(master, collected, year, quarter, delivered)
     for verdict in summary.files:
         mark = "采用  " if verdict.accepted else "未采用"
         who = f"[{verdict.division}] " if verdict.division else ""

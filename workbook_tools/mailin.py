@@ -23,7 +23,7 @@ import json
 import os
 import re
 import ssl
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from email.message import Message
@@ -34,6 +34,7 @@ from .containers import MAX_FILE_SIZE, sniff_bytes
 from .errors import InputError
 from .files import safe_filename, write_atomically
 from .inbox import is_ignored_name, member_name
+from .model import Delivery
 
 RECEIPTS_NAME = ".收件记录.json"
 MAX_MESSAGE_BYTES = 50 * 1024 * 1024
@@ -434,6 +435,23 @@ def receipt_for(receipts: dict[str, Receipt], source: str) -> Receipt | None:
     """The receipt of the file a return was read from: ``source`` is merge's inbox-relative
     path, "name.xlsx" or, for a member of a collected archive, "name.zip/member.xlsx"."""
     return receipts.get(source.split("/", 1)[0])
+
+
+def deliveries(inbox: Path, sources: Iterable[str]) -> dict[str, Delivery]:
+    """How each of ``sources`` (merge's inbox-relative names) came by mail, for those collect
+    saved: {source: Delivery}."""
+    receipts = read_receipts(inbox)
+    out = {}
+    for source in sources:
+        receipt = receipt_for(receipts, source)
+        if receipt is not None:
+            sender = (
+                f"{receipt.sender_name} <{receipt.sender}>"
+                if receipt.sender_name
+                else receipt.sender
+            )
+            out[source] = Delivery(receipt.received, sender, receipt.division)
+    return out
 
 
 def save_attachments(

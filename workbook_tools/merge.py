@@ -8,7 +8,7 @@ Every problem becomes a :class:`~workbook_tools.model.Flag`; nothing is printed 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,6 +20,7 @@ from .model import (
     SEVERITY_WARNING,
     STATUSES,
     Answer,
+    Delivery,
     DivisionStatus,
     FileVerdict,
     Flag,
@@ -580,11 +581,20 @@ def _parts(master: Master, ret: ReturnFile, ident: Identified) -> list[Part]:
     return parts
 
 
-def merge(master: Master, collected, year: int, quarter: int) -> Summary:
+def merge(
+    master: Master,
+    collected,
+    year: int,
+    quarter: int,
+    delivered: Mapping[str, Delivery] | None = None,
+) -> Summary:
     """Consolidate the returns of one period against the master.
 
     ``collected`` is a :class:`workbook_tools.inbox.Collected` (returns, rejected, skipped).
+    ``delivered`` maps a return's source to how it came by mail (``collect`` records it): its
+    received time is the division's 报送时间, and a sender of another division is flagged.
     """
+    delivered = delivered or {}
     divisions = master.divisions
     flags: list[Flag] = []
     verdicts: list[FileVerdict] = []
@@ -643,15 +653,30 @@ def merge(master: Master, collected, year: int, quarter: int) -> Summary:
                 seen_hashes.add(other.ret.sha256)
                 set_aside.setdefault(other.ret.source, (division, _set_aside_reason(used, other)))
         answered = sum(1 for a in checked.answers if a.answer.strip())
-        used_files.setdefault(used.ret.source, []).append(
-            (division, f"已填 {answered}/{expected} 项")
-        )
+        said = f"已填 {answered}/{expected} 项"
+        mail = delivered.get(used.ret.source)
+        if mail is not None:
+            said += f"（邮件：{mail.sender}，{mail.received} 收到）"
+            sender_division = match_division(mail.division, divisions)
+            if sender_division and sender_division != division:
+                division_flags.append(
+                    Flag(
+                        "无法识别处室",
+                        f"发件人 {mail.sender} 属于{sender_division}，文件按{division}汇总；"
+                        f"请核实是否{sender_division}代报或误用了{division}的模板",
+                        division,
+                        "",
+                        used.ret.source,
+                        SEVERITY_WARNING,
+                    )
+                )
+        used_files.setdefault(used.ret.source, []).append((division, said))
         statuses.append(
             DivisionStatus(
                 division,
                 True,
                 used.ret.source,
-                fill_time(used.ret),
+                mail.received if mail is not None else fill_time(used.ret),
                 expected,
                 answered,
                 tuple(division_flags),

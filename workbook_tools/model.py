@@ -327,6 +327,15 @@ class TaskSummary:
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """How a file reached the inbox by mail: when, from whom, and the sender's division."""
+
+    received: str  # "2022-04-08 10:00:00"
+    sender: str  # "张三 <zhangsan@example.org>"
+    division: str = ""  # from the address book, "" when the sender is not in it
+
+
+@dataclass(frozen=True)
 class DivisionStatus:
     division: str
     submitted: bool
