@@ -264,6 +264,17 @@ def biff_has_filepass(stream: bytes) -> bool:
     return False
 
 
+def biff_records(stream: bytes, pos: int = 0, limit: int | None = None):
+    """(offset, type, body) of each BIFF record from ``pos``, at most ``limit`` of them. A body
+    announced longer than the stream is cut where the stream ends."""
+    count = 0
+    while pos + 4 <= len(stream) and (limit is None or count < limit):
+        rtype, length = struct.unpack_from("<HH", stream, pos)
+        yield pos, rtype, stream[pos + 4 : pos + 4 + length]
+        pos += 4 + length
+        count += 1
+
+
 def biff_short_string(raw: bytes) -> str:
     """A BIFF short string (8-bit count, flags, then Latin-1 or UTF-16 characters)."""
     if len(raw) < 2:
@@ -302,10 +313,8 @@ def inspect_xls(data: bytes) -> None:
         stream = workbook_stream(ole)
     names: dict[int, str] = {}
     extents: dict[int, Extent] = {}
-    pos, sheet_start = 0, 0
-    while pos + 4 <= len(stream):
-        rtype, length = struct.unpack_from("<HH", stream, pos)
-        body = stream[pos + 4 : pos + 4 + length]
+    sheet_start = 0
+    for pos, rtype, body in biff_records(stream):
         if rtype == 0x0809:
             sheet_start = pos
         elif rtype == 0x0085 and len(body) >= 8:
@@ -317,7 +326,6 @@ def inspect_xls(data: bytes) -> None:
             row, first = struct.unpack_from("<HH", body)
             (last,) = struct.unpack_from("<H", body, len(body) - 2)
             extents.setdefault(sheet_start, Extent()).add(row, first, row, max(first, last))
-        pos += 4 + length
     _refuse_far_cells([(names.get(start, "?"), e) for start, e in extents.items()])
 
 

@@ -29,6 +29,7 @@ import python_calamine as calamine
 from xlsxwriter.utility import xl_cell_to_rowcol
 
 from . import layout
+from .biffshown import shown_texts as xls_shown_texts
 from .containers import (
     MAX_COLS,
     MAX_FILE_SIZE,
@@ -394,9 +395,9 @@ def _tables(sheets: list[_Sheet], ident_rows: bool) -> list[_Table]:
     return found
 
 
-def _show_numbers_as_typed(data: bytes, sheets: list[_Sheet]) -> None:
+def _show_numbers_as_typed(data: bytes, sheets: list[_Sheet], shown=shown_texts) -> None:
     """Numbers and dates in ``sheets`` (past column A, where 序号 stands) replaced by the text
-    their number format showed: "85%", not 0.85 (shown.py)."""
+    their number format showed: "85%", not 0.85 (shown.py; biffshown.py for .xls)."""
     for sheet in sheets:
         cells = {
             _ref(r, c): v
@@ -405,7 +406,7 @@ def _show_numbers_as_typed(data: bytes, sheets: list[_Sheet]) -> None:
             if c and v is not None and v.__class__ is not str
         }
         if cells:
-            for ref, text in shown_texts(data, sheet.name, cells).items():
+            for ref, text in shown(data, sheet.name, cells).items():
                 r, c = xl_cell_to_rowcol(ref)
                 sheet.grid[r][c] = text
 
@@ -435,6 +436,8 @@ def _interpret(
 ) -> ReturnFile:
     if kind in ("xlsx", "xlsm"):
         _show_numbers_as_typed(data, sheets)
+    elif kind == "xls":
+        _show_numbers_as_typed(data, sheets, xls_shown_texts)
     ident = _identity(sheets, props, notes)
     tables = _tables(sheets, bool(ident.rows))
     if not tables:

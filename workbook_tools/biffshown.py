@@ -1,0 +1,166 @@
+"""The text a person saw in an .xls cell that holds a number, as shown.py gives it for xlsx.
+
+python-calamine reads an .xls cell's value (0.85, 12000.0) but not its number format. The format
+is reached through BIFF8 records of the Workbook stream: the globals hold FORMAT records (format
+index -> format string) and XF records (the n-th XF record is XF index n, naming a format index);
+each sheet's substream holds the cell records (NUMBER, RK, MULRK, FORMULA) with their row, column
+and XF index. Only BIFF8 (Excel 97 and later; LibreOffice and Gnumeric write it) is read: an older
+file keeps its values. Files are hostile: records are walked with a cap, every length is checked
+against what is there, and anything odd gives {} rather than an exception.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import struct
+
+from .containers import (
+    biff_records,
+    biff_short_string,
+    column_index,
+    open_ole,
+    workbook_stream,
+)
+from .shown import BUILTIN, render
+
+#: Most records walked in the globals and again in one sheet. An Annex 2 has a few thousand; a
+#: full sheet of MAX_ROWS x MAX_COLS cells under half a million.
+MAX_RECORDS = 1_000_000
+
+_BOF, _EOF, _FILEPASS, _BOUNDSHEET = 0x0809, 0x000A, 0x002F, 0x0085
+_FORMAT, _XF = 0x041E, 0x00E0
+_NUMBER, _RK, _MULRK, _FORMULA = 0x0203, 0x027E, 0x00BD, 0x0006
+_BIFF8 = 0x0600
+_REF = re.compile(r"([A-Z]{1,3})([1-9][0-9]{0,6})")
+
+
+def shown_texts(data: bytes, sheet: str, cells: dict[str, object]) -> dict[str, str]:
+    """{cell reference: text shown} for the ``cells`` (reference -> value read) of ``sheet`` of
+    the .xls ``data`` whose number format is a percent, thousands or date format. Anything
+    unreadable gives {}."""
+    try:
+        wanted: dict[int, dict[int, str]] = {}  # row -> column -> reference
+        for ref in cells:
+            if m := _REF.fullmatch(ref):
+                wanted.setdefault(int(m[2]) - 1, {})[column_index(m[1])] = ref
+        ole = open_ole(data)
+        if ole is None or not wanted:
+            return {}
+        with ole:
+            stream = workbook_stream(ole)
+        codes, offset = _globals(stream, sheet)
+        out = {}
+        for ref, xf, number in _cells(stream, offset, wanted) if offset is not None else ():
+            code, value = codes.get(xf), cells[ref]
+            if code is None:
+                continue
+            text = render(value, code)
+            if text is None and number is not None and isinstance(value, dt.date | dt.time):
+                # calamine takes some formats for dates by their index alone (Gnumeric numbers
+                # its own formats from 50, which Chinese Excel uses for dates): 42.5% in "0.0%"
+                # came back as 10:12, so the stored number is shown by its format instead.
+                text = render(number, code) or _plain(number, code)
+            if text is not None:
+                out[ref] = text
+        return out
+    except Exception:  # hostile or odd files: keep the values as read
+        return {}
+
+
+def _globals(stream: bytes, sheet: str) -> tuple[dict[int, str], int | None]:
+    """(XF index -> format string, offset of ``sheet``'s BOF) from the workbook globals."""
+    formats = dict(BUILTIN)
+    xf_formats: list[int] = []
+    offset = None
+    for pos, rtype, body in biff_records(stream, 0, MAX_RECORDS):
+        if pos == 0 and (rtype != _BOF or len(body) < 2 or _u16(body, 0) != _BIFF8):
+            return {}, None  # not BIFF8: older records are laid out differently
+        if rtype == _FILEPASS:
+            return {}, None  # what follows is encrypted
+        if rtype == _EOF:
+            break
+        if rtype == _FORMAT and len(body) >= 5:
+            formats[_u16(body, 0)] = _unicode_string(body, 2)
+        elif rtype == _XF and len(body) >= 4:
+            xf_formats.append(_u16(body, 2))
+        elif rtype == _BOUNDSHEET and len(body) >= 8 and offset is None:
+            if biff_short_string(body[6:]) == sheet:
+                offset = struct.unpack_from("<I", body)[0]
+    codes = {i: formats[f] for i, f in enumerate(xf_formats) if formats.get(f)}
+    return codes, offset
+
+
+def _cells(stream: bytes, offset: int, wanted: dict[int, dict[int, str]]):
+    """(reference, XF index, stored number or None) of the wanted cells of the sheet whose
+    substream starts at ``offset``."""
+    left = sum(map(len, wanted.values()))
+    depth = 0
+    for pos, rtype, body in biff_records(stream, offset, MAX_RECORDS):
+        if rtype == _BOF:
+            depth += 1
+        elif pos == offset:
+            return  # BOUNDSHEET pointed elsewhere than a sheet's start
+        elif rtype == _EOF:
+            depth -= 1
+            if depth <= 0:
+                return
+        if depth != 1 or len(body) < 6:  # a chart's substream inside the sheet, or too short
+            continue
+        row = wanted.get(_u16(body, 0))
+        if row is None:
+            continue
+        if rtype == _MULRK:
+            first, n = _u16(body, 2), (len(body) - 6) // 6
+            found = [(c, ref) for c, ref in row.items() if first <= c < first + n]
+            for col, ref in found:
+                i = 4 + 6 * (col - first)
+                yield ref, _u16(body, i), _rk(body, i + 2)
+        elif rtype in (_NUMBER, _RK, _FORMULA) and (ref := row.get(_u16(body, 2))):
+            found = [ref]
+            yield ref, _u16(body, 4), _number(rtype, body)
+        else:
+            continue
+        left -= len(found)
+        if left <= 0:
+            return
+
+
+def _plain(number: float, code: str) -> str:
+    """``number`` with the decimals of the plain number format ``code`` ("0.0" -> "0.4")."""
+    bare = re.sub(r'"[^"]*"|\\.|\[[^\]]*\]', "", code.split(";")[0])
+    decimals = len(m[1]) if (m := re.search(r"\.([0#?]+)", bare)) else 0
+    return f"{number:.{decimals}f}"
+
+
+def _number(rtype: int, body: bytes) -> float | None:
+    if rtype == _RK:
+        return _rk(body, 6)
+    if len(body) < 14 or (rtype == _FORMULA and body[12:14] == b"\xff\xff"):
+        return None  # a formula whose result is text, a boolean or an error
+    return struct.unpack_from("<d", body, 6)[0]
+
+
+def _rk(body: bytes, pos: int) -> float | None:
+    """An RK number: a 30-bit integer or the top 30 bits of a double, perhaps times 100."""
+    if pos + 4 > len(body):
+        return None
+    (rk,) = struct.unpack_from("<i", body, pos)
+    if rk & 2:
+        value = float(rk >> 2)
+    else:
+        (value,) = struct.unpack("<d", struct.pack("<q", (rk & ~3) << 32))
+    return value / 100 if rk & 1 else value
+
+
+def _unicode_string(body: bytes, pos: int) -> str:
+    """A BIFF8 XLUnicodeString (16-bit count, flags, then Latin-1 or UTF-16 characters)."""
+    count, flags = _u16(body, pos), body[pos + 2]
+    start = pos + 3
+    if flags & 1:
+        return body[start : start + 2 * count].decode("utf-16-le", "replace")
+    return body[start : start + count].decode("latin-1")
+
+
+def _u16(body: bytes, pos: int) -> int:
+    return struct.unpack_from("<H", body, pos)[0]
