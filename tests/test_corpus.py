@@ -72,10 +72,6 @@ CLIENT_DROPS: dict[str, dict[str, int]] = {
 # (case, clients) pairs that do not pass yet, with why; each XPASS fails the run, so that a fix
 # takes its pair off this list.
 FAILING: dict[str, tuple[tuple[str, ...], str]] = {
-    "9-displayed-numbers": (
-        ("libreoffice-xls", "gnumeric-xls"),
-        ".xls number formats are not read: 50%, 85%, 12,000 arrive as 0.5, 0.85, 12000",
-    ),
     "9-word-line-break": (
         ("libreoffice-ods",),
         "LibreOffice drops the vertical tab when it saves .ods: the paragraphs reach the file joined",

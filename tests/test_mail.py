@@ -27,7 +27,7 @@ from tests.mailservers import (
 from workbook_tools.cli import cli
 from workbook_tools.demo import fill_template
 from workbook_tools.inbox import collect
-from workbook_tools.mailin import RECEIPTS_NAME, read_receipts
+from workbook_tools.mailin import RECEIPTS_NAME, deliveries, read_receipts
 from workbook_tools.master import read_master
 from workbook_tools.merge import merge, to_json
 
@@ -386,6 +386,19 @@ def test_round_trip_through_real_mail_equals_copying_files(work, certs):
     by_copy = to_json(merge(MASTER, collect(direct), YEAR, 1))
     assert by_mail == by_copy
     assert sorted(d["division"] for d in by_mail["divisions"] if not d["submitted"]) == sorted(late)
+
+    # With what collect recorded, the time received is each division's 报送时间 and the
+    # verdict names the sender.
+    collected = collect(inbox)
+    told = merge(
+        MASTER, collected, YEAR, 1, deliveries(inbox, (r.source for r in collected.returns))
+    )
+    for status in told.divisions:
+        if status.submitted:
+            assert status.fill_time == receipts[status.source].received
+    for verdict in told.files:
+        assert verdict.accepted and "（邮件：" in verdict.reason
+        assert receipts[verdict.source].sender in verdict.reason
 
 
 # --- remind ----------------------------------------------------------------------------------

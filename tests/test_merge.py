@@ -17,7 +17,7 @@ from workbook_tools.merge import (
     task_number,
     to_json,
 )
-from workbook_tools.model import Master, ReturnFile, ReturnRow, Task
+from workbook_tools.model import Delivery, Master, ReturnFile, ReturnRow, Task
 
 T1 = "完善养老服务体系，新建社区老年人服务中心（站）80个。（牵头单位：市民政局；责任单位：各区人民政府）"
 T2 = "扩大特困人员救助供养范围。（牵头单位：市民政局；责任单位：各区人民政府）"
@@ -267,3 +267,28 @@ def test_answers_survive_pickling_as_sent_back_by_reading_processes():
         make_master(), ret("a.xlsx", "养老服务处", [row(5, "*1", T1)]), "养老服务处"
     )
     assert checked.answers and pickle.loads(pickle.dumps(checked, protocol=5)) == checked
+
+
+def test_a_return_by_mail_has_its_time_received_and_a_sender_of_another_division_is_flagged():
+    a, b, c = full_returns()
+    delivered = {
+        "a.xlsx": Delivery("2022-04-08 09:30:00", "张三 <zs@example.org>", "养老服务处"),
+        "b.xlsx": Delivery("2022-04-09 10:00:00", "李四 <ls@example.org>", "市低保中心"),
+    }
+    s = merge(make_master(), collected(a, b, c), 2022, 1, delivered)
+    times = {d.division: d.fill_time for d in s.divisions}
+    assert times["养老服务处"] == "2022-04-08 09:30:00"
+    assert times["社会救助处"] == "2022-04-09 10:00:00"
+    reasons = {v.source: v.reason for v in s.files}
+    assert (
+        reasons["a.xlsx"]
+        == "已采用，已填 2/2 项（邮件：张三 <zs@example.org>，2022-04-08 09:30:00 收到）"
+    )
+    [flag] = s.flags
+    assert (flag.kind, flag.severity, flag.division, flag.source) == (
+        "无法识别处室",
+        "警告",
+        "社会救助处",
+        "b.xlsx",
+    )
+    assert "李四 <ls@example.org> 属于市低保中心" in flag.detail
