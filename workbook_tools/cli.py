@@ -19,6 +19,19 @@ QUARTER = click.IntRange(1, 4)
 
 # Options several commands share.
 quarter_option = click.option("--quarter", "-q", type=QUARTER, required=True, help="季度，1-4。")
+
+
+def inbox_option(help_text: str):
+    """--inbox, with what the folder is for in this command."""
+    return click.option(
+        "--inbox",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=Path("inbox"),
+        show_default=True,
+        help=help_text,
+    )
+
+
 year_option = click.option("--year", "-y", type=int, help="年度；默认取分解方案标题中的年份。")
 master_option = click.option(
     "--master",
@@ -174,13 +187,7 @@ def _summary_path(outbox: Path, year: int, quarter: int) -> Path:
 @cli.command()
 @quarter_option
 @year_option
-@click.option(
-    "--inbox",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("inbox"),
-    show_default=True,
-    help="回收文件所在文件夹（含子文件夹和 .zip）。",
-)
+@inbox_option("回收文件所在文件夹（含子文件夹和 .zip）。")
 @master_option
 @click.option(
     "--out",
@@ -618,13 +625,7 @@ def send(
 @cli.command()
 @quarter_option
 @year_option
-@click.option(
-    "--inbox",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("inbox"),
-    show_default=True,
-    help="回收文件所在文件夹。",
-)
+@inbox_option("回收文件所在文件夹。")
 @master_option
 @contacts_option
 @outbox_option
@@ -679,13 +680,7 @@ def remind(
 @cli.command("collect")
 @quarter_option
 @year_option
-@click.option(
-    "--inbox",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("inbox"),
-    show_default=True,
-    help="保存附件的文件夹。",
-)
+@inbox_option("保存附件的文件夹。")
 @click.option(
     "--eml",
     "eml_dir",

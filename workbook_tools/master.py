@@ -17,6 +17,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xlsxwriter.utility import xl_col_to_name
+
 from .errors import MasterLayoutError
 from .layout import nfkc, normalise_division, normalise_space
 from .model import (
@@ -491,7 +493,7 @@ def _read_plan(sheet: _Sheet, header: _Header, source: str, schedule=DEFAULT_SCH
             PARTNERS: sheet.text(r, cols[PARTNERS]),
             CATEGORY: sheet.text(r, cols[CATEGORY]) if CATEGORY in cols else "",
             TARGETS: sheet.text(r, cols[TARGETS]) if TARGETS in cols else "",
-            "targets_cell": f"{_column_letter(cols[TARGETS])}{r + 1}" if TARGETS in cols else "",
+            "targets_cell": f"{xl_col_to_name(cols[TARGETS])}{r + 1}" if TARGETS in cols else "",
         }
         tasks.append(task)
         by_number[number] = task
@@ -634,16 +636,6 @@ def _expand_items(items: str) -> list[str]:
             numbers += [str(n) for n in range(lo, hi + 1)]
     numbers += [str(int(n)) for n in re.findall(r"\d+", _NOTE_RANGE.sub("", items))]
     return numbers
-
-
-def _column_letter(index: int) -> str:
-    """0 -> A, 26 -> AA."""
-    name = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        name = chr(65 + rest) + name
-    return name
 
 
 def _unclosed(name: str) -> bool:

@@ -27,6 +27,8 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from xlsxwriter.utility import xl_col_to_name
+
 from .model import (
     DEFAULT_SCHEDULE,
     Flag,
@@ -208,12 +210,12 @@ def parse_schedule(rows: Sequence[Sequence[object]]) -> tuple[Schedule | None, t
             q = _quarter_of(value, c in quarter_cols)
             if q is None:
                 continue
-            cell = f"{_column(c)}{r + 1}"
+            cell = f"{xl_col_to_name(c)}{r + 1}"
             share_at = next((k for k in range(c + 1, len(row)) if _cell_text(row[k])), None)
             if share_at is None:
                 problems.append(f"单元格 {cell}：第{quarter_name(q)}季度右侧没有序时进度")
                 break
-            share_cell = f"{_column(share_at)}{r + 1}"
+            share_cell = f"{xl_col_to_name(share_at)}{r + 1}"
             share = _share_of(row[share_at])
             if share is None:
                 problems.append(
@@ -284,15 +286,6 @@ def _cell_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
-
-
-def _column(index: int) -> str:
-    name = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        name = chr(65 + rest) + name
-    return name
 
 
 def expected_share(
