@@ -507,7 +507,10 @@ def test_summary_pdf_is_a4_landscape_one_page_wide(printed, master, poppler):
     pages = [squash(p) for p in poppler.pages(pdf)]
     sizes = poppler.page_sizes(pdf)
     assert len(sizes) == len(pages) >= 5
-    assert all(is_size(s, A4_LANDSCAPE) for s in sizes), sizes
+    # 总览 on A4 portrait first (see below), every other sheet A4 landscape.
+    portrait = [i for i, s in enumerate(sizes) if is_size(s, A4_PORTRAIT)]
+    assert portrait == list(range(len(portrait))) and portrait, sizes
+    assert all(is_size(s, A4_LANDSCAPE) for s in sizes[len(portrait) :]), sizes
     period = f"{YEAR}年第一季度"
     overview = f"{YEAR}年市《政府工作报告》民政工作第一季度完成情况汇总"
     titles = {
@@ -530,3 +533,107 @@ def test_summary_pdf_is_a4_landscape_one_page_wide(printed, master, poppler):
         row = rows[task.label]
         beside = sum(len(squash(str(c.value or ""))) for h, c in row.items() if h != "工作事项")
         assert in_order(squash(task.text), text, beside), task.number
+
+
+# A thousand characters, each sentence numbered, so a cut or a reordered line cannot pass.
+THOUSAND = "".join(f"第{i:03d}句：情况说明" for i in range(100))
+assert len(THOUSAND) == 1000
+
+
+def test_long_answer_typed_in_libreoffice_prints_whole(
+    uno_python, soffice, poppler, templates, master, tmp_path
+):
+    """A 1,000-character answer typed into a template through LibreOffice's input line grows
+    its row: printed straight away, and printed again after the file was saved and reopened,
+    the whole answer is on one page, in order, under the table's own headings."""
+    division = "社会救助处"
+    task = master.tasks_of(division)[0]
+    cell = f"D{layout.ROW_FIRST_TASK}"
+    entry = [{"sheet": layout.DATA_SHEET, "cell": cell, "value": THOUSAND, "how": "typed"}]
+    src = str(templates[division])
+    jobs = [
+        {"src": src, "dst": str(tmp_path / "typed.pdf"), "filter": "calc_pdf_Export"},
+        {"src": src, "dst": str(tmp_path / "saved.xlsx"), "filter": FORMATS["xlsx"][2]},
+    ]
+    spec = tmp_path / "jobs.json"
+    spec.write_text(
+        json.dumps({"jobs": [dict(j, cells=entry) for j in jobs], "timeout": 240}), "utf-8"
+    )
+    proc = subprocess.run([uno_python, str(UNO_FILL), str(spec)], capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    reprinted = soffice.convert(tmp_path / "saved.xlsx", "pdf", tmp_path / "pdf")
+
+    beside = len(squash(task.label + task.text + role_text(task, division)))
+    for pdf in (tmp_path / "typed.pdf", reprinted):
+        pages = [squash(p) for p in poppler.pages(pdf)]
+        sizes = poppler.page_sizes(pdf)
+        data = [p for p, s in zip(pages, sizes, strict=True) if is_size(s, A4_LANDSCAPE)]
+        assert data and all(layout.COL_ANSWER in p and layout.COL_PLAN in p for p in data)
+        whole = [p for p in data if in_order(THOUSAND, p, beside)]
+        assert whole, (pdf.name, [p[:200] for p in data])
+        # Every task of the division is still printed (the tall row pushed none off the page).
+        text = "".join(data)
+        for other in master.tasks_of(division):
+            assert squash(other.text)[:12] in text, other.number
+
+
+def word_heights(pdftotext: str, pdf: Path) -> list[list[float]]:
+    """The height of every word on every page, in points: the size its text is printed at
+    (poppler's word box is one em tall)."""
+    out = subprocess.run(
+        [pdftotext, "-bbox", str(pdf), "-"], capture_output=True, check=True, timeout=60
+    ).stdout.decode("utf-8")
+    pages = []
+    for page in out.split("<page ")[1:]:
+        boxes = re.findall(
+            r'<word xMin="[\d.]+" yMin="([\d.]+)" xMax="[\d.]+" yMax="([\d.]+)"', page
+        )
+        pages.append([float(bottom) - float(top) for top, bottom in boxes])
+    return pages
+
+
+def test_summary_pages_carry_their_own_headings(printed, poppler):
+    """Each printed page is headed by its own sheet's title and header row: the files received
+    never print under 报送情况's headings (采用 under 报送状态), nor divisions under theirs."""
+    pages = [squash(p) for p in poppler.pages(printed.summary_pdf)]
+    period = f"{YEAR}年第一季度"
+    heads = {
+        "报送情况": (
+            f"{period}各处室（单位）报送情况",
+            "处室（单位）报送状态采用文件填报时间应报事项数已填报事项数问题",
+        ),
+        "收到的文件": (f"{period}收到的文件", "识别为处室（单位）是否采用文件说明"),
+        "问题清单": (f"{period}汇总问题清单", "严重程度问题类型处室序号说明来源文件"),
+        "明细": (
+            f"{period}各处室（单位）填报明细",
+            "序号工作事项处室职责进展状态进展状态（原文）完成情况",
+        ),
+    }
+    found = {}
+    for i, page in enumerate(pages):
+        mine = [name for name, (title, _) in heads.items() if title in page]
+        assert len(mine) <= 1, (i, mine)
+        for name in mine:
+            title, header = heads[name]
+            assert header in page, (i, name)
+            found.setdefault(name, []).append(i)
+    assert set(found) == set(heads), found
+    files = "".join(pages[i] for i in found["收到的文件"])
+    assert "未采用" in files or "采用" in files
+    for i in found["报送情况"]:
+        assert "是否采用" not in pages[i] and "收到的文件" not in pages[i], i
+
+
+def test_overview_prints_on_a4_portrait_at_ten_points_or_more(printed, poppler):
+    """总览 is laid out for A4 portrait at full size, not shrunk onto one page."""
+    sizes = poppler.page_sizes(printed.summary_pdf)
+    pages = [squash(p) for p in poppler.pages(printed.summary_pdf)]
+    overview = [
+        i for i, p in enumerate(pages) if is_size(sizes[i], A4_PORTRAIT) and "汇总表" not in p
+    ]
+    assert overview and overview == list(range(len(overview))), sizes  # the first pages
+    assert squash(f"{YEAR}年市《政府工作报告》民政工作第一季度完成情况汇总") in pages[0]
+    assert "一、报送情况" in pages[0] and "五、问题统计" in "".join(pages[i] for i in overview)
+    heights = word_heights(poppler.pdftotext_exe, printed.summary_pdf)
+    text = sorted(h for i in overview for h in heights[i])
+    assert text and text[0] >= 9.9, text[:10]

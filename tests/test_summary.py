@@ -264,12 +264,14 @@ def test_tasks_sheet_layout(wb):
 
 def test_print_settings_every_sheet(wb):
     for ws in wb.worksheets:
-        assert ws.page_setup.orientation == "landscape", ws.title
+        want = "portrait" if ws.title == "总览" else "landscape"
+        assert ws.page_setup.orientation == want, ws.title
         assert int(ws.page_setup.paperSize) == 9, ws.title
         assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
         assert ws.page_setup.fitToWidth in (1, None), ws.title  # 1 is the default, may be omitted
-    assert wb["汇总"].page_setup.fitToHeight == 0
-    assert wb["总览"].page_setup.fitToHeight in (1, None)
+        assert ws.page_setup.fitToHeight == 0, ws.title  # as many pages as the rows need
+    # 明细 keeps its header in row 1 for pivot tables; on paper its title is the page header.
+    assert "2022年第一季度各处室（单位）填报明细" in wb["明细"].oddHeader.center.text
 
 
 # --- 总览 --------------------------------------------------------------------------------------
@@ -407,22 +409,23 @@ def test_divisions_sheet(wb):
     assert ws["A6"].fill.fgColor.rgb.endswith("FFF2CC")
     assert ws["A3"].fill.fgColor.rgb in (None, "00000000")
     assert ws.auto_filter.ref == "A2:G6"
-    # the received files, below the table
-    files = [r[:4] for r in data if r[2] in ("养老服务处(1).xlsx",)]
-    assert files == [[YANG, "未采用", "养老服务处(1).xlsx", "重复报送，采用较新的文件"]]
+    assert ws.max_row == 6  # the files received are on a sheet of their own
+    assert ws.print_title_rows == "$1:$2"
 
 
-def test_divisions_sheet_files_listed_below_with_the_note_merged(wb):
-    ws = wb["报送情况"]
-    assert ws["A7"].value is None and 7 not in [c.row for c in ws[7] if c.value is not None]
-    assert ws["A8"].value == "附：收到的文件"
-    assert [c.value for c in ws[9]][:4] == ["识别为处室（单位）", "是否采用", "文件", "说明"]
-    assert {str(r) for r in ws.merged_cells.ranges} >= {"D9:G9", "D10:G10", "D11:G11"}
-    assert ws.row_dimensions[9].height == 24
-    assert ws["B11"].alignment.horizontal == "center"
-    assert ws["D11"].fill.fgColor.rgb.endswith("FFF2CC")  # not used: marked like 未报送
-    assert ws["D10"].fill.fgColor.rgb in (None, "00000000")
-    assert ws.max_row == 11
+def test_files_sheet_lists_every_file_under_its_own_headings(wb):
+    """Its own sheet, so its own rows repeat on every printed page (a sheet has one set)."""
+    ws = wb["报送情况（收到的文件）"]
+    assert ws["A1"].value == "2022年第一季度收到的文件"
+    assert [c.value for c in ws[2]] == ["识别为处室（单位）", "是否采用", "文件", "说明"]
+    data = rows(ws, 3)
+    assert [YANG, "未采用", "养老服务处(1).xlsx", "重复报送，采用较新的文件"] in data
+    assert [YANG, "采用", "养老服务处.xlsx"] in [r[:3] for r in data]
+    unused = 3 + [r[1] for r in data].index("未采用")
+    assert ws[f"D{unused}"].fill.fgColor.rgb.endswith("FFF2CC")  # not used: marked like 未报送
+    assert ws["B3"].alignment.horizontal == "center"
+    assert ws.print_title_rows == "$1:$2" and ws.freeze_panes == "A3"
+    assert ws.auto_filter.ref == f"A2:D{2 + len(data)}"
 
 
 # --- 问题清单 ----------------------------------------------------------------------------------

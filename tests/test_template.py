@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import string
 import zipfile
 from pathlib import Path
@@ -14,11 +16,13 @@ from hypothesis import strategies as st
 from python_calamine import CalamineWorkbook
 
 from workbook_tools import layout
+from workbook_tools.cells import MAX_ROW_HEIGHT
 from workbook_tools.errors import InputError, OutputError
 from workbook_tools.files import safe_filename
 from workbook_tools.layout import role_text
 from workbook_tools.model import STATUSES, Master, Task
 from workbook_tools.template import (
+    EXCEL_ROW_CHARS,
     TemplateInfo,
     build_template,
     write_template,
@@ -252,7 +256,13 @@ def test_print_setup_and_row_heights(master, written):
     assert heights[0] == max(heights) and heights[0] > 5 * 14
     widths = {c: ws.column_dimensions[c].width for c in "ABCDEF"}
     assert widths["B"] > widths["C"] > widths["A"]
-    assert ws["B4"].font.name == "黑体" and ws["B4"].font.b
+    # 完成情况 gets the room; 本处室职责 (牵头 / 配合) stays as narrow as its header.
+    assert widths["D"] == max(widths.values()) and widths["C"] < 14
+    # The header row is plain, as on a printed form: 黑体, ruled, not shaded.
+    for c in "ABCDEF":
+        header = ws[f"{c}{layout.ROW_HEADER}"]
+        assert header.font.name == "黑体" and header.border.bottom.style == "thin"
+        assert header.fill.fill_type is None, c
     assert ws["B5"].font.name == "宋体" and ws["B5"].alignment.wrap_text
     assert ws["A2"].font.sz >= 15
     assert ws["B5"].border.left.style == "thin"
@@ -325,6 +335,36 @@ def test_guide_sheet(written):
         assert word in text, word
     assert "全年目标已完成" in text and "尚未开展" in text and "进度与时间进度相符" in text
     assert str(ws.page_setup.paperSize) == "9" and ws.sheet_properties.pageSetUpPr.fitToPage
+    # What the * before a 序号 means, and that rows grow with what is typed.
+    assert "标有“*”的事项，由我局（市民政局）作为全市的牵头单位" in text
+    assert "行高随内容自动增加" in text and f"约 {EXCEL_ROW_CHARS} 字" in text
+
+
+def test_task_rows_have_a_height_but_grow_with_the_answer(master, written):
+    """Task rows open at a computed height, but not one marked as set by hand (customHeight),
+    which Excel, WPS and LibreOffice would keep however much is typed; the fixed rows above the
+    table keep theirs."""
+    for info in written:
+        n = len(master.tasks_of(info.division))
+        with zipfile.ZipFile(info.path) as z:
+            sheet = z.read("xl/worksheets/sheet1.xml").decode()
+        rows = {int(m[1]): m[0] for m in re.finditer(r'<row r="(\d+)"[^>]*>', sheet)}
+        tasks = range(layout.ROW_FIRST_TASK, layout.ROW_FIRST_TASK + n)
+        assert set(tasks) <= set(rows)
+        for r in tasks:
+            assert 'ht="' in rows[r] and "customHeight" not in rows[r], (info.division, r)
+        for r in (layout.ROW_TITLE, layout.ROW_HEADER):
+            assert 'customHeight="1"' in rows[r]
+
+
+def test_excel_row_chars_is_what_a_409_pt_row_holds(master, written):
+    """The guide's EXCEL_ROW_CHARS is no more than the row-height model gives for the answer
+    column of every template of the shipped master."""
+    for info in written:
+        width = load(info.path)[layout.DATA_SHEET].column_dimensions["D"].width
+        per_line = math.floor((width - 1.5) * 0.9 / 2)
+        lines = math.floor((MAX_ROW_HEIGHT - 6) / (11 * 1.45))
+        assert EXCEL_ROW_CHARS <= per_line * lines, (info.division, width)
 
 
 # ------------------------------------------------------------------------------- identity

@@ -47,7 +47,9 @@ FLAG_TYPES = {
     "答复过简": SEVERITY_WARNING,
 }
 
-SUMMARY_SHEETS = ("总览", "汇总", "报送情况", "问题清单", "明细")
+#: 报送情况（收到的文件） is a sheet of its own because a sheet has one set of rows repeated at
+#: the top of every printed page: under 报送情况's headings the files would print as divisions.
+SUMMARY_SHEETS = ("总览", "汇总", "报送情况", "报送情况（收到的文件）", "问题清单", "明细")
 
 QUARTER_NAMES = {1: "一", 2: "二", 3: "三", 4: "四"}
 

@@ -1,8 +1,8 @@
 """Summary -> the leaders' status workbook (汇总文件), written with xlsxwriter.
 
-Sheets (model.SUMMARY_SHEETS): 总览 (one screen with tables and charts), 汇总 (one row per task),
-报送情况 (one row per division), 问题清单 (one row per flag) and 明细 (one row per answer, for
-pivot tables); what the rows of 汇总 and 明细 say comes from summary_rows. Every piece of user
+Sheets (model.SUMMARY_SHEETS): 总览 (tables, then charts, on A4 portrait), 汇总 (one row per
+task), 报送情况 (one row per division), 报送情况（收到的文件） (one row per file received), 问题清单
+(one row per flag) and 明细 (one row per answer, for pivot tables); what the rows of 汇总 and 明细 say comes from summary_rows. Every piece of user
 text goes through :func:`cell_text` and is written with ``write_string``, never as a formula or
 link, so an answer such as ``=1+1`` or ``http://…`` stays text. The file is written next to the
 target and moved over it at the end, so a failed write never damages an older summary.
@@ -47,7 +47,9 @@ from .summary_rows import (
     task_status_label,
 )
 
-SHEET_OVERVIEW, SHEET_TASKS, SHEET_DIVISIONS, SHEET_FLAGS, SHEET_DETAILS = SUMMARY_SHEETS
+SHEET_OVERVIEW, SHEET_TASKS, SHEET_DIVISIONS, SHEET_FILES, SHEET_FLAGS, SHEET_DETAILS = (
+    SUMMARY_SHEETS
+)
 
 
 WORKBOOK_OPTIONS = {
@@ -196,11 +198,14 @@ def _write_title(ws, styles: _Styles, text: str, last_col: int) -> None:
     ws.set_row(0, 36)
 
 
-def _print_setup(ws, *, repeat_rows: tuple[int, int] | None, one_page: bool = False) -> None:
-    """A4 landscape, fit to one page wide (height 0: as many pages tall as needed)."""
+def _print_setup(ws, *, repeat_rows: tuple[int, int] | None, portrait: bool = False) -> None:
+    """A4 landscape (or portrait), fit to one page wide (height 0: as many pages as needed)."""
     ws.set_paper(9)
-    ws.set_landscape()
-    ws.fit_to_pages(1, 1 if one_page else 0)
+    if portrait:
+        ws.set_portrait()
+    else:
+        ws.set_landscape()
+    ws.fit_to_pages(1, 0)
     ws.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
     ws.center_horizontally()
     ws.set_footer("&C第 &P 页，共 &N 页")
@@ -349,8 +354,14 @@ def _write_overview(workbook, ws, styles: _Styles, summary: Summary) -> None:
     ws.set_row(row, row_height([note], [first_col_width + 10 * last]))
 
     if total:
-        _overview_charts(workbook, ws, (status_first, status_last, max(counts.values())), tables)
-    _print_setup(ws, repeat_rows=None, one_page=True)
+        # The charts on a page of their own, below the tables, as wide as they are.
+        row += 2
+        ws.set_h_pagebreaks([row])
+        status = (status_first, status_last, max(counts.values()))
+        _overview_charts(workbook, ws, row, status, tables)
+    # A4 portrait at full size: the tables are about as wide as the page, so the text prints at
+    # the 11 pt it was written in (fitting width only ever shrinks a wider sheet).
+    _print_setup(ws, repeat_rows=None, portrait=True)
 
 
 #: Up to this many tasks on a chart's value axis, it is marked at every task (no 0.5 steps);
@@ -363,25 +374,29 @@ def _count_axis(most: int) -> dict:
     return {"major_unit": 1} if most <= UNIT_STEPS_UP_TO else {}
 
 
+#: Width of the 总览 charts in pixels: columns A:H (24 + 7 x 10 units) as Excel draws them.
+CHART_WIDTH = (24 * 7 + 5) + 7 * (10 * 7 + 5)
+CHART_GAP = 16
+
+
 def _overview_charts(
-    workbook, ws, status: tuple[int, int, int], tables: dict[str, tuple[int, int, int]]
+    workbook, ws, row: int, status: tuple[int, int, int], tables: dict[str, tuple[int, int, int]]
 ) -> None:
-    """Native charts over the 总览 tables (they stay live if someone edits the numbers).
+    """Native charts over the 总览 tables (they stay live if someone edits the numbers), one
+    under the other from ``row``, each as wide as the tables.
 
     ``status`` and each of ``tables`` give a table's first and last data row on 总览 and the
     largest count a bar shows.
     """
     status_first, status_last, status_most = status
     sheet = SHEET_OVERVIEW
-    anchor_col = len(STATUS_LABELS) + 3
-    font = {"name": BODY_FONT, "size": 9}
+    font = {"name": BODY_FONT, "size": 10}
 
     def style(chart, title: str) -> None:
         chart.set_title(
             {"name": title, "name_font": {"name": HEAD_FONT, "size": 12, "bold": False}}
         )
         chart.set_legend({"position": "bottom", "font": font})
-        chart.set_size({"width": 520, "height": 300})
 
     status_chart = workbook.add_chart({"type": "column"})
     status_chart.add_series(
@@ -405,10 +420,8 @@ def _overview_charts(
             "major_gridlines": {"visible": True},
         }
     )
-    ws.insert_chart(2, anchor_col, status_chart)
-
-    offsets = ((0, 320), (540, 0))
-    for (name, (top, bottom, most)), (dx, dy) in zip(tables.items(), offsets, strict=True):
+    charts = [(status_chart, 280)]
+    for name, (top, bottom, most) in tables.items():
         chart = workbook.add_chart({"type": "bar", "subtype": "stacked"})
         for i, label in enumerate(STATUS_LABELS):
             chart.add_series(
@@ -423,9 +436,12 @@ def _overview_charts(
         style(chart, f"按{name}的任务进展状态")
         chart.set_x_axis({"num_font": font, **_count_axis(most)})
         chart.set_y_axis({"num_font": font, "reverse": True, "crossing": "max"})
-        height = max(300, 120 + 30 * (bottom - top + 1))
-        chart.set_size({"width": 520, "height": height})
-        ws.insert_chart(2, anchor_col, chart, {"x_offset": dx, "y_offset": dy})
+        charts.append((chart, max(240, 130 + 30 * (bottom - top + 1))))
+    offset = 0
+    for chart, height in charts:
+        chart.set_size({"width": CHART_WIDTH, "height": height})
+        ws.insert_chart(row, 0, chart, {"y_offset": offset, "object_position": 1})
+        offset += height + CHART_GAP
 
 
 def _write_tasks(ws, styles: _Styles, summary: Summary) -> None:
@@ -450,7 +466,12 @@ DIVISION_COLS = [
     Column("已填报事项数", 13, "center"),
     Column("问题", 30),
 ]
-FILE_HEADERS = ("识别为处室（单位）", "是否采用", "文件", "说明")  # in columns A, B, C, D:G
+FILE_COLS = [
+    Column("识别为处室（单位）", 22),
+    Column("是否采用", 10, "center"),
+    Column("文件", 50),
+    Column("说明", 60),
+]
 
 
 def _write_divisions(ws, styles: _Styles, summary: Summary) -> None:
@@ -482,38 +503,37 @@ def _write_divisions(ws, styles: _Styles, summary: Summary) -> None:
     row, last = 1 + len(summary.divisions), len(DIVISION_COLS) - 1
     ws.freeze_panes(2, 0)
     ws.autofilter(1, 0, max(row, 1), last)
-    if summary.files:
-        # Every file received, used or not, so a coordinator can answer "did you get my file?".
-        # Columns D:G are merged on each row for the 说明.
-        row += 2
-        ws.write_string(row, 0, "附：收到的文件", styles.section())
-        row += 1
-        header = styles.header()
-        ws.merge_range(row, 3, row, last, "", header)
-        _write_values(ws, row, 0, FILE_HEADERS, [header] * len(FILE_HEADERS))
-        ws.set_row(row, 24.0)
-        widths = [c.width for c in DIVISION_COLS[:3]] + [sum(c.width for c in DIVISION_COLS[3:])]
-        listed = [
+    _print_setup(ws, repeat_rows=(0, 1))
+
+
+def _write_files(ws, styles: _Styles, summary: Summary) -> None:
+    """Every file received, used or not, so a coordinator can answer "did you get my file?"."""
+    _set_widths(ws, FILE_COLS)
+    last = len(FILE_COLS) - 1
+    _write_title(
+        ws, styles, f"{summary.year}年第{quarter_name(summary.quarter)}季度收到的文件", last
+    )
+    _write_header(ws, styles, 1, FILE_COLS)
+    rows = [
+        DataRow(
             [
                 cell_text(f.division),
                 "采用" if f.accepted else "未采用",
                 cell_text(f.source),
                 cell_text(f.reason),
-            ]
-            for f in summary.files
-        ]
-        for f, cells, height in zip(
-            summary.files, listed, row_heights(listed, widths), strict=True
-        ):
-            row += 1
-            props = {"align": "left"}
-            if not f.accepted:
-                props["bg_color"] = STATUS_FILLS[NOT_SUBMITTED]
-            merged = styles.get(**props)
-            center = styles.get(**{**props, "align": "center"})
-            ws.merge_range(row, 3, row, last, "", merged)
-            _write_values(ws, row, 0, cells, [merged, center, merged, merged])
-            ws.set_row(row, height)
+            ],
+            None if f.accepted else STATUS_FILLS[NOT_SUBMITTED],  # not used: marked like 未报送
+        )
+        for f in summary.files
+    ]
+    _write_data_rows(ws, styles, 2, FILE_COLS, rows)
+    row = 1 + len(rows)
+    if not rows:
+        row += 1
+        ws.merge_range(row, 0, row, last, "", styles.get(align="center"))
+        ws.write_string(row, 0, "未收到文件", styles.get(align="center"))
+    ws.freeze_panes(2, 0)
+    ws.autofilter(1, 0, max(row, 1), last)
     _print_setup(ws, repeat_rows=(0, 1))
 
 
@@ -577,6 +597,10 @@ def _write_details(ws, styles: _Styles, summary: Summary) -> None:
     ws.freeze_panes(1, 0)
     ws.autofilter(0, 0, max(len(rows), 1), len(DETAIL_COLS) - 1)
     _print_setup(ws, repeat_rows=(0, 0))
+    # On paper the title is the page header, above the repeated header row.
+    title = f"{summary.year}年第{quarter_name(summary.quarter)}季度各处室（单位）填报明细"
+    ws.set_header(f'&C&14&"{HEAD_FONT}"{title}')  # the font last: no digit after &14
+    ws.set_margins(left=0.4, right=0.4, top=0.9, bottom=0.6)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -597,10 +621,11 @@ def _build(summary: Summary, target: str) -> None:
     )
     styles = _Styles(workbook)
     sheets = [workbook.add_worksheet(name) for name in SUMMARY_SHEETS]
-    overview, tasks, divisions, flags, details = sheets
+    overview, tasks, divisions, files, flags, details = sheets
     _write_overview(workbook, overview, styles, summary)
     _write_tasks(tasks, styles, summary)
     _write_divisions(divisions, styles, summary)
+    _write_files(files, styles, summary)
     _write_flags(flags, styles, summary)
     _write_details(details, styles, summary)
     overview.activate()

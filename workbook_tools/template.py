@@ -8,8 +8,10 @@ the workbook looks. Written with xlsxwriter, in memory, one small workbook per d
 from __future__ import annotations
 
 import io
+import re
 import unicodedata
-from collections.abc import Callable
+import zipfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -40,14 +42,17 @@ SIZE_BODY = 11
 SIZE_TITLE = 16
 SIZE_ANNEX = 12
 CHARSET_GB2312 = 134  # lets Excel pick the Chinese face for 宋体/黑体 on any locale
-HEADER_FILL = "#D9E1F2"
 
 ANNEX_LABEL = "附件2"
 ANSWER_MIN_LINES = 3  # empty answer cells still get room to write in
+#: About how many characters of an answer a row of Excel's or WPS's largest height (409 pt)
+#: shows in the answer column of an ordinary template (about 50 units wide); rounded down.
+EXCEL_ROW_CHARS = 500
 
 # Column widths in Excel units (width of "0" in Calibri 11, about 1.85 mm). About 146 units fill
 # an A4 landscape page at 100 % with our margins; fit-to-width scales anything wider.
 PAGE_UNITS = 146
+ROLE_WIDTH = 13.0  # 本处室职责: its header on one line
 _COLS = range(len(layout.HEADERS))
 (C_NUMBER, C_TEXT, C_ROLE, C_ANSWER, C_STATUS, C_PLAN) = _COLS
 _COL_OF = dict(zip(layout.HEADERS, _COLS, strict=True))
@@ -82,12 +87,13 @@ def _column_widths(tasks: tuple[Task, ...], roles: list[str]) -> list[float]:
     status = max(text_units(s) for s in (*STATUSES, layout.COL_STATUS, layout.FILLER_LABELS[2]))
     widths = [0.0] * len(layout.HEADERS)
     widths[C_NUMBER] = min(12.0, number + 2)
-    widths[C_ROLE] = min(26.0, max(12.0, role_need + 2))
+    # 牵头 or 配合 is what the column says; who else is on the task may wrap.
+    widths[C_ROLE] = min(ROLE_WIDTH, role_need + 2)
     widths[C_STATUS] = status + 4  # room for the dropdown arrow
     rest = max(90.0, PAGE_UNITS - widths[C_NUMBER] - widths[C_ROLE] - widths[C_STATUS])
-    widths[C_TEXT] = round(rest * 0.38, 1)
-    widths[C_ANSWER] = round(rest * 0.38, 1)
-    widths[C_PLAN] = round(rest * 0.24, 1)
+    widths[C_TEXT] = round(rest * 0.32, 1)
+    widths[C_ANSWER] = round(rest * 0.46, 1)  # what the division writes gets the most room
+    widths[C_PLAN] = round(rest * 0.22, 1)
     return widths
 
 
@@ -138,13 +144,12 @@ class _Book:
         )
         self.label = f({**body, "align": "right", "valign": "vcenter"})
         self.filler = f({**body, **entry, "bottom": 1, "valign": "vcenter", "text_wrap": True})
+        # Plain, as on a printed government form: 黑体, ruled, no shading.
         self.header = f(
             {
                 **head,
                 **{k: cell[k] for k in ("border", "text_wrap", "valign")},
-                "bold": True,
                 "align": "center",
-                "bg_color": HEADER_FILL,
             }
         )
         self.number = f({**cell, "align": "center"})
@@ -248,7 +253,45 @@ def build_template(master: Master, division: str, year: int, quarter: int) -> by
                 f"无法写入文档属性 {name}（处室名称过长？最多 255 个字符）：{value[:40]}"
             )
     book.close()
-    return buffer.getvalue()
+    return _rows_grow_with_text(buffer.getvalue(), rows)
+
+
+#: The data sheet is the first worksheet of the workbook.
+_DATA_PART = "xl/worksheets/sheet1.xml"
+_ROW_TAG = re.compile(rb'<row r="(\d+)"[^>]*>')
+_CUSTOM_HEIGHT = b' customHeight="1"'
+
+
+def _rows_grow_with_text(xlsx: bytes, rows: Sequence[int]) -> bytes:
+    """The workbook with the task rows' heights kept but no longer marked as set by hand.
+
+    xlsxwriter marks every row it gives a height as ``customHeight``, a height set by hand, and
+    Excel, WPS and LibreOffice never resize such a row: a long answer stays cut at the height
+    the template was written with, on screen and on paper. A row with a height but without the
+    mark opens at that height (room to write in) and is fitted to its text again whenever a cell
+    in it is edited, in all three. xlsxwriter has no public way to write that, so the mark is
+    taken off the finished file's task rows; nothing else in the file changes.
+    """
+    wanted = set(rows)
+    changed = 0
+
+    def unmark(match: re.Match) -> bytes:
+        nonlocal changed
+        tag = match.group(0)
+        if int(match.group(1)) in wanted and _CUSTOM_HEIGHT in tag:
+            changed += 1
+            return tag.replace(_CUSTOM_HEIGHT, b"")
+        return tag
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():  # same names, order, dates and compression: reproducible
+            data = src.read(info)
+            if info.filename == _DATA_PART:
+                data = _ROW_TAG.sub(unmark, data)
+            dst.writestr(info, data)
+    assert changed == len(wanted), "xlsxwriter wrote the task rows in an unexpected form"
+    return out.getvalue()
 
 
 def _check_period(year: int, quarter: int) -> None:
@@ -361,9 +404,20 @@ def _guide_rows(division: str, year: int, quarter: int, title: str) -> list[tupl
         ("blank", "", ""),
         ("head", "", f"一、填写内容（在“{layout.DATA_SHEET}”工作表中）"),
         ("item", a, "必填。写明本季度该事项的工作进展、主要举措和取得的成效，尽量用数据说明。"),
+        (
+            "item",
+            "行高",
+            "填写后行高随内容自动增加，屏幕上和打印时都显示全文。Excel、WPS 中一行最高 409 磅"
+            f"（本表约 {EXCEL_ROW_CHARS} 字），更长的内容请精简，或另附材料说明。",
+        ),
         ("item", s, f"请点击单元格，从下拉列表中选择：{STATUS_LIST}。"),
         ("item", p, "写明存在的问题、困难和下一步工作打算；进度滞后的事项必须填写。"),
         ("item", "、".join(layout.FILLER_LABELS), "填写在表格上方第 3 行对应的空白单元格中。"),
+        (
+            "item",
+            "*",
+            f"{layout.COL_NUMBER}前标有“*”的事项，由我局（{BUREAU}）作为全市的牵头单位。",
+        ),
         ("blank", "", ""),
         ("head", "", f"二、{s}的含义"),
         *[("item", k, v) for k, v in STATUS_MEANINGS.items()],
@@ -382,7 +436,7 @@ def _guide_rows(division: str, year: int, quarter: int, title: str) -> list[tupl
         (
             "item",
             "3",
-            "不要重命名、删除或增加工作表。单元格中可以按 Alt+Enter 换行；行高可以自行调整。",
+            "不要重命名、删除或增加工作表。单元格中可以按 Alt+Enter 换行（LibreOffice 中为 Ctrl+Enter）。",
         ),
         ("item", "4", "单元格内容不要以“=”开头，不要粘贴公式或图片。"),
         ("blank", "", ""),
