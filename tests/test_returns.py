@@ -875,15 +875,15 @@ EMPTY_ROWS = b"".join(b'<row r="%d"><c r="A%d" s="0"/></row>' % (r, r) for r in 
 @pytest.mark.parametrize(
     "rows, cut",
     [
-        (text_rows(10, 5000) + text_rows(5003, 6000), True),  # rows MAX_ROWS + 1 and + 2 empty
+        (text_rows(10, 5000) + text_rows(5003, 12_000), True),  # rows MAX_ROWS + 1 and + 2 empty
         (text_rows(10, 5001) + EMPTY_ROWS, True),  # nothing with a value past them
         (text_rows(10, 4000) + EMPTY_ROWS, True),
-        (text_rows(10, 6000, "AB"), True),
+        (text_rows(10, 12_000, "AB"), True),
         # A cell out of order after the rows cut names a row that is read: no cut.
-        (text_rows(10, 6000) + b'<row r="6001"><c r="B7"><v>3</v></c></row>', False),
+        (text_rows(10, 12_000) + b'<row r="12001"><c r="B7"><v>3</v></c></row>', False),
         # A cell without its reference is placed by its row: no cut.
-        (text_rows(10, 6000) + b'<row r="6001"><c><v>3</v></c></row>', False),
-        (text_rows(10, 6000).replace(b"<row ", b'<row spans="1:1" '), False),  # r not first
+        (text_rows(10, 12_000) + b'<row r="12001"><c><v>3</v></c></row>', False),
+        (text_rows(10, 12_000).replace(b"<row ", b'<row spans="1:1" '), False),  # r not first
     ],
     ids=[
         "gap",

@@ -50,6 +50,9 @@ MAX_ROWS = 5_000
 MAX_COLS = 50
 #: Most cells one sheet may span (first to last non-empty cell), see the module docstring.
 MAX_SHEET_CELLS = 2_000_000
+#: Least XML a sheet's rows past MAX_ROWS + 1 must take for calamine to be handed a copy
+#: without them (see RowCut).
+MIN_ROWS_CUT = 256 * 1024
 #: Largest small XML part (properties, content types) parsed into memory.
 MAX_SMALL_PART = 1024 * 1024
 
@@ -768,6 +771,8 @@ class _SheetReach:
         safely: see _follow_cut)."""
         if self.gave_up or not self.cut_ok or self.cut_at < 0 or self.data_end < 0:
             return None
+        if self.data_end - self.cut_at < MIN_ROWS_CUT:
+            return None  # a few rows: the copy would cost more than calamine parsing them
         return RowCut(self.cut_at, self.cut_valued, bytes(self.tail))
 
     def feed(self, buf: bytes, cut: int) -> None:
