@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
+import random
 import re
 import shutil
 import struct
@@ -12,12 +14,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import python_calamine
 import xlsxwriter
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from xlsxwriter.utility import xl_cell_to_rowcol
 
-from workbook_tools import containers, layout
+from workbook_tools import containers, farcells, layout, returns
 from workbook_tools.containers import MAX_COLS, MAX_ROWS
 from workbook_tools.errors import ReturnReadError
 from workbook_tools.inbox import Collected, Rejected, collect, member_name
@@ -746,6 +749,164 @@ def test_fast_reach_is_the_tag_by_tag_reach(rows, pad, chunk):
         assert not all(named.match(c) for _, cells in rows for c in cells)
     else:
         assert fast == slow
+
+
+def _plain_cells(cells) -> bytes:
+    """Sheet XML of plain cells ((row, column letters, with a value), each in its own row tag
+    of the same row), as Excel writes them."""
+    return (
+        b"<worksheet><sheetData>"
+        + b"".join(
+            f'<row r="{r}"><c r="{c}{r}" s="1"{"><v>1</v></c>" if v else "/>"}</row>'.encode()
+            for r, c, v in cells
+        )
+        + b"</sheetData></worksheet>"
+    )
+
+
+@pytest.mark.parametrize("chunk", [4500, 1 << 20])
+@pytest.mark.parametrize("case", ["in order", "shuffled", "leading zeros", "empty ones outside"])
+def test_plain_reach_is_the_tag_by_tag_reach(case, chunk):
+    # The plain path finds the box from its first and last cells and widens it for every cell
+    # found outside; cells far out of order (more widenings than it allows) are measured cell
+    # by cell; either way the reach is the tag-by-tag one.
+    rng = random.Random(7)
+    letters = [containers.column_letter(c) for c in range(800)]
+    if case == "in order":
+        cells = [(r, letters[c], True) for r in range(3, 3000) for c in (0, 3, 5)]
+    elif case == "shuffled":
+        cells = [(rng.randrange(1, 10**6), rng.choice(letters), True) for _ in range(3000)]
+    elif case == "leading zeros":
+        cells = [(r, letters[r % 30], True) for r in range(1, 500)]
+    else:
+        cells = [(r, "B", True) for r in range(10, 2000)]
+        cells += [(rng.randrange(1, 10**6), rng.choice(letters), False) for _ in range(500)]
+        rng.shuffle(cells)
+    xml = _plain_cells(cells)
+    if case == "leading zeros":
+        xml = re.sub(rb'r="([A-Z]+)(\d)', rb'r="\g<1>00\2', xml)
+    slow, _ = _reach(containers._XlsxScanner, xml, chunk)
+    fast, reach = _reach(containers._SheetReach, xml, chunk)
+    assert not reach.gave_up
+    assert fast == slow
+
+
+def test_a_plain_sheet_is_measured_without_a_match_per_cell(monkeypatch):
+    # Cells as Excel writes them: the box comes from a few searches, not from a list of cells.
+    class CellByCell:
+        def findall(self, *args):
+            raise AssertionError("measured cell by cell")
+
+    monkeypatch.setattr(containers, "_CELL_RE", (CellByCell(), CellByCell()))
+    xml = _plain_cells([(r, c, True) for r in range(2, 30_000) for c in "BCF"])
+    fast, reach = _reach(containers._SheetReach, xml, 1 << 20)
+    assert fast == {"sheet": (1, 29_998, 1, 5)} and not reach.gave_up
+
+
+def test_plain_reach_gives_up_on_a_cell_inside_another_tag():
+    # Not well-formed: a "<" inside a row tag's attribute. The tag-by-tag scanner takes the row
+    # tag to end at the first ">", so it sees no cell at Z99.
+    xml = (
+        b'<worksheet><sheetData><row r="3"><c r="A3"><v>1</v></c></row>'
+        b'<row r="4" x="<c r="Z99"><v>1</v>"><c r="B4"><v>1</v></c></row>'
+        b"</sheetData></worksheet>"
+    )
+    _, reach = _reach(containers._SheetReach, xml, 1 << 20)
+    assert reach.gave_up
+    slow, _ = _reach(containers._XlsxScanner, xml, 1 << 20)
+    assert slow == {"sheet": (2, 3, 0, 1)}
+
+
+def add_sheet_rows(data: bytes, rows: bytes, after: bytes = b"") -> bytes:
+    """``data`` with ``rows`` at the end of its first sheet's sheetData, ``after`` right after."""
+    part = "xl/worksheets/sheet1.xml"
+    xml = zipfile.ZipFile(io.BytesIO(data)).read(part)
+    return patch_zip(data, {part: xml.replace(b"</sheetData>", rows + b"</sheetData>" + after)})
+
+
+def text_rows(first: int, last: int, cols: str = "A") -> bytes:
+    return b"".join(
+        f'<row r="{r}">'.encode()
+        + b"".join(
+            f'<c r="{c}{r}" t="inlineStr"><is><t>第{r}行</t></is></c>'.encode() for c in cols
+        )
+        + b"</row>"
+        for r in range(first, last + 1)
+    )
+
+
+def calamine_rows(data: bytes) -> list[list]:
+    """Every row python-calamine parses in the sheet 完成情况."""
+    book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    return book.get_sheet_by_name(layout.DATA_SHEET).to_python(skip_empty_area=False)
+
+
+MERGED = b'<mergeCells count="1"><mergeCell ref="B7000:C7000"/></mergeCells>'
+
+
+def test_a_long_sheet_is_parsed_only_to_the_row_after_those_read(tmp_path):
+    # 100,000 pasted rows: calamine parses a sheet whole although only MAX_ROWS + 1 rows are
+    # read; it is handed a copy that ends there (the row after shows that the sheet goes on).
+    data = add_sheet_rows(
+        build_return(tmp_path / "x.xlsx").read_bytes(), text_rows(10, 100_000), MERGED
+    )
+    facts = containers.inspect_workbook_zip(data, "xlsx", list_far=True)
+    assert list(facts.cuts) == ["xl/worksheets/sheet1.xml"] and not facts.far
+    copy = farcells.without_rows_past(data, facts)
+    whole, cut = calamine_rows(data), calamine_rows(copy)
+    assert len(whole) == 100_000
+    assert len(cut) == MAX_ROWS + 2
+    assert cut[: MAX_ROWS + 1] == whole[: MAX_ROWS + 1]
+    sheet = zipfile.ZipFile(io.BytesIO(copy)).read("xl/worksheets/sheet1.xml")
+    original = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
+    tail = original[original.index(b"</sheetData>") :]
+    assert MERGED in tail and sheet.endswith(tail)  # what follows the rows is kept
+    ret = read_return(data, "x.xlsx")
+    plain = read(build_return(tmp_path / "plain.xlsx")).rows
+    assert ret.rows[: len(plain)] == plain
+    assert ret.rows[-1].row == MAX_ROWS and ret.rows[-1].number == f"第{MAX_ROWS}行"
+    assert ret.notes == ("工作表 完成情况 超过 5000 行，只读取了前 5000 行",)
+    assert ret.extra == ("工作表 完成情况 第 5001 行及以后仍有内容（超过 5000 行的部分未读取）",)
+
+
+EMPTY_ROWS = b"".join(b'<row r="%d"><c r="A%d" s="0"/></row>' % (r, r) for r in range(5002, 30_000))
+
+
+@pytest.mark.parametrize(
+    "rows, cut",
+    [
+        (text_rows(10, 5000) + text_rows(5003, 12_000), True),  # rows MAX_ROWS + 1 and + 2 empty
+        (text_rows(10, 5001) + EMPTY_ROWS, True),  # nothing with a value past them
+        (text_rows(10, 4000) + EMPTY_ROWS, True),
+        (text_rows(10, 12_000, "AB"), True),
+        # A cell out of order after the rows cut names a row that is read: no cut.
+        (text_rows(10, 12_000) + b'<row r="12001"><c r="B7"><v>3</v></c></row>', False),
+        # A cell without its reference is placed by its row: no cut.
+        (text_rows(10, 12_000) + b'<row r="12001"><c><v>3</v></c></row>', False),
+        (text_rows(10, 12_000).replace(b"<row ", b'<row spans="1:1" '), False),  # r not first
+    ],
+    ids=[
+        "gap",
+        "empty past",
+        "empty past, short",
+        "two columns",
+        "out of order",
+        "unnamed",
+        "spans",
+    ],
+)
+def test_a_sheet_cut_after_the_rows_read_reads_as_the_whole(tmp_path, rows, cut):
+    data = add_sheet_rows(build_return(tmp_path / "x.xlsx").read_bytes(), rows, MERGED)
+    facts = containers.inspect_workbook_zip(data, "xlsx", list_far=True)
+    assert bool(facts.cuts) == cut
+    book = farcells.without_rows_past(data, facts) if cut else data
+    whole, copy = returns._load_sheets(data, "x.xlsx"), returns._load_sheets(book, "x.xlsx")
+    assert [(s.grid, s.rows_cut, s.beyond) for s in copy] == [
+        (s.grid, s.rows_cut, s.beyond) for s in whole
+    ]
+    assert read_return(data, "x.xlsx") == dataclasses.replace(
+        read_return(book, "x.xlsx"), sha256=read_return(data, "x.xlsx").sha256
+    )
 
 
 def test_far_away_cell_in_xls_refused(tmp_path, soffice):

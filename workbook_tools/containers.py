@@ -23,6 +23,7 @@ import re
 import struct
 import zipfile
 import zlib
+from collections import deque
 from dataclasses import dataclass, field
 
 import olefile
@@ -49,6 +50,9 @@ MAX_ROWS = 5_000
 MAX_COLS = 50
 #: Most cells one sheet may span (first to last non-empty cell), see the module docstring.
 MAX_SHEET_CELLS = 2_000_000
+#: Least XML a sheet's rows past MAX_ROWS + 1 must take for calamine to be handed a copy
+#: without them (see RowCut).
+MIN_ROWS_CUT = 256 * 1024
 #: Largest small XML part (properties, content types) parsed into memory.
 MAX_SMALL_PART = 1024 * 1024
 
@@ -439,6 +443,24 @@ class ZipFacts:
     #: xlsx worksheet parts whose cells reach too far for calamine: part -> (sheet, reach).
     #: They must go through farcells.without_far_cells before calamine sees the workbook.
     far: dict[str, tuple[str, Extent]] = field(default_factory=dict)
+    #: xlsx worksheet parts that go on past row MAX_ROWS + 1 and can be cut there for calamine
+    #: (which parses a sheet whole though only MAX_ROWS + 1 rows are read): part -> where.
+    #: farcells.without_rows_past makes the copy; parts in ``far`` are not listed.
+    cuts: dict[str, RowCut] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RowCut:
+    """Where the rows past MAX_ROWS + 1 of a worksheet part begin, and what follows them.
+
+    Only made where leaving those rows out changes nothing calamine reads in the first
+    MAX_ROWS + 1 rows: every cell with a value from ``at`` on names a row past MAX_ROWS + 1,
+    and every <c> there names its cell (see _SheetReach._follow_cut).
+    """
+
+    at: int  #: offset in the inflated part of the first <row r="N">, N > MAX_ROWS + 1
+    valued: bool  #: a cell left out holds a value: the copy must show that the sheet goes on
+    tail: bytes  #: the part from its </sheetData> on (merged cells, validations, page setup…)
 
 
 _SMALL_PARTS = (
@@ -532,6 +554,8 @@ def inspect_workbook_zip(
         if isinstance(scanner, _SheetReach) and scanner.gave_up:
             extents.pop(info.filename, None)
             _remeasure(zf, info, _XlsxScanner(extents, info.filename))
+        elif isinstance(scanner, _SheetReach) and (row_cut := scanner.row_cut()) is not None:
+            facts.cuts[info.filename] = row_cut
     if any(e.too_big() for e in extents.values()):  # names only for the message
         sheet_names = _xlsx_sheet_parts(facts) if kind != "ods" else {}
         far = {part: (sheet_names.get(part, part), e) for part, e in extents.items()}
@@ -540,6 +564,7 @@ def inspect_workbook_zip(
         if kind == "ods":  # one part holds every sheet: farcells cuts them all
             far = {"content.xml": next(v for v in far.values() if v[1].too_big())}
         facts.far = {part: value for part, value in far.items() if value[1].too_big()}
+        facts.cuts = {part: c for part, c in facts.cuts.items() if part not in facts.far}
     return facts
 
 
@@ -595,18 +620,168 @@ def shared_strings_part(facts: ZipFacts) -> str:
     return "xl/sharedStrings.xml"
 
 
+# The plain path of _SheetReach, for a piece whose every <c> is written as Excel, openpyxl and
+# xlsxwriter write it: <c r="AB12" ...>, no namespace prefix, one space, double quotes, capital
+# letters. Then its cells are those _CELL_RE finds, and the bounding box of those with a value
+# is found without a Python object per cell: the first and the last such cell give a box; one
+# search (_outside, a pattern made for the box) finds the next <c> that is not plain or names
+# a cell outside the box; none: the box is exact; a plain one with a value widens the box, and
+# the search goes on from there (what it passed was inside the narrower box already).
+#
+# A cell found inside another tag (a "<" in an attribute, not well-formed) is seen by _CELL_RE
+# and _XlsxScanner differently: _SheetReach gives up then. One inside the box changes no box.
+_VALUE = rb"\s{0,64}<" + _NS + rb"(?:v|is|f)[\s/>]"  # what follows a <c> with a value
+_VALUE_NEXT = rb"(?=" + _VALUE + rb")"
+_PLAIN_VALUED = re.compile(rb'<c r="([A-Z]{1,3})(\d+)"[^>]*>' + _VALUE_NEXT)
+#: Most times the box may widen in one piece (cells far out of order) before the piece is
+#: measured cell by cell.
+_MAX_WIDENINGS = 64
+
+
+def _plain_box(
+    buf: bytes, start: int, end: int, closed: int, cols: tuple[int, int] | None = None
+) -> tuple[int, ...] | None:
+    """(first row, last row, first column, last column) of the cells with a value that start in
+    ``buf[start:end]``, rows as written (1-based), columns 0-based; () when there are none;
+    None when the piece is not plain up to ``closed`` (its last ">" before ``end``), or the box
+    widened too often: the piece is to be measured cell by cell. ``cols``: the first and last
+    column of cells with a value found before (in the same part), to start the box with."""
+    first = _PLAIN_VALUED.search(buf, start, end)
+    if first is None:
+        return None if _outside(-1, -1, -1, -1).search(buf, start, closed) else ()
+    last: deque[re.Match] = deque(maxlen=1)
+    size = 1 << 16
+    while not last:  # the last cell with a value, looked for in ever larger tails
+        last.extend(_PLAIN_VALUED.finditer(buf, max(first.start(), end - size), end))
+        size *= 8
+    if _in_tag(buf, first.start()) or _in_tag(buf, last[0].start()):
+        raise _InTag
+    r0, r1 = sorted((int(first[2]), int(last[0][2])))
+    c0, c1 = sorted((column_index(first[1].decode()), column_index(last[0][1].decode())))
+    if cols is not None:  # rows and cells cut anywhere would widen the box at each piece
+        c0, c1 = min(c0, cols[0]), max(c1, cols[1])
+    pos = start
+    for _ in range(_MAX_WIDENINGS):
+        m = _outside(r0, r1, c0, c1).search(buf, pos, end)
+        if m is None or m.start() >= closed:  # a <c> cut off at ``end`` is no cell yet
+            return r0, r1, c0, c1
+        cell = _PLAIN_VALUED.match(buf, m.start(), end)
+        if cell is None:
+            return None  # not plain
+        if _in_tag(buf, m.start()):
+            raise _InTag
+        row, col = int(cell[2]), column_index(cell[1].decode())
+        r0, r1, c0, c1 = min(r0, row), max(r1, row), min(c0, col), max(c1, col)
+        pos = m.end()
+    return None
+
+
+class _InTag(Exception):
+    """A cell with a value was found inside another tag."""
+
+
+def _in_tag(buf: bytes, pos: int) -> bool:
+    """Whether ``pos`` is inside a tag begun before it."""
+    return buf.rfind(b"<", 0, pos) > buf.rfind(b">", 0, pos)
+
+
+@functools.lru_cache(maxsize=256)
+def _outside(r0: int, r1: int, c0: int, c1: int) -> re.Pattern:
+    """A <c> that is not plain, or a plain one with a value whose row (as written) is outside
+    r0..r1 or whose column is outside c0..c1; r0 = -1: any <c> that is not plain."""
+    cols = [] if r0 < 0 else _letters_below(column_letter(c0).encode())
+    cols += [] if r0 < 0 else _letters_above(column_letter(c1).encode())
+    rows = [] if r0 < 0 else _digits_below(r0) + _digits_above(r1)
+    inside = rb' r="'
+    if cols:
+        inside += b"(?!(?:" + b"|".join(cols) + rb")\d)"
+    # Leading zeros are read past, as int() reads them; possessively, so that "05" is not
+    # taken for a 0 and then a 5.
+    inside += rb"[A-Z]{1,3}(?:0(?=\d))*+"
+    if rows:
+        inside += b"(?!(?:" + b"|".join(rows) + b')")'
+    empty = rb' r="[A-Z]{1,3}\d+"[^>]*>(?!' + _VALUE + rb")"
+    return re.compile(rb"<c(?=[\s/>])(?!" + inside + rb'\d+")(?!' + empty + rb")")
+
+
+def _digits_above(n: int) -> list[bytes]:
+    """Alternatives matching a decimal number without leading zeros greater than ``n`` >= 0."""
+    s = str(n).encode()
+    alts = [rb"[1-9]\d{%d,}" % len(s)]  # more digits
+    for i, d in enumerate(s):  # as many digits: the same up to i, then a greater digit
+        if d < ord("9"):
+            alts.append(s[:i] + b"[%c-9]" % (d + 1) + rb"\d{%d}" % (len(s) - i - 1))
+    return alts
+
+
+def _digits_below(n: int) -> list[bytes]:
+    """Alternatives matching a decimal number without leading zeros ("0" itself is one) less
+    than ``n`` >= 0."""
+    s = str(n).encode()
+    alts = []
+    if len(s) > 1:
+        alts.append(rb"\d")
+    if len(s) > 2:
+        alts.append(rb"[1-9]\d{1,%d}" % (len(s) - 2))
+    for i, d in enumerate(s):
+        low = ord("1") if i == 0 and len(s) > 1 else ord("0")
+        if d > low:
+            alts.append(s[:i] + b"[%c-%c]" % (low, d - 1) + rb"\d{%d}" % (len(s) - i - 1))
+    return alts
+
+
+def _letters_above(s: bytes) -> list[bytes]:
+    """Alternatives matching column letters (one to three capitals) after ``s``."""
+    alts = [b"[A-Z]{%d,3}" % (len(s) + 1)] if len(s) < 3 else []
+    for i, ch in enumerate(s):
+        if ch < ord("Z"):
+            alts.append(s[:i] + b"[%c-Z]" % (ch + 1) + b"[A-Z]{%d}" % (len(s) - i - 1))
+    return alts
+
+
+def _letters_below(s: bytes) -> list[bytes]:
+    """Alternatives matching column letters (one to three capitals) before ``s``."""
+    alts = [b"[A-Z]{1,%d}" % (len(s) - 1)] if len(s) > 1 else []
+    for i, ch in enumerate(s):
+        if ch > ord("A"):
+            alts.append(s[:i] + b"[A-%c]" % (ch - 1) + b"[A-Z]{%d}" % (len(s) - i - 1))
+    return alts
+
+
+#: The row tag from which _SheetReach would cut a sheet (see RowCut), as Excel, openpyxl and
+#: xlsxwriter write it.
+_ROW_PAST = re.compile(rb'<row r="0*(?:' + b"|".join(_digits_above(MAX_ROWS + 1)) + rb')"')
+
+
 class _SheetReach:
     """The reach of a worksheet whose every <c> names its cell (r="AB12"), at regex speed.
 
     Gives the same extent as _XlsxScanner, which also needs <row r> and the position of cells
     that do not name themselves; when one <c> does not, it gives up (``gave_up``) and the part
     is measured again with _XlsxScanner.
+
+    On the way it finds where the part could be cut for calamine (row_cut).
     """
 
     def __init__(self, extents: dict[str, Extent], part: str) -> None:
         self.extents = extents
         self.part = part
         self.gave_up = False
+        self.offset = 0  # of buf[0] in the part: each feed moves on by its ``cut``
+        self.cut_at = -1  # offset of the first <row r="N">, N > MAX_ROWS + 1
+        self.cut_ok = True
+        self.cut_valued = False
+        self.data_end = -1  # offset of </sheetData> after cut_at
+        self.tail = bytearray()
+
+    def row_cut(self) -> RowCut | None:
+        """Where the rows past MAX_ROWS + 1 can be left out, or None (nothing to cut, or not
+        safely: see _follow_cut)."""
+        if self.gave_up or not self.cut_ok or self.cut_at < 0 or self.data_end < 0:
+            return None
+        if self.data_end - self.cut_at < MIN_ROWS_CUT:
+            return None  # a few rows: the copy would cost more than calamine parsing them
+        return RowCut(self.cut_at, self.cut_valued, bytes(self.tail))
 
     def feed(self, buf: bytes, cut: int) -> None:
         if self.gave_up:
@@ -616,8 +791,25 @@ class _SheetReach:
         # closing ">", so a tag cut off at ``end`` is counted by neither.
         end = cut + _OVERLAP // 2
         prefixed = buf.find(b":c", 0, end) >= 0
-        cells = _CELL_RE[prefixed].findall(buf, 0, end)
         closed = buf.rfind(b">", 0, end) + 1
+        seen = self.extents.get(self.part)
+        cols = (seen.min_col, seen.max_col) if seen is not None and seen.max_row >= 0 else None
+        try:
+            box = None if prefixed else _plain_box(buf, 0, end, closed, cols)
+            if self.cut_ok:
+                self._follow_cut(buf, cut, end, closed, box)
+        except _InTag:
+            self.gave_up = True
+            return
+        self.offset += cut
+        if box is not None:  # None: not plain, or the box widened too often
+            if box:
+                rlo, rhi, clo, chi = box
+                self.extents.setdefault(self.part, Extent()).add(
+                    max(rlo - 1, 0), clo, max(rhi - 1, 0), chi
+                )
+            return
+        cells = _CELL_RE[prefixed].findall(buf, 0, end)
         if len(cells) != len(_ANY_CELL_RE[prefixed].findall(buf, 0, closed)):
             self.gave_up = True  # some <c> does not begin with its own reference
             return
@@ -629,6 +821,34 @@ class _SheetReach:
         self.extents.setdefault(self.part, Extent()).add(
             max(min(numbers) - 1, 0), min(cols), max(max(numbers) - 1, 0), max(cols)
         )
+
+    def _follow_cut(
+        self, buf: bytes, cut: int, end: int, closed: int, box: tuple[int, ...] | None
+    ) -> None:
+        """Find the first <row r="N">, N > MAX_ROWS + 1, and check what follows it up to
+        </sheetData>: only plain pieces (every <c> names its cell, so none is placed by its
+        row) whose cells with a value all name rows past MAX_ROWS + 1. A cell without a value
+        may name any row: calamine reads nothing from it. Then keep the tail."""
+        if self.cut_at < 0:
+            m = _ROW_PAST.search(buf, 0, end)
+            if m is None:
+                return
+            self.cut_at = self.offset + m.start()
+        start = max(self.cut_at - self.offset, 0)  # it may be found in the overlap
+        if self.data_end < 0:
+            after = box if start == 0 or box is None else _plain_box(buf, start, end, closed)
+            if after is None or (after and after[0] <= MAX_ROWS + 1):
+                self.cut_ok = False
+                return
+            self.cut_valued = self.cut_valued or bool(after)
+            found = buf.find(b"</sheetData", start, end)
+            if found < 0:
+                return
+            self.data_end = self.offset + found
+        # The bytes new to this feed are buf[:cut]; those from data_end on are the tail.
+        self.tail += buf[max(self.data_end - self.offset, 0) : cut]
+        if len(self.tail) > MAX_SMALL_PART:
+            self.cut_ok = False
 
 
 class _XlsxScanner:

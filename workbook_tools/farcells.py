@@ -1,4 +1,5 @@
-"""An xlsx with its far cells left out, and what those cells said.
+"""An xlsx with its far cells left out, and what those cells said; an xlsx without its rows past
+those read.
 
 python-calamine allocates rows x columns of a sheet's used range, so one stray note far from the
 table (ZX60000, or XFD1048576) would cost memory for the whole rectangle, or abort the process.
@@ -10,6 +11,10 @@ The copy is made with zipfile's public API, each sheet streamed through :class:`
 under the limits inspect_workbook_zip already enforced on the original. Whatever this module
 gets wrong can only leave a far cell in: the caller measures the copy again and refuses it
 then.
+
+A sheet that goes on past the rows read (a long list pasted under the table) but is not too big
+for calamine is handed to it cut after row MAX_ROWS + 1 (without_rows_past): calamine parses a
+sheet whole although only its first MAX_ROWS + 1 rows are read.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from .containers import (
     MAX_COLS,
     MAX_ROWS,
     ZIP_ERRORS,
+    RowCut,
     UnsafeFile,
     ZipFacts,
     column_index,
@@ -117,6 +123,43 @@ def _without_far_cells(data: bytes, facts: ZipFacts) -> Trimmed:
         if text.strip():
             cells.append(FarCell(sheet, r, c, text))
     return Trimmed(out.getvalue(), tuple(cells), counts)
+
+
+# Where rows were left out but some held a value: a cell in row MAX_ROWS + 2, never read, so that
+# calamine still sees the sheet go on past MAX_ROWS rows (the reader notes it).
+_GOES_ON = f'<row r="{MAX_ROWS + 2}"><c r="A{MAX_ROWS + 2}"><v>0</v></c></row>'.encode()
+
+
+def without_rows_past(data: bytes, facts: ZipFacts) -> bytes:
+    """A copy of the xlsx ``data`` whose sheets in ``facts.cuts`` end after row MAX_ROWS + 1
+    (what follows their </sheetData> kept). ``data`` must have passed
+    inspect_workbook_zip(list_far=True), which gave ``facts``."""
+    try:
+        return _without_rows_past(data, facts.cuts)
+    except ZIP_ERRORS as exc:
+        raise UnsafeFile("文件已损坏（压缩结构无法读取）", "请重新保存后再报送") from exc
+
+
+def _without_rows_past(data: bytes, cuts: dict[str, RowCut]) -> bytes:
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as new:
+        for info in zf.infolist():
+            if info.is_dir():
+                continue
+            entry = zipfile.ZipInfo(info.filename)  # fresh, as in _without_far_cells
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            with new.open(entry, "w") as sink, zf.open(info) as source:
+                cut = cuts.get(info.filename)
+                if cut is None:
+                    shutil.copyfileobj(source, sink, CHUNK)
+                    continue
+                left = cut.at  # only the rows kept are inflated again
+                while left > 0 and (piece := source.read(min(CHUNK, left))):
+                    sink.write(piece)
+                    left -= len(piece)
+                sink.write((_GOES_ON if cut.valued else b"") + cut.tail)
+    return out.getvalue()
 
 
 _ODS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"

@@ -47,7 +47,7 @@ from .containers import (
     sniff_bytes,
 )
 from .errors import ReturnReadError
-from .farcells import FarCell, without_far_cells
+from .farcells import FarCell, without_far_cells, without_rows_past
 from .loose import loose_texts
 from .model import ReturnFile, ReturnRow, ReturnTable, Stray, quarter_name
 from .shown import shown_texts
@@ -120,6 +120,9 @@ def read_return(
                 inspect_workbook_zip(trimmed.data, kind)  # the copy is measured too
                 book, far = trimmed.data, trimmed.cells
                 notes += _far_notes(trimmed.counts, far)
+            elif facts.cuts:  # rows past those read: calamine would parse them all the same
+                book = without_rows_past(data, facts)
+                inspect_workbook_zip(book, kind)  # the copy is measured too
         except UnsafeFile as exc:
             raise ReturnReadError(exc.message, file=source, hint=exc.hint) from None
         props = custom_properties(facts, kind)
