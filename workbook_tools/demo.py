@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import layout
@@ -32,6 +32,8 @@ class Fill:
     status: str = ""
     plan: str = ""
     text: str | None = None  # a new 责任事项 text: someone edited the task (not allowed)
+    # 截至本季度末累计完成 by target name: a number typed as a number, a str typed as text
+    figures: Mapping[str, float | str] = field(default_factory=dict)
 
 
 def fill_template(
@@ -57,6 +59,8 @@ def fill_template(
         cell.data_type = "s"
 
     cols = {name: i + 1 for i, name in enumerate(layout.HEADERS)}
+    header = [str(c.value or "") for c in ws[layout.ROW_HEADER]]
+    pairs, _ = layout.extra_columns(header)
     for col, value in zip((2, 4, 6), filler, strict=True):
         if value:
             put(layout.ROW_FILLER, col, value)
@@ -70,6 +74,15 @@ def fill_template(
         put(row, cols[layout.COL_PLAN], fill.plan)
         if fill.text is not None:
             put(row, cols[layout.COL_TEXT], fill.text)
+        for target_col, figure_col in pairs:
+            shown = str(ws.cell(row=row, column=(target_col or 0) + 1).value or "")
+            name = re.split(r"[：:]", shown, maxsplit=1)[0]
+            if target_col is not None and name in fill.figures:
+                value = fill.figures[name]
+                if isinstance(value, str):
+                    put(row, figure_col + 1, value)
+                else:
+                    ws.cell(row=row, column=figure_col + 1).value = value
     dst.parent.mkdir(parents=True, exist_ok=True)
     wb.save(dst)
     return dst

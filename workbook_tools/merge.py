@@ -8,7 +8,7 @@ Every problem becomes a :class:`~workbook_tools.model.Flag`; nothing is printed 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -41,6 +41,8 @@ from .pairing import (
     similarity,
     task_number,
 )
+from .quality import placeholders, quality_flags
+from .targets import TaskProgress, match_figures, parse_figure, target_flags, task_progress
 
 # Variants people type instead of the four statuses, folded before comparison.
 STATUS_VARIANTS = {
@@ -337,6 +339,7 @@ def check_part(master: Master, part: Part, strays: bool = True) -> Checked:
                     f"“{r.role}”（{where(r, '本处室职责')}）",
                     task.number,
                 )
+        figures = _figures(task, rows, lambda detail, n=task.number: flag("内容未读入", detail, n))
         answers.append(
             Answer(
                 task_number=task.number,
@@ -349,6 +352,7 @@ def check_part(master: Master, part: Part, strays: bool = True) -> Checked:
                 source=ret.source,
                 cell=row.cell("完成情况"),
                 note="；".join(notes),
+                figures=figures,
             )
         )
     _report_left(master, part, pairing.left, flag)
@@ -359,6 +363,29 @@ def check_part(master: Master, part: Part, strays: bool = True) -> Checked:
         for item in ret.extra:
             flag("多余内容", f"事项表以外的内容：{item}（{ret.source}）")
     return Checked(tuple(answers), tuple(flags), len(tasks))
+
+
+def _figures(task: Task, rows: Sequence[ReturnRow], flag) -> tuple[tuple[str, float | None], ...]:
+    """(target name, cumulative figure) for each target of ``task`` from its rows' 累计完成
+    cells (the first row that gives one); what cannot be read is flagged through ``flag``."""
+    values: dict[str, float | None] = {}
+    for r in rows:
+        found, unplaced = match_figures(task.targets, r.figures)
+        for target in task.targets:
+            if values.get(target.name) is not None or target.name not in found:
+                continue
+            text, cell = found[target.name]
+            try:
+                values[target.name] = parse_figure(text, target.unit)
+            except ValueError as exc:
+                flag(
+                    f"序号 {task.label} 的“{target.name}”累计完成数“{text.strip()}”{exc}，未读入"
+                    f"（单元格 {cell}）；请填写不小于0的数字"
+                )
+        for _, text, cell in unplaced:
+            why = "没有量化指标" if not task.targets else "没有与之对应的量化指标"
+            flag(f"序号 {task.label} {why}，所填累计完成数“{text.strip()}”未读入（单元格 {cell}）")
+    return tuple((t.name, values.get(t.name)) for t in task.targets)
 
 
 def _joined(rows: Sequence[ReturnRow], name: str) -> str:
@@ -583,10 +610,19 @@ def _parts(master: Master, ret: ReturnFile, ident: Identified) -> list[Part]:
     return parts
 
 
-def merge(master: Master, collected, year: int, quarter: int) -> Summary:
+def merge(
+    master: Master,
+    collected,
+    year: int,
+    quarter: int,
+    previous: Mapping[tuple[str, str], object] | None = None,
+) -> Summary:
     """Consolidate the returns of one period against the master.
 
     ``collected`` is a :class:`workbook_tools.inbox.Collected` (returns, rejected, skipped).
+    ``previous`` maps (division, task number) to what that division reported on the task last
+    quarter (anything with ``answer`` and ``figures``, such as archive.ArchiveRow): it gives
+    答复未更新 and 数据倒退. Without it (a first quarter, no archive) neither is checked.
     """
     divisions = master.divisions
     flags: list[Flag] = []
@@ -662,7 +698,21 @@ def merge(master: Master, collected, year: int, quarter: int) -> Summary:
         )
         flags += division_flags
     verdicts += _verdicts(sorted(collected.returns, key=lambda r: r.source), used_files, set_aside)
+    return summarise(master, year, quarter, answers, statuses, flags, verdicts, previous)
 
+
+def summarise(
+    master: Master,
+    year: int,
+    quarter: int,
+    answers: list[Answer],
+    statuses: list[DivisionStatus],
+    flags: list[Flag],
+    verdicts: list[FileVerdict],
+    previous: Mapping[tuple[str, str], object] | None = None,
+) -> Summary:
+    """The Summary of accepted ``answers``: each task judged, its targets against 序时进度,
+    the answers' quality; ``flags`` (those found so far) are extended."""
     answers_by_task: dict[str, list[Answer]] = {}
     for a in answers:
         answers_by_task.setdefault(a.task_number, []).append(a)
@@ -671,7 +721,14 @@ def merge(master: Master, collected, year: int, quarter: int) -> Summary:
         mine = answers_by_task.get(task.number, [])
         status, task_flags = _judge_task(task, mine)
         flags += task_flags
-        judged.append((task, status, mine))
+        progress = None
+        if task.targets:
+            progress, target_flags = _progress(master, task, quarter, mine, previous or {})
+            flags += target_flags
+        judged.append((task, status, mine, progress))
+    known = placeholders(master.placeholders)
+    before = {key: getattr(p, "answer", "") for key, p in (previous or {}).items()}
+    flags += quality_flags(answers, before, known)
     # Attach every task-level flag to its task, so 汇总 can show 问题标记.
     by_task: dict[str, list[Flag]] = {}
     for f in flags:
@@ -690,8 +747,9 @@ def merge(master: Master, collected, year: int, quarter: int) -> Summary:
             lead_answers=tuple(a for a in mine if a.role == ROLE_LEAD),
             partner_answers=tuple(a for a in mine if a.role != ROLE_LEAD),
             flags=tuple(by_task.get(task.number, ())),
+            progress=progress,
         )
-        for task, status, mine in judged
+        for task, status, mine, progress in judged
     ]
     verdicts.sort(key=lambda v: v.source)
     return Summary(
@@ -704,6 +762,27 @@ def merge(master: Master, collected, year: int, quarter: int) -> Summary:
         flags=tuple(flags),
         files=tuple(verdicts),
     )
+
+
+def _progress(
+    master: Master,
+    task: Task,
+    quarter: int,
+    answers: Sequence[Answer],
+    previous: Mapping[tuple[str, str], object],
+) -> tuple[TaskProgress, list[Flag]]:
+    """Where a task with targets stands (the lead's figures count) and the flags its numbers
+    raise: 未达序时, 状态与数据不符, 数据倒退, 状态不一致 (targets.target_flags)."""
+    figures = {a.division: dict(a.figures) for a in answers if a.figures}
+    statuses = {a.division: a.status for a in answers}
+    sources = {a.division: a.source for a in answers}
+    before = {}
+    for division in figures:
+        prev = previous.get((division, task.number))
+        if prev is not None:
+            before[division] = dict(getattr(prev, "figures", {}) or {})
+    progress = task_progress(task, quarter, figures, master.schedule)
+    return progress, target_flags(task, quarter, progress, statuses, figures, before, sources)
 
 
 def _set_aside_reason(used: Part, other: Part) -> str:
