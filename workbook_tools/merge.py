@@ -726,9 +726,10 @@ def summarise(
             progress, target_flags = _progress(master, task, quarter, mine, previous or {})
             flags += target_flags
         judged.append((task, status, mine, progress))
-    known = placeholders(master.placeholders)
-    before = {key: getattr(p, "answer", "") for key, p in (previous or {}).items()}
-    flags += quality_flags(answers, before, known)
+    if tracks_year(master, previous):
+        known = placeholders(master.placeholders)
+        before = {key: getattr(p, "answer", "") for key, p in (previous or {}).items()}
+        flags += quality_flags(answers, before, known)
     # Attach every task-level flag to its task, so 汇总 can show 问题标记.
     by_task: dict[str, list[Flag]] = {}
     for f in flags:
@@ -762,6 +763,13 @@ def summarise(
         flags=tuple(flags),
         files=tuple(verdicts),
     )
+
+
+def tracks_year(master: Master, previous: Mapping | None = None) -> bool:
+    """Whether merge checks the year's progress and the answers' quality (答复过简, 答复雷同,
+    答复未更新): when the master states quantitative targets or placeholders (占位答复), or an
+    earlier quarter of the year is known. A plain master's first quarter is judged as before."""
+    return bool(previous) or bool(master.placeholders) or any(t.targets for t in master.tasks)
 
 
 def _progress(
