@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from builders import on_track_figures
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
 from openpyxl.packaging.custom import CustomPropertyList
@@ -107,7 +108,12 @@ class Kit:
 
     def fills(self, case: str, division: str, tasks=None) -> dict[str, Fill]:
         return {
-            n: Fill(typed(case, division, n, ANSWER), "按序时推进", typed(case, division, n, PLAN))
+            n: Fill(
+                typed(case, division, n, ANSWER),
+                "按序时推进",
+                typed(case, division, n, PLAN),
+                figures=on_track_figures(self.master.task(n), division),
+            )
             for n in (self.tasks(division) if tasks is None else tasks)
         }
 

@@ -308,7 +308,7 @@ def _merge_with(
 ) -> None:
     """merge, once the archive (or None) is open."""
     from .inbox import collect
-    from .merge import has_errors, tracks_year
+    from .merge import has_errors
     from .merge import merge as merge_returns
     from .model import FLAG_TYPES, SEVERITIES, quarter_name
     from .progress import Progress
@@ -346,7 +346,7 @@ def _merge_with(
     history = None
     if archive is not None:
         earlier = [r for r in archive.history(year) if r.quarter != quarter]
-        if earlier or tracks_year(master, previous):
+        if earlier:  # 全年进展 once the year has history
             history = sorted([*earlier, *rows], key=lambda r: r.quarter)
     target = out or _summary_path(Path("outbox"), year, quarter)
     write_summary(summary, target, history=history)

@@ -402,7 +402,8 @@ def _demo_quarter(master, master_path, year, quarter, directory, work, ledger, a
     before = previous_for_merge(archive, year, quarter)
     summary = merge(master, collected, year, quarter, previous=before)
     rows = archive_rows(summary, {r.source: r.sha256 for r in collected.returns})
-    history = [r for r in archive.history(year) if r.quarter != quarter] + list(rows)
+    earlier = [r for r in archive.history(year) if r.quarter != quarter]
+    history = [*earlier, *rows] if earlier else None  # 全年进展 once the year has history
     built = write_summary(summary, work / summary_name, history=history)
     target = ledger.put(f"outbox/{summary_name}", built.read_bytes())
     report = write_report(summary, work / report_name(year, quarter))

@@ -417,6 +417,8 @@ def _report_left(master: Master, part: Part, left: Sequence[ReturnRow], flag) ->
         texts = [("序号", row.number), ("责任事项", row.text), ("本处室职责", row.role)]
         texts += [("完成情况", row.answer)]
         texts += [("进展状态", row.status), ("存在问题及下步打算", row.plan)]
+        for target, figure, _ in row.figures:
+            texts += [("量化指标", target), ("截至本季度末累计完成", figure)]
         content = "；".join(f"{label}：{t}" for label, t in texts if t.strip())
         if not content:
             continue
@@ -910,6 +912,7 @@ def to_json(summary: Summary) -> dict:
             "source": a.source,
             "cell": a.cell,
             "note": a.note,
+            "figures": dict(a.figures),
         }
 
     return {
@@ -938,6 +941,7 @@ def to_json(summary: Summary) -> dict:
                 "leader": ts.task.leader,
                 "text": ts.task.text,
                 "status": ts.status,
+                "bucket": ts.bucket,
                 "answers": [answer_dict(a) for a in (*ts.lead_answers, *ts.partner_answers)],
                 "flags": [flag_dict(f) for f in ts.flags],
             }

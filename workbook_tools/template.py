@@ -18,7 +18,7 @@ from xlsxwriter import Workbook
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from . import layout
-from .cells import lines_height, text_lines, text_units
+from .cells import fit_cell, lines_height, text_lines, text_units, truncation_marker
 from .errors import InputError, OutputError
 from .files import WRITTEN, safe_filename, write_atomically, write_new_only
 from .model import BUREAU, ROLE_LEAD, STATUSES, Master, Target, Task, quarter_name
@@ -633,7 +633,8 @@ def previous_text(previous: Previous, targets: tuple[Target, ...]) -> str:
         if name in units:
             shown = "未填报" if value is None else f"{_amount(value)}{units[name]}"
             lines.append(f"{name}累计完成：{shown}")
-    return "\n".join(lines)
+    text, _ = fit_cell("\n".join(lines), truncation_marker("上季度汇总表"))
+    return text
 
 
 @dataclass(frozen=True)
