@@ -42,7 +42,14 @@ from .pairing import (
     task_number,
 )
 from .quality import placeholders, quality_flags
-from .targets import TaskProgress, match_figures, parse_figure, target_flags, task_progress
+from .targets import (
+    TaskProgress,
+    format_target,
+    match_figures,
+    parse_figure,
+    target_flags,
+    task_progress,
+)
 
 # Variants people type instead of the four statuses, folded before comparison.
 STATUS_VARIANTS = {
@@ -339,7 +346,12 @@ def check_part(master: Master, part: Part, strays: bool = True) -> Checked:
                     f"“{r.role}”（{where(r, '本处室职责')}）",
                     task.number,
                 )
-        figures = _figures(task, rows, lambda detail, n=task.number: flag("内容未读入", detail, n))
+        figures = _figures(
+            task,
+            rows,
+            lambda detail, n=task.number: flag("内容未读入", detail, n),
+            lambda cell: f"{ret.source}，工作表 {part.sheet}，单元格 {cell}",
+        )
         answers.append(
             Answer(
                 task_number=task.number,
@@ -365,7 +377,9 @@ def check_part(master: Master, part: Part, strays: bool = True) -> Checked:
     return Checked(tuple(answers), tuple(flags), len(tasks))
 
 
-def _figures(task: Task, rows: Sequence[ReturnRow], flag) -> tuple[tuple[str, float | None], ...]:
+def _figures(
+    task: Task, rows: Sequence[ReturnRow], flag, place
+) -> tuple[tuple[str, float | None], ...]:
     """(target name, cumulative figure) for each target of ``task`` from its rows' 累计完成
     cells (the first row that gives one); what cannot be read is flagged through ``flag``."""
     values: dict[str, float | None] = {}
@@ -380,11 +394,19 @@ def _figures(task: Task, rows: Sequence[ReturnRow], flag) -> tuple[tuple[str, fl
             except ValueError as exc:
                 flag(
                     f"序号 {task.label} 的“{target.name}”累计完成数“{text.strip()}”{exc}，未读入"
-                    f"（单元格 {cell}）；请填写不小于0的数字"
+                    f"（{place(cell)}）；请填写不小于0的数字"
                 )
-        for _, text, cell in unplaced:
+        for _, text, cell, *_ in unplaced:
             why = "没有量化指标" if not task.targets else "没有与之对应的量化指标"
-            flag(f"序号 {task.label} {why}，所填累计完成数“{text.strip()}”未读入（单元格 {cell}）")
+            flag(f"序号 {task.label} {why}，所填累计完成数“{text.strip()}”未读入（{place(cell)}）")
+        for i, (shown, *_, cell) in enumerate(r.figures):
+            # The 量化指标 column is the template's: anything else typed there is quoted.
+            expected = format_target(task.targets[i]) if i < len(task.targets) else ""
+            if shown.strip() and normalise_space(shown) != normalise_space(expected):
+                flag(
+                    f"序号 {task.label} 的“量化指标”栏中有分解方案以外的内容，未读入："
+                    f"“{shown}”（{place(cell)}）"
+                )
     return tuple((t.name, values.get(t.name)) for t in task.targets)
 
 
@@ -417,7 +439,7 @@ def _report_left(master: Master, part: Part, left: Sequence[ReturnRow], flag) ->
         texts = [("序号", row.number), ("责任事项", row.text), ("本处室职责", row.role)]
         texts += [("完成情况", row.answer)]
         texts += [("进展状态", row.status), ("存在问题及下步打算", row.plan)]
-        for target, figure, _ in row.figures:
+        for target, figure, *_ in row.figures:
             texts += [("量化指标", target), ("截至本季度末累计完成", figure)]
         content = "；".join(f"{label}：{t}" for label, t in texts if t.strip())
         if not content:

@@ -239,8 +239,9 @@ class ReturnRow:
     # column label -> column letter ("D"); one dict shared by the rows of a file
     columns: Mapping[str, str] = field(default_factory=dict, compare=False)
     role: str = ""  # 本处室职责 as typed ("" when the table has no such column)
-    # (target text beside the cell, 累计完成 as typed, its cell "H5") per target column pair
-    figures: tuple[tuple[str, str, str], ...] = ()
+    # (target text beside the cell, 累计完成 as typed, its cell "H5", the target's cell "G5")
+    # per target column pair
+    figures: tuple[tuple[str, str, str, str], ...] = ()
 
     @property
     def cells(self) -> dict[str, str]:

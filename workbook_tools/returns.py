@@ -565,10 +565,11 @@ def _task_rows(
                 texts[t] if t is not None and t < len(texts) else "",
                 texts[f] if f < len(texts) else "",
                 _ref(r, f),
+                _ref(r, t) if t is not None else "",
             )
             for t, f in pairs
         )
-        if not any(t.strip() or v.strip() for t, v, _ in figures):
+        if not any(t.strip() or v.strip() for t, v, *_ in figures):
             figures = ()
         if any(values.get(label, "").strip() for label in read) or figures:
             if "." in number and _WHOLE_FLOAT.fullmatch(number):

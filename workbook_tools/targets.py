@@ -217,8 +217,8 @@ def parse_figure(text: object, unit: str = "") -> float | None:
 
 
 def match_figures(
-    targets: Sequence[Target], cells: Sequence[tuple[str, str, str]]
-) -> tuple[dict[str, tuple[str, str]], list[tuple[str, str, str]]]:
+    targets: Sequence[Target], cells: Sequence[tuple[str, ...]]
+) -> tuple[dict[str, tuple[str, str]], list[tuple[str, ...]]]:
     """The (figure text, cell) typed for each of ``targets`` from a row's target column pairs
     (target text, figure text, cell), by the target's name in its column, else by position; and
     the pairs no target takes (a figure typed where the task has none)."""
