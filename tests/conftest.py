@@ -16,6 +16,25 @@ REPO = Path(__file__).resolve().parent.parent
 SHIPPED_MASTER = REPO / "master" / "分解方案.xlsx"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_archive_outside_the_repo(tmp_path_factory):
+    """As below, for the session's and modules' fixtures that merge before any test runs."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("WORKBOOK_TOOLS_ARCHIVE", str(tmp_path_factory.mktemp("archive") / "档案.sqlite"))
+    yield
+    patch.undo()
+
+
+@pytest.fixture(autouse=True)
+def _archive_outside_the_repo(tmp_path_factory, monkeypatch):
+    """merge keeps its archive beside the master by default; the shipped master is in the repo,
+    so every test gets an archive of its own (the CLI reads WORKBOOK_TOOLS_ARCHIVE). A test of
+    the default location deletes the variable."""
+    monkeypatch.setenv(
+        "WORKBOOK_TOOLS_ARCHIVE", str(tmp_path_factory.mktemp("archive") / "档案.sqlite")
+    )
+
+
 def find_soffice() -> str | None:
     for name in ("soffice", "libreoffice"):
         path = shutil.which(name)

@@ -23,9 +23,11 @@ from datetime import datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from builders import on_track_figures
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
 from openpyxl.packaging.custom import CustomPropertyList
+from openpyxl.utils import get_column_letter
 
 from workbook_tools import layout
 from workbook_tools.demo import Fill, fill_template
@@ -107,7 +109,12 @@ class Kit:
 
     def fills(self, case: str, division: str, tasks=None) -> dict[str, Fill]:
         return {
-            n: Fill(typed(case, division, n, ANSWER), "按序时推进", typed(case, division, n, PLAN))
+            n: Fill(
+                typed(case, division, n, ANSWER),
+                "按序时推进",
+                typed(case, division, n, PLAN),
+                figures=on_track_figures(self.master.task(n), division),
+            )
             for n in (self.tasks(division) if tasks is None else tasks)
         }
 
@@ -368,7 +375,7 @@ def pasted_values(kit: Kit, out: Path) -> Built:
     for r, cells in enumerate(rows, start=1):
         for c, cell in enumerate(cells, start=1):
             if cell.value is not None:
-                _put(ws, f"{'ABCDEF'[c - 1]}{r}", cell.value)
+                _put(ws, f"{get_column_letter(c)}{r}", cell.value)
     path = out / "工作簿1.xlsx"
     wb.save(path)
     return Built([path], kit.expects(case, YL), {YL}, require=[("警告", (YL, path.stem))])
@@ -544,7 +551,7 @@ def two_divisions_sheets(kit: Kit, out: Path) -> Built:
         for r, row in enumerate(values, start=1):
             for c, value in enumerate(row, start=1):
                 if value is not None:
-                    _put(sheet, f"{'ABCDEF'[c - 1]}{r}", value)
+                    _put(sheet, f"{get_column_letter(c)}{r}", value)
 
     path = _edit(src, out / std_name(YL), change)
     src.unlink()

@@ -276,7 +276,9 @@ def test_demo_shows_the_whole_cycle(tmp_path, soffice):
     assert f"通报草稿：{draft}" in result.output and draft.exists()
     assert "另存为 2022年第一季度工作目标完成情况-儿童福利处.xls" in result.output
     kinds = [r["问题类型"].value for r in sheet_rows(summary, "问题清单", 2)]
-    assert sorted(kinds) == ["事项被改动", "未填写", "未报送", "未报送", "进度滞后"]
+    assert sorted(kinds) == sorted(
+        ["事项被改动", "未填写", "未报送", "未报送", "进度滞后", "未达序时", "未达序时"]
+    )
     details = sheet_rows(summary, "明细", 1)
     assert {r["处室"].value for r in details} >= {"儿童福利处", "规划财务处"}
     assert all(r["完成情况"].value is None or "【示例】" in r["完成情况"].value for r in details)

@@ -32,13 +32,14 @@ from pathlib import Path
 
 import msoffcrypto
 import pytest
+
+# Helpers from the reader's tests, not duplicated here.
+from builders import on_track_figures
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
 from openpyxl.packaging.custom import CustomPropertyList
-
-# Helpers from the reader's tests, not duplicated here.
 from test_returns import gbk_zip, make_ole  # tests/ is on sys.path under pytest
 from test_template import make_master, task
 
@@ -105,7 +106,12 @@ class Kit:
         """A return of ``division`` filled as staff would (every task answered unless told)."""
         if fills is None:
             fills = {
-                t.number: Fill(answer(division, t.number), "按序时推进", "继续推进")
+                t.number: Fill(
+                    answer(division, t.number),
+                    "按序时推进",
+                    "继续推进",
+                    figures=on_track_figures(t, division, quarter),
+                )
                 for t in self.master.tasks_of(division)
             }
         fd, name = tempfile.mkstemp(suffix=".xlsx", dir=self.work)
@@ -795,12 +801,15 @@ def test_1000_columns_are_read_up_to_the_cap_with_a_flag(kit, tmp_path):
         ("内容未读入", WARNING),
         ("多余内容", WARNING),
     }
-    cells = [column_letter(c) for c in range(6, MAX_COLS + 50)]
+    # 养老服务处's template has two target column pairs (G:J): the row's cells there are quoted
+    # with the row.
+    cells = [column_letter(c) for c in range(10, MAX_COLS + 50)]
     assert [f["detail"] for f in flags] == [
         f"第12行不是{YL}的事项，未读入：“序号：列1；责任事项：列2；本处室职责：列3；完成情况：列4；"
-        f"进展状态：列5；存在问题及下步打算：列6”（{name}，工作表 完成情况）",
+        f"进展状态：列5；存在问题及下步打算：列6；量化指标：列7；截至本季度末累计完成：列8；"
+        f"量化指标：列9；截至本季度末累计完成：列10”（{name}，工作表 完成情况）",
         *(
-            f"事项表以外的内容：“列{c + 7}”（{name}，工作表 完成情况，单元格 {ref}12）"
+            f"事项表以外的内容：“列{c + 11}”（{name}，工作表 完成情况，单元格 {ref}12）"
             for c, ref in enumerate(cells)
         ),
         f"事项表以外的内容：工作表 完成情况 第 {MAX_COLS} 列以右另有 {1000 - MAX_COLS - 50} 个单元格"
@@ -1045,7 +1054,9 @@ def test_two_returns_for_one_division_newest_used(kit, tmp_path):
 # Rows moved, added, removed, merged
 # ==============================================================================================
 def data_rows(ws, n: int) -> list[list]:
-    return [[ws.cell(r, c).value for c in range(1, 7)] for r in range(5, 5 + n)]
+    """Whole rows, as Excel moves them (the target columns right of F too)."""
+    width = ws.max_column
+    return [[ws.cell(r, c).value for c in range(1, width + 1)] for r in range(5, 5 + n)]
 
 
 def test_rows_reordered(kit, tmp_path):

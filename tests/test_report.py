@@ -115,6 +115,8 @@ def overview_sheet(path: Path) -> dict:
     categories = {r[0]: r[1:8] for r in table(["类别", *crosstab])}
     leaders = {r[0]: r[1:8] for r in table(["分管领导", *crosstab])}
     flags = {r[0]: r[1:5] for r in table(["问题类型", "合计", "错误", "警告", "提示"])}
+    targets = ["序时进度情况", "事项数", "占比"]
+    bucket_rows = table(targets) if any(r[:3] == targets for r in rows) else []
     flag_total = next(
         r[1:5]
         for r in rows[rows.index(next(r for r in rows if r[0] == "五、问题统计")) :]
@@ -129,6 +131,7 @@ def overview_sheet(path: Path) -> dict:
         "leaders": leaders,
         "flags": flags,
         "flag_total": list(flag_total),
+        "buckets": {r[0]: (r[1], r[2]) for r in bucket_rows},
     }
 
 
@@ -326,6 +329,8 @@ def check_draft(summary: Path, draft: Path) -> None:
     numbers |= {excel_percent(s) for _, s in shown["states"].values()}
     numbers |= {str(v) for v in (expected, submitted, missing, incomplete)} | {excel_percent(rate)}
     numbers |= {str(v) for v in shown["flag_total"]}
+    numbers |= {str(n) for n, _ in shown["buckets"].values()}
+    numbers |= {excel_percent(s) for _, s in shown["buckets"].values()}
     problems = section(texts, "存在问题")
     for text in general + problems:
         for n, pct in re.findall(r"(?<![序号\d.])(\d+(?:\.\d+)?)(%?)", text):
@@ -348,10 +353,14 @@ def check_draft(summary: Path, draft: Path) -> None:
     for label, row in tasks.items():
         state = row["进展状态"].value
         named = f"序号{label}“" in progress
-        assert named == (state in ("已完成", "滞后", "未启动")), (label, state)
+        bucket = row["序时进度情况"].value if "序时进度情况" in row else None
+        assert named == (state in ("已完成", "滞后", "未启动") or bucket == "未达序时"), (
+            label,
+            state,
+        )
         if state in ("滞后", "未启动"):
             lead = row["牵头处室"].value
-            [line] = [t for t in section(texts, "任务推进情况") if f"序号{label}“" in t]
+            [line, *_] = [t for t in section(texts, "任务推进情况") if f"序号{label}“" in t]
             assert f"（牵头处室：{lead}）" in line and f"报告{state}：" in line
     for state in ("未填写", "未报送"):
         labels = [k for k, r in tasks.items() if r["进展状态"].value == state]

@@ -43,6 +43,23 @@ master_option = click.option(
 )
 
 
+ARCHIVE_ENV = "WORKBOOK_TOOLS_ARCHIVE"
+archive_option = click.option(
+    "--archive",
+    "archive_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar=ARCHIVE_ENV,
+    help="工作目标档案（SQLite）；默认为分解方案旁的 工作目标档案.sqlite，"
+    f"也可用环境变量 {ARCHIVE_ENV} 指定。",
+)
+
+
+def _archive_path(archive_path: Path | None, master_path: Path) -> Path:
+    from .archive import default_path
+
+    return archive_path or default_path(master_path)
+
+
 def _reports_errors(func):
     """Turn the tool's own errors into one line on stderr and exit status 1, no traceback."""
 
@@ -114,9 +131,19 @@ def cli() -> None:
     is_flag=True,
     help="覆盖子文件夹中与本次生成内容不同的同名文件（它们可能是已填写的报送文件，请先确认）。",
 )
+@archive_option
 @_reports_errors
-def split(quarter: int, year: int | None, master_path: Path, outbox: Path, force: bool) -> None:
+def split(
+    quarter: int,
+    year: int | None,
+    master_path: Path,
+    outbox: Path,
+    force: bool,
+    archive_path: Path | None,
+) -> None:
     """把分解方案拆成各处室（单位）的附件2模板，每个处室一个 .xlsx 文件。
+
+    档案中有本年度上一季度的汇总时，模板中每项事项旁另列灰色的“上季度完成情况”（只读，供参考）。
 
     模板写入 outbox/<年度>年第<季度>季度/。那里已有的同名文件与本次生成的内容完全相同时不动
     （未改变）；内容不同时（例如有人把填好的报送文件存在了那里）原样保留、不覆盖，列出这些文件并以
@@ -130,14 +157,30 @@ def split(quarter: int, year: int | None, master_path: Path, outbox: Path, force
     from . import layout
     from .cells import display_width
     from .files import KEPT, REPLACED, UNCHANGED, WRITTEN, display_name
+    from .model import quarter_name
     from .progress import Progress
     from .template import write_templates
 
     master = _load_master(master_path)
     year = _year(year, master)
     folder = outbox / layout.quarter_folder(year, quarter)
+    previous = None
+    archive_file = _archive_path(archive_path, master_path)
+    if archive_file.exists():  # split only reads the archive; merge creates it
+        from .archive import Archive
+        from .yearly import previous_for_split
+
+        with Archive(archive_file) as archive:
+            previous = previous_for_split(archive, year, quarter)
+            before = archive.previous_quarter(year, quarter)
+        if previous:
+            click.echo(
+                f"上季度完成情况：取自档案 {_shown(archive_file)}（{year}年第{quarter_name(before)}季度）"
+            )
     with Progress("生成模板", len(master.divisions)) as progress:
-        infos = write_templates(master, year, quarter, folder, progress=progress, force=force)
+        infos = write_templates(
+            master, year, quarter, folder, progress=progress, force=force, previous=previous
+        )
     width = max(map(display_width, ["处室/单位", *(info.division for info in infos)]))
 
     def pad(text: str) -> str:
@@ -206,6 +249,15 @@ def _summary_path(outbox: Path, year: int, quarter: int) -> Path:
     help="不生成通报草稿（默认在汇总表旁生成给领导的通报草稿 .docx）。",
 )
 @click.option("--strict", is_flag=True, help="有“错误”级问题时以状态 1 退出。")
+@archive_option
+@click.option(
+    "--no-archive", is_flag=True, help="不读写工作目标档案（不检查上季度，不记录本季度）。"
+)
+@click.option(
+    "--from-archive",
+    is_flag=True,
+    help="不读取 inbox，按档案中已记录的本季度答复重新生成汇总表和通报草稿（汇总表丢失时使用）。",
+)
 @_reports_errors
 def merge(
     quarter: int,
@@ -216,37 +268,76 @@ def merge(
     json_path: Path | None,
     no_report: bool,
     strict: bool,
+    archive_path: Path | None,
+    no_archive: bool,
+    from_archive: bool,
 ) -> None:
     """校验 inbox/ 中回收的模板，汇总为领导阅读的汇总表，并在旁边生成通报草稿（.docx）。
 
     inbox 中的文件只读不改。每个文件给出“采用/未采用”及原因；问题写入汇总表的“问题清单”。
     通报草稿中的数字与汇总表“总览”一致，供协调人修改后报领导。
 
+    采用的答复（含累计完成数、来源文件及其摘要）记入工作目标档案（默认在分解方案旁），同一季度
+    重新汇总时整体替换该季度的记录；下一季度据此检查答复未更新、数据倒退，并生成“全年进展”。
+
     \b
     示例：
       workbook-tools merge --quarter 1
       workbook-tools merge -q 1 --inbox inbox --out outbox/汇总.xlsx --json result.json --strict
       workbook-tools merge -q 1 --no-report
+      workbook-tools merge -q 2 --from-archive
     """
-    from .inbox import collect
-    from .merge import has_errors
-    from .merge import merge as merge_returns
-    from .model import FLAG_TYPES, SEVERITIES
-    from .progress import Progress
-    from .summary import write_summary
+    from .archive import Archive
 
-    if not inbox.is_dir():
+    if no_archive and (from_archive or archive_path):
+        raise click.UsageError("--no-archive 不能与 --from-archive 或 --archive 同时使用")
+    if not from_archive and not inbox.is_dir():
         raise click.UsageError(
             f"找不到回收文件夹 {_shown(inbox)}；请把回收的文件放入该文件夹，或用 --inbox 指定"
         )
     master = _load_master(master_path)
     year = _year(year, master)
-    with Progress("读取回收文件") as progress:
-        collected = collect(inbox, progress=progress)
-    from .mailin import deliveries  # files that collect saved from mail: sender, time received
+    archive_file = None if no_archive else _archive_path(archive_path, master_path)
+    if from_archive and not archive_file.exists():
+        raise click.UsageError(f"找不到工作目标档案 {_shown(archive_file)}；请用 --archive 指定")
+    archive = Archive(archive_file) if archive_file is not None else None
+    try:
+        _merge_with(
+            archive, master, inbox, year, quarter, out, json_path, no_report, strict, from_archive
+        )
+    finally:
+        if archive is not None:
+            archive.close()
 
-    delivered = deliveries(inbox, (r.source for r in collected.returns))
-    summary = merge_returns(master, collected, year, quarter, delivered)
+
+def _merge_with(
+    archive, master, inbox, year, quarter, out, json_path, no_report, strict, from_archive
+) -> None:
+    """merge, once the archive (or None) is open."""
+    from .inbox import collect
+    from .mailin import deliveries
+    from .merge import has_errors
+    from .merge import merge as merge_returns
+    from .model import FLAG_TYPES, SEVERITIES, quarter_name
+    from .progress import Progress
+    from .summary import write_summary
+    from .yearly import archive_rows, previous_for_merge, summary_from_archive
+
+    previous = previous_for_merge(archive, year, quarter) if archive is not None else None
+    period = f"{year}年第{quarter_name(quarter)}季度"
+    if from_archive:
+        if (year, quarter) not in archive.quarters(year):
+            raise click.UsageError(f"档案 {_shown(archive.path)} 中没有{period}的记录")
+        rows = tuple(archive.answers(year, quarter))
+        summary = summary_from_archive(master, rows, year, quarter, previous)
+        click.echo(f"据档案 {_shown(archive.path)} 重新生成{period}汇总（{len(rows)} 条答复）")
+    else:
+        with Progress("读取回收文件") as progress:
+            collected = collect(inbox, progress=progress)
+        # Files collect saved from mail: who sent them, and when they were received.
+        delivered = deliveries(inbox, (r.source for r in collected.returns))
+        summary = merge_returns(master, collected, year, quarter, delivered, previous=previous)
+        rows = archive_rows(summary, {r.source: r.sha256 for r in collected.returns})
     for verdict in summary.files:
         mark = "采用  " if verdict.accepted else "未采用"
         who = f"[{verdict.division}] " if verdict.division else ""
@@ -262,8 +353,13 @@ def merge(
     listed = "，".join(f"{k} {n}" for k, n in by_kind.items() if n)
     if listed:
         click.echo(f"      {listed}")
+    history = None
+    if archive is not None:
+        earlier = [r for r in archive.history(year) if r.quarter != quarter]
+        if earlier:  # 全年进展 once the year has history
+            history = sorted([*earlier, *rows], key=lambda r: r.quarter)
     target = out or _summary_path(Path("outbox"), year, quarter)
-    write_summary(summary, target)
+    write_summary(summary, target, history=history)
     click.echo(f"汇总表：{_shown(target)}")
     if not no_report:
         from .report import report_name, write_report
@@ -273,6 +369,10 @@ def merge(
     if json_path:
         _write_json(summary, json_path)
         click.echo(f"JSON：{_shown(json_path)}")
+    if archive is not None and not from_archive:
+        # Last: a merge stopped before here leaves the archive as it was.
+        count = archive.record_quarter(year, quarter, rows)
+        click.echo(f"档案：{_shown(archive.path)}（{period} {count} 条答复）")
     if strict and has_errors(summary.flags):
         sys.exit(1)
 

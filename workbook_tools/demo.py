@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import unicodedata
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import layout
@@ -32,6 +32,8 @@ class Fill:
     status: str = ""
     plan: str = ""
     text: str | None = None  # a new 责任事项 text: someone edited the task (not allowed)
+    # 截至本季度末累计完成 by target name: a number typed as a number, a str typed as text
+    figures: Mapping[str, float | str] = field(default_factory=dict)
 
 
 def fill_template(
@@ -57,6 +59,8 @@ def fill_template(
         cell.data_type = "s"
 
     cols = {name: i + 1 for i, name in enumerate(layout.HEADERS)}
+    header = [str(c.value or "") for c in ws[layout.ROW_HEADER]]
+    pairs, _ = layout.extra_columns(header)
     for col, value in zip((2, 4, 6), filler, strict=True):
         if value:
             put(layout.ROW_FILLER, col, value)
@@ -70,6 +74,15 @@ def fill_template(
         put(row, cols[layout.COL_PLAN], fill.plan)
         if fill.text is not None:
             put(row, cols[layout.COL_TEXT], fill.text)
+        for target_col, figure_col in pairs:
+            shown = str(ws.cell(row=row, column=(target_col or 0) + 1).value or "")
+            name = re.split(r"[：:]", shown, maxsplit=1)[0]
+            if target_col is not None and name in fill.figures:
+                value = fill.figures[name]
+                if isinstance(value, str):
+                    put(row, figure_col + 1, value)
+                else:
+                    ws.cell(row=row, column=figure_col + 1).value = value
     dst.parent.mkdir(parents=True, exist_ok=True)
     wb.save(dst)
     return dst
@@ -256,83 +269,146 @@ def _claim(root: Path) -> _Ledger:
 
 
 def run_demo(directory: Path, master_path: Path, echo: Callable[[str], None] = print) -> Path:
-    """Split, fill with sample answers (with the usual mistakes), merge. Returns the summary path.
+    """Two quarters: split, fill with sample answers (with the usual mistakes), merge, record in
+    the archive; then split the second quarter (last quarter's answers beside each task), fill
+    (one task behind 序时进度, one figure lower than before, one answer unchanged, one a mere
+    placeholder), merge and show 全年进展. Returns the first quarter's summary path.
 
     Everything is written in ``directory`` (created if need be), which must be empty or hold
     only what an earlier demo wrote there, unchanged; the demo records what it writes in
     :data:`MARKER` and deletes only that. Anything else there makes it refuse (OutputError)
     before it touches a file.
     """
-    from .inbox import collect
+    from .archive import ARCHIVE_NAME, Archive
     from .master import read_master
-    from .merge import merge
-    from .report import report_name, write_report
-    from .summary import write_summary
-    from .template import write_templates
 
-    quarter = 1
     master = read_master(master_path)
     year = master.year or 2022
     directory = Path(directory)
     ledger = _claim(directory)
-    folder = layout.quarter_folder(year, quarter)
-    summary_name = f"{folder}工作目标完成情况汇总.xlsx"
-    outbox, inbox = directory / "outbox", directory / "inbox"
     show = lambda path: display_name(str(path))  # noqa: E731
 
     with tempfile.TemporaryDirectory(prefix="workbook-tools-demo-") as scratch:
         work = Path(scratch)
-        echo(f"1. 拆分：{show(master_path)} -> {show(outbox / folder)}/")
-        infos = write_templates(master, year, quarter, work / "outbox")
-        for info in infos:
-            ledger.put(f"outbox/{folder}/{info.path.name}", info.path.read_bytes())
+        with Archive(work / ARCHIVE_NAME) as archive:
+            first = _demo_quarter(
+                master, master_path, year, 1, directory, work, ledger, archive, echo
+            )
+            echo("")
+            _demo_quarter(master, master_path, year, 2, directory, work, ledger, archive, echo)
+        ledger.put(ARCHIVE_NAME, (work / ARCHIVE_NAME).read_bytes())
+    echo("")
+    echo(f"工作目标档案：{show(directory / ARCHIVE_NAME)}")
+    return first
 
-        silent = {infos[-1].division, infos[-2].division}  # these two never return
-        lagging = ("养老服务处", "3")
-        edited = ("基层政权建设和社区治理处", "11")
-        empty = ("社会救助处", "15")
-        renamed = "规划财务处"
-        as_xls = "儿童福利处"
-        echo("2. 模拟各处室填报（内容均标有“【示例】”）：")
-        inbox.mkdir(parents=True, exist_ok=True)
-        for info in infos:
-            if info.division in silent:
-                echo(f"   {info.division}：未报送")
+
+#: Share of each target reported by the end of each quarter in the demo, by task.
+_DEMO_SHARES = {
+    1: {"3": 0.2, "4": 0.3, "6": 0.3, "17": 0.4},
+    2: {"3": 0.55, "4": 0.28, "6": 0.65, "17": 1.0},
+}
+
+
+def _demo_figures(task, quarter: int) -> dict[str, float]:
+    share = _DEMO_SHARES[quarter].get(task.number)
+    if share is None:
+        return {}
+    return {t.name: round(t.amount * share) for t in task.targets}
+
+
+def _demo_quarter(master, master_path, year, quarter, directory, work, ledger, archive, echo):
+    from . import summary_year
+    from .inbox import collect
+    from .merge import merge
+    from .model import quarter_name
+    from .report import report_name, write_report
+    from .summary import write_summary
+    from .template import write_templates
+    from .yearly import archive_rows, previous_for_merge, previous_for_split
+
+    show = lambda path: display_name(str(path))  # noqa: E731
+    folder = layout.quarter_folder(year, quarter)
+    summary_name = f"{folder}工作目标完成情况汇总.xlsx"
+    outbox = directory / "outbox"
+    inbox_rel = "inbox" if quarter == 1 else f"inbox-第{quarter_name(quarter)}季度"
+    inbox = directory / inbox_rel
+    step = 3 * (quarter - 1)
+
+    previous = previous_for_split(archive, year, quarter)
+    echo(f"{step + 1}. 拆分：{show(master_path)} -> {show(outbox / folder)}/")
+    if previous:
+        echo("   模板中每项事项旁列出上季度完成情况（灰色，只读），来自工作目标档案")
+    infos = write_templates(master, year, quarter, work / "outbox" / folder, previous=previous)
+    for info in infos:
+        ledger.put(f"outbox/{folder}/{info.path.name}", info.path.read_bytes())
+
+    silent = {infos[-1].division, infos[-2].division} if quarter == 1 else {infos[-1].division}
+    lagging = ("养老服务处", "3") if quarter == 1 else ("养老服务处", "4")
+    edited = ("基层政权建设和社区治理处", "11")
+    empty = ("社会救助处", "15")
+    unchanged = ("社会救助处", "16")
+    terse = ("规划财务处", "8")
+    renamed = "规划财务处"
+    as_xls = "儿童福利处"
+    echo(f"{step + 2}. 模拟各处室填报（内容均标有“【示例】”）：")
+    inbox.mkdir(parents=True, exist_ok=True)
+    last = {(r.division, r.task): r.answer for r in archive.answers(year, quarter - 1)}
+    for info in infos:
+        if info.division in silent:
+            echo(f"   {info.division}：未报送")
+            continue
+        fills = {}
+        for task in master.tasks_of(info.division):
+            status, plan = "按序时推进", "【示例】下一步将继续按计划推进。"
+            answer = (
+                f"【示例】{info.division}第{quarter_name(quarter)}季度已按分工推进序号{task.label}事项，"
+                "完成阶段目标。"
+            )
+            text = None
+            key = (info.division, task.number)
+            figures = _demo_figures(task, quarter) if info.division in task.leads else {}
+            if key == lagging:
+                status, plan = "滞后", "【示例】受场地审批影响进度滞后，下一步加快审批。"
+            if figures and all(figures[t.name] >= t.amount for t in task.targets):
+                status = "已完成"
+            if key == edited and quarter == 1:
+                text = task.text + "（示例：此处被填报人改动）"
+            if key == empty and quarter == 1:
+                answer = ""
+            if quarter > 1 and key == unchanged and key in last:
+                answer = last[key]  # copied from last quarter
+            if quarter > 1 and key == terse:
+                answer = "正在推进"
+            fills[task.number] = Fill(answer, status, plan, text, figures)
+        name = info.path.name
+        if info.division == renamed and quarter == 1:
+            name = "新建 Microsoft Excel 工作表.xlsx"
+        month = 3 * quarter + 1
+        filler = ("【示例】张三", "027-00000000", f"{year}-{month:02d}-08")
+        target = fill_template(info.path, work / f"filled{quarter}" / name, fills, filler=filler)
+        if info.division == as_xls and quarter == 1:
+            (work / "resaved").mkdir(exist_ok=True)
+            xls = resave_with_libreoffice(target, "xls", work / "resaved")
+            if xls is not None:
+                ledger.put(f"{inbox_rel}/{xls.name}", xls.read_bytes())
+                echo(f"   {info.division}：已填报，经 LibreOffice 另存为 {xls.name}")
                 continue
-            fills = {}
-            for task in master.tasks_of(info.division):
-                status, plan = "按序时推进", "【示例】下一步将继续按计划推进。"
-                answer = f"【示例】{info.division}已按分工推进序号{task.label}事项，完成阶段目标。"
-                text = None
-                if (info.division, task.number) == lagging:
-                    status, plan = "滞后", "【示例】受场地审批影响进度滞后，下一步加快审批。"
-                if (info.division, task.number) == edited:
-                    text = task.text + "（示例：此处被填报人改动）"
-                if (info.division, task.number) == empty:
-                    answer = ""
-                fills[task.number] = Fill(answer, status, plan, text)
-            name = info.path.name
-            if info.division == renamed:
-                name = "新建 Microsoft Excel 工作表.xlsx"
-            filler = ("【示例】张三", "027-00000000", f"{year}-04-08")
-            target = fill_template(info.path, work / "filled" / name, fills, filler=filler)
-            if info.division == as_xls:
-                (work / "resaved").mkdir(exist_ok=True)
-                xls = resave_with_libreoffice(target, "xls", work / "resaved")
-                if xls is not None:
-                    ledger.put(f"inbox/{xls.name}", xls.read_bytes())
-                    echo(f"   {info.division}：已填报，经 LibreOffice 另存为 {xls.name}")
-                    continue
-            ledger.put(f"inbox/{name}", target.read_bytes())
-            note = "（文件被改名）" if info.division == renamed else ""
-            echo(f"   {info.division}：已填报 -> {name}{note}")
+        ledger.put(f"{inbox_rel}/{name}", target.read_bytes())
+        note = "（文件被改名）" if name != info.path.name else ""
+        echo(f"   {info.division}：已填报 -> {name}{note}")
 
-        echo(f"3. 汇总：{show(inbox)}/ -> {show(outbox)}/")
-        summary = merge(master, collect(inbox), year, quarter)
-        built = write_summary(summary, work / summary_name)
-        target = ledger.put(f"outbox/{summary_name}", built.read_bytes())
-        report = write_report(summary, work / report_name(year, quarter))
-        draft = ledger.put(f"outbox/{report.name}", report.read_bytes())
+    echo(f"{step + 3}. 汇总：{show(inbox)}/ -> {show(outbox)}/")
+    collected = collect(inbox)
+    before = previous_for_merge(archive, year, quarter)
+    summary = merge(master, collected, year, quarter, previous=before)
+    rows = archive_rows(summary, {r.source: r.sha256 for r in collected.returns})
+    earlier = [r for r in archive.history(year) if r.quarter != quarter]
+    history = [*earlier, *rows] if earlier else None  # 全年进展 once the year has history
+    built = write_summary(summary, work / summary_name, history=history)
+    target = ledger.put(f"outbox/{summary_name}", built.read_bytes())
+    report = write_report(summary, work / report_name(year, quarter))
+    draft = ledger.put(f"outbox/{report.name}", report.read_bytes())
+    archive.record_quarter(year, quarter, rows)
     for verdict in summary.files:
         mark = "采用" if verdict.accepted else "未采用"
         echo(f"   {mark} {verdict.source}：{verdict.reason}")
@@ -340,6 +416,19 @@ def run_demo(directory: Path, master_path: Path, echo: Callable[[str], None] = p
     for f in summary.flags:
         kinds[f.kind] = kinds.get(f.kind, 0) + 1
     echo("   问题：" + "，".join(f"{k} {n}" for k, n in kinds.items()))
+    buckets = summary_year.bucket_counts(summary)
+    echo("   序时进度：" + "，".join(f"{k} {n}" for k, n in buckets.items()))
+    if quarter > 1:
+        echo("   全年进展（牵头处室所报，第一季度 -> 第二季度）：")
+        for row in summary_year.year_data_rows(master, history):
+            label, _, _, _, *cells = row.values
+            task = master.task(task_number(str(label)))
+            if not task.targets:
+                continue
+            q1, q2 = cells[1].split("\n"), cells[3].split("\n")
+            echo(f"   序号{label}（{cells[0]} -> {cells[2]}）")
+            for a, b in zip(q1, q2, strict=False):
+                echo(f"     {a} -> {b.split('：', 1)[-1]}")
     echo("")
     echo(f"模板：{show(outbox / folder)}/")
     echo(f"回收文件：{show(inbox)}/")

@@ -30,6 +30,15 @@ COL_STATUS = "进展状态"
 COL_PLAN = "存在问题及下步打算"
 HEADERS = (COL_NUMBER, COL_TEXT, COL_ROLE, COL_ANSWER, COL_STATUS, COL_PLAN)
 
+# Columns right of F, only in templates of divisions with tasks that have quantitative targets
+# (量化指标) or, from the second quarter on with an archive, last quarter's answers. For each
+# target of the task with the most targets, a pair: G the target as the master states it
+# (locked), H the cumulative figure (unlocked, a number >= 0); then, when there is one, the
+# grey, locked 上季度完成情况. The reader finds them by their headers, in any column.
+COL_TARGET = "量化指标"
+COL_FIGURE = "截至本季度末累计完成"
+COL_PREVIOUS = "上季度完成情况"
+
 # Fixed rows of the data sheet (1-based).
 ROW_ANNEX = 1  # "附件2"
 ROW_TITLE = 2  # the title across the table
@@ -190,6 +199,43 @@ _HEADER_WORD_INDEX = {
 }
 
 
+_TARGET_WORDS = {"量化指标", "指标", "目标", "年度目标", "目标任务数", "量化目标", "任务指标"}
+
+
+def extra_label(text: str) -> str | None:
+    """COL_TARGET, COL_FIGURE or COL_PREVIOUS for a header of a column right of the table's
+    six, or None. Checked before :func:`header_label` (上季度完成情况 is not the answer)."""
+    norm = _HEADER_NOTE.sub("", normalise_space(text).upper().rstrip("：:*＊"))
+    if not norm or len(norm) > 30:
+        return None
+    if norm.startswith(("上季度", "上一季度", "上期", "上季")):
+        return COL_PREVIOUS
+    if "累计完成" in norm or norm in ("完成数", "完成数量", "累计数", "累计完成数"):
+        return COL_FIGURE
+    if norm in _TARGET_WORDS or norm.startswith("量化指标"):
+        return COL_TARGET
+    return None
+
+
+def extra_columns(labels: list[str]) -> tuple[list[tuple[int | None, int]], int | None]:
+    """The target column pairs (target column or None, figure column) and the 上季度完成情况
+    column of a header row. A figure column is paired with the nearest target column to its
+    left that no other figure column took."""
+    pairs: list[tuple[int | None, int]] = []
+    previous = None
+    open_target: int | None = None
+    for i, text in enumerate(labels):
+        label = extra_label(text)
+        if label == COL_TARGET:
+            open_target = i
+        elif label == COL_FIGURE:
+            pairs.append((open_target, i))
+            open_target = None
+        elif label == COL_PREVIOUS and previous is None:
+            previous = i
+    return pairs, previous
+
+
 def header_label(text: str) -> str | None:
     """The template column a header cell means (one of HEADERS), or None.
 
@@ -221,7 +267,7 @@ def header_columns(labels: list[str]) -> dict[str, int]:
     found: dict[str, int] = {}
     ambiguous: int | None = None
     for i, text in enumerate(labels):
-        label = header_label(text)
+        label = None if extra_label(text) else header_label(text)
         if label is None:
             continue
         if label == COL_STATUS and normalise_space(text) == "进展情况" and ambiguous is None:

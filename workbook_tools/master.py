@@ -188,7 +188,9 @@ def _parse(data: bytes, source: str) -> Master:
     for sheet in sheets:
         found = _find_header(sheet)
         if isinstance(found, _Header):
-            return _read_plan(sheet, found, source, _read_schedule(sheets, source))
+            master = _read_plan(sheet, found, source, _read_schedule(sheets, source))
+            extra = _read_placeholders(sheets)
+            return dataclasses.replace(master, placeholders=extra) if extra else master
         count, missing, scanned = found
         if best is None or count > best[0]:
             best = (count, sheet, missing, scanned)
@@ -413,6 +415,29 @@ def _header_key(text: str) -> str | None:
     if "量化" in n or n in ("指标", "目标", "目标任务", "年度目标", "目标数", "任务指标"):
         return TARGETS
     return None
+
+
+PLACEHOLDER_SHEET = "占位答复"  # optional sheet: answers that say nothing (答复过简), one a cell
+
+
+def _read_placeholders(sheets: list[_Sheet]) -> tuple[str, ...]:
+    """The texts on a 占位答复 sheet, each non-empty cell one (a header cell 占位答复 or
+    说明 lines starting with 说明 are skipped); () without the sheet."""
+    sheet = next((s for s in sheets if normalise_space(s.name) == PLACEHOLDER_SHEET), None)
+    if sheet is None:
+        return ()
+    out: dict[str, None] = {}
+    for row in sheet.rows:
+        for value in row:
+            text = _text(value).strip()
+            key = normalise_space(text)
+            if (
+                text
+                and key not in (PLACEHOLDER_SHEET, "占位答复（每格一个）")
+                and not key.startswith("说明")
+            ):
+                out.setdefault(text, None)
+    return tuple(out)
 
 
 def _read_schedule(sheets: list[_Sheet], source: str):

@@ -42,6 +42,15 @@ from .pairing import (
     similarity,
     task_number,
 )
+from .quality import placeholders, quality_flags
+from .targets import (
+    TaskProgress,
+    format_target,
+    match_figures,
+    parse_figure,
+    target_flags,
+    task_progress,
+)
 
 # Variants people type instead of the four statuses, folded before comparison.
 STATUS_VARIANTS = {
@@ -335,6 +344,12 @@ def check_part(master: Master, part: Part) -> Checked:
                     f"“{r.role}”（{where(r, '本处室职责')}）",
                     task.number,
                 )
+        figures = _figures(
+            task,
+            rows,
+            lambda detail, n=task.number: flag("内容未读入", detail, n),
+            lambda cell: f"{ret.source}，工作表 {part.sheet}，单元格 {cell}",
+        )
         answers.append(
             Answer(
                 task_number=task.number,
@@ -347,6 +362,7 @@ def check_part(master: Master, part: Part) -> Checked:
                 source=ret.source,
                 cell=row.cell("完成情况"),
                 note="；".join(notes),
+                figures=figures,
             )
         )
     _report_left(master, part, pairing.left, flag)
@@ -357,6 +373,39 @@ def check_part(master: Master, part: Part) -> Checked:
         for item in ret.extra:
             flag("多余内容", f"事项表以外的内容：{item}（{ret.source}）")
     return Checked(tuple(answers), tuple(flags), len(tasks))
+
+
+def _figures(
+    task: Task, rows: Sequence[ReturnRow], flag, place
+) -> tuple[tuple[str, float | None], ...]:
+    """(target name, cumulative figure) for each target of ``task`` from its rows' 累计完成
+    cells (the first row that gives one); what cannot be read is flagged through ``flag``."""
+    values: dict[str, float | None] = {}
+    for r in rows:
+        found, unplaced = match_figures(task.targets, r.figures)
+        for target in task.targets:
+            if values.get(target.name) is not None or target.name not in found:
+                continue
+            text, cell = found[target.name]
+            try:
+                values[target.name] = parse_figure(text, target.unit)
+            except ValueError as exc:
+                flag(
+                    f"序号 {task.label} 的“{target.name}”累计完成数“{text.strip()}”{exc}，未读入"
+                    f"（{place(cell)}）；请填写不小于0的数字"
+                )
+        for _, text, cell, *_ in unplaced:
+            why = "没有量化指标" if not task.targets else "没有与之对应的量化指标"
+            flag(f"序号 {task.label} {why}，所填累计完成数“{text.strip()}”未读入（{place(cell)}）")
+        for i, (shown, *_, cell) in enumerate(r.figures):
+            # The 量化指标 column is the template's: anything else typed there is quoted.
+            expected = format_target(task.targets[i]) if i < len(task.targets) else ""
+            if shown.strip() and normalise_space(shown) != normalise_space(expected):
+                flag(
+                    f"序号 {task.label} 的“量化指标”栏中有分解方案以外的内容，未读入："
+                    f"“{shown}”（{place(cell)}）"
+                )
+    return tuple((t.name, values.get(t.name)) for t in task.targets)
 
 
 def _joined(rows: Sequence[ReturnRow], name: str) -> str:
@@ -388,6 +437,8 @@ def _report_left(master: Master, part: Part, left: Sequence[ReturnRow], flag) ->
         texts = [("序号", row.number), ("责任事项", row.text), ("本处室职责", row.role)]
         texts += [("完成情况", row.answer)]
         texts += [("进展状态", row.status), ("存在问题及下步打算", row.plan)]
+        for target, figure, *_ in row.figures:
+            texts += [("量化指标", target), ("截至本季度末累计完成", figure)]
         content = "；".join(f"{label}：{t}" for label, t in texts if t.strip())
         if not content:
             continue
@@ -587,12 +638,16 @@ def merge(
     year: int,
     quarter: int,
     delivered: Mapping[str, Delivery] | None = None,
+    previous: Mapping[tuple[str, str], object] | None = None,
 ) -> Summary:
     """Consolidate the returns of one period against the master.
 
     ``collected`` is a :class:`workbook_tools.inbox.Collected` (returns, rejected, skipped).
     ``delivered`` maps a return's source to how it came by mail (``collect`` records it): its
     received time is the division's 报送时间, and a sender of another division is flagged.
+    ``previous`` maps (division, task number) to what that division reported on the task last
+    quarter (anything with ``answer`` and ``figures``, such as archive.ArchiveRow): it gives
+    答复未更新 and 数据倒退. Without it (a first quarter, no archive) neither is checked.
     """
     delivered = delivered or {}
     divisions = master.divisions
@@ -684,7 +739,21 @@ def merge(
         )
         flags += division_flags
     verdicts += _verdicts(sorted(collected.returns, key=lambda r: r.source), used_files, set_aside)
+    return summarise(master, year, quarter, answers, statuses, flags, verdicts, previous)
 
+
+def summarise(
+    master: Master,
+    year: int,
+    quarter: int,
+    answers: list[Answer],
+    statuses: list[DivisionStatus],
+    flags: list[Flag],
+    verdicts: list[FileVerdict],
+    previous: Mapping[tuple[str, str], object] | None = None,
+) -> Summary:
+    """The Summary of accepted ``answers``: each task judged, its targets against 序时进度,
+    the answers' quality; ``flags`` (those found so far) are extended."""
     answers_by_task: dict[str, list[Answer]] = {}
     for a in answers:
         answers_by_task.setdefault(a.task_number, []).append(a)
@@ -693,7 +762,15 @@ def merge(
         mine = answers_by_task.get(task.number, [])
         status, task_flags = _judge_task(task, mine)
         flags += task_flags
-        judged.append((task, status, mine))
+        progress = None
+        if task.targets:
+            progress, target_flags = _progress(master, task, quarter, mine, previous or {})
+            flags += target_flags
+        judged.append((task, status, mine, progress))
+    if tracks_year(master, previous):
+        known = placeholders(master.placeholders)
+        before = {key: getattr(p, "answer", "") for key, p in (previous or {}).items()}
+        flags += quality_flags(answers, before, known)
     # Attach every task-level flag to its task, so 汇总 can show 问题标记.
     by_task: dict[str, list[Flag]] = {}
     for f in flags:
@@ -712,8 +789,9 @@ def merge(
             lead_answers=tuple(a for a in mine if a.role == ROLE_LEAD),
             partner_answers=tuple(a for a in mine if a.role != ROLE_LEAD),
             flags=tuple(by_task.get(task.number, ())),
+            progress=progress,
         )
-        for task, status, mine in judged
+        for task, status, mine, progress in judged
     ]
     verdicts.sort(key=lambda v: v.source)
     return Summary(
@@ -726,6 +804,34 @@ def merge(
         flags=tuple(flags),
         files=tuple(verdicts),
     )
+
+
+def tracks_year(master: Master, previous: Mapping | None = None) -> bool:
+    """Whether merge checks the year's progress and the answers' quality (答复过简, 答复雷同,
+    答复未更新): when the master states quantitative targets or placeholders (占位答复), or an
+    earlier quarter of the year is known. A plain master's first quarter is judged as before."""
+    return bool(previous) or bool(master.placeholders) or any(t.targets for t in master.tasks)
+
+
+def _progress(
+    master: Master,
+    task: Task,
+    quarter: int,
+    answers: Sequence[Answer],
+    previous: Mapping[tuple[str, str], object],
+) -> tuple[TaskProgress, list[Flag]]:
+    """Where a task with targets stands (the lead's figures count) and the flags its numbers
+    raise: 未达序时, 状态与数据不符, 数据倒退, 状态不一致 (targets.target_flags)."""
+    figures = {a.division: dict(a.figures) for a in answers if a.figures}
+    statuses = {a.division: a.status for a in answers}
+    sources = {a.division: a.source for a in answers}
+    before = {}
+    for division in figures:
+        prev = previous.get((division, task.number))
+        if prev is not None:
+            before[division] = dict(getattr(prev, "figures", {}) or {})
+    progress = task_progress(task, quarter, figures, master.schedule)
+    return progress, target_flags(task, quarter, progress, statuses, figures, before, sources)
 
 
 def _set_aside_reason(used: Part, other: Part) -> str:
@@ -847,6 +953,7 @@ def to_json(summary: Summary) -> dict:
             "source": a.source,
             "cell": a.cell,
             "note": a.note,
+            "figures": dict(a.figures),
         }
 
     return {
@@ -875,6 +982,7 @@ def to_json(summary: Summary) -> dict:
                 "leader": ts.task.leader,
                 "text": ts.task.text,
                 "status": ts.status,
+                "bucket": ts.bucket,
                 "answers": [answer_dict(a) for a in (*ts.lead_answers, *ts.partner_answers)],
                 "flags": [flag_dict(f) for f in ts.flags],
             }

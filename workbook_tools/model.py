@@ -147,6 +147,9 @@ class Master:
     footnote: str = ""
     warnings: tuple[str, ...] = ()
     schedule: Schedule = DEFAULT_SCHEDULE  # 序时进度 sheet, or the default 25/50/75/100 %
+    placeholders: tuple[
+        str, ...
+    ] = ()  # 占位答复 sheet: answers that say nothing, besides the defaults
 
     # Derived views are computed once: merge and split ask for them per division and per return
     # (cached_property writes the instance __dict__, which a frozen dataclass allows).
@@ -238,6 +241,9 @@ class ReturnRow:
     # column label -> column letter ("D"); one dict shared by the rows of a file
     columns: Mapping[str, str] = field(default_factory=dict, compare=False)
     role: str = ""  # 本处室职责 as typed ("" when the table has no such column)
+    # (target text beside the cell, 累计完成 as typed, its cell "H5", the target's cell "G5")
+    # per target column pair
+    figures: tuple[tuple[str, str, str, str], ...] = ()
 
     @property
     def cells(self) -> dict[str, str]:
@@ -317,6 +323,8 @@ class Answer:
     source: str
     cell: str = ""  # where the 完成情况 was read, e.g. "D5"
     note: str = ""  # normalisations applied (状态“完成”按“已完成”处理; 删除了控制字符…)
+    # (target name, cumulative figure reported or None) for each of the task's targets
+    figures: tuple[tuple[str, float | None], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -326,6 +334,13 @@ class TaskSummary:
     lead_answers: tuple[Answer, ...]
     partner_answers: tuple[Answer, ...]
     flags: tuple[Flag, ...]
+    # targets.TaskProgress against 序时进度; None when the task has no quantitative target
+    progress: object = None
+
+    @property
+    def bucket(self) -> str:
+        """已完成 / 超序时 / 达序时 / 未达序时, or 无量化指标 for a task without targets."""
+        return self.progress.bucket if self.progress is not None else "无量化指标"
 
 
 @dataclass(frozen=True)

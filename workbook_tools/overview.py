@@ -134,6 +134,23 @@ STATUS_SCHEME = Scheme(
 )
 
 
+def task_bucket(ts: TaskSummary, submitted: Mapping[str, bool]) -> str:
+    """A task's 序时 bucket (TaskSummary.bucket): 已完成 / 超序时 / 达序时 / 未达序时 by the
+    figures that count, 无量化指标 without targets."""
+    return ts.bucket
+
+
+#: The 序时 buckets of quantitative targets (targets.py), each task in exactly one.
+BUCKET_SCHEME = Scheme(
+    name="序时进度情况",
+    labels=("已完成", "超序时", "达序时", "未达序时", "无量化指标"),
+    done=("已完成",),
+    behind=("未达序时",),
+    unknown=(),
+    classify=task_bucket,
+)
+
+
 # ---------------------------------------------------------------------------------------------
 # The whole summary
 

@@ -28,7 +28,7 @@ from xml.sax.saxutils import escape
 from .cells import clean_text
 from .files import safe_filename, write_atomically
 from .model import BUREAU, SEVERITIES, Summary, quarter_name
-from .overview import Group, Overview, Part, TaskView, overview, percent
+from .overview import BUCKET_SCHEME, Group, Overview, Part, TaskView, overview, percent
 
 # ---------------------------------------------------------------------------------------------
 # Composition: what the draft says
@@ -237,6 +237,7 @@ def compose(summary: Summary, ov: Overview | None = None) -> Draft:
         ):
             blocks.append(Block(HEADING2, f"（{next(sub)}）{name}"))
             blocks += [Block(BODY, _group_sentence(g, labels, who(g))) for g in groups]
+        blocks += _bucket_count(summary)
     else:
         blocks.append(Block(BODY, "分解方案中没有任务。"))
 
@@ -256,6 +257,7 @@ def compose(summary: Summary, ov: Overview | None = None) -> Draft:
             if behind:
                 blocks.append(Block(HEADING2, f"（{next(sub)}）{label}的任务"))
                 blocks += _task_lines(behind, ov.counts[label], _behind_line)
+        blocks += _behind_targets(summary, sub)
         unknown = [(label, ov.in_bucket(label)) for label in scheme.unknown]
         if any(views for _, views in unknown):
             blocks.append(Block(HEADING2, f"（{next(sub)}）进展无法确认的任务"))
@@ -312,6 +314,50 @@ def compose(summary: Summary, ov: Overview | None = None) -> Draft:
     return Draft(title, tuple(blocks), annex_title, table)
 
 
+def _bucket_count(summary: Summary) -> list[Block]:
+    """With quantitative targets: the 序时 buckets counted, as 总览's 六 counts them."""
+    if not any(t.targets for t in summary.master.tasks):
+        return []
+    ov = overview(summary, BUCKET_SCHEME)
+    labels = ov.scheme.labels
+    counts = [ov.counts[label] for label in labels]
+    return [
+        Block(HEADING2, "（三）按量化指标序时进度"),
+        Block(
+            BODY,
+            f"按各项任务量化指标的累计完成数与序时进度比较（以牵头处室填报的数字为准，"
+            f"有多个指标的取最差的一个），{ov.total}项任务中，{_buckets(labels, counts, ov.total)}。",
+        ),
+    ]
+
+
+def _behind_targets(summary: Summary, sub) -> list[Block]:
+    """The tasks 未达序时, each with the figures that make it so."""
+    behind = overview(summary, BUCKET_SCHEME).in_bucket("未达序时")
+    if not behind:
+        return []
+    return [
+        Block(HEADING2, f"（{next(sub)}）量化指标未达序时的任务"),
+        *_task_lines(behind, len(behind), _figures_line),
+    ]
+
+
+def _figures_line(view: TaskView) -> str:
+    from .targets import _amount, _pct
+
+    said = []
+    for p in view.summary.progress.targets if view.summary.progress else ():
+        t = p.target
+        if p.reported is None:
+            said.append(f"{t.name}未填报累计完成数")
+        elif p.bucket == "未达序时":
+            said.append(
+                f"{t.name}累计完成{_amount(p.reported)}{t.unit}，为目标的{_pct(p.completion)}，"
+                f"低于序时进度{_pct(p.expected)}"
+            )
+    return f"{task_name(view)}（牵头处室：{_leads(view)}）。{'；'.join(said)}。"
+
+
 #: 问题类型 that mean a return did not follow the template.
 _FORM_KINDS = ("事项被改动", "缺少事项", "多余内容", "无法识别处室", "文件无法读取", "非本期文件")
 
@@ -354,6 +400,21 @@ def _problems(ov: Overview) -> tuple[list[str], list[str]]:
             f"部分任务牵头处室与配合处室报告的进展状态不一致（{flags['状态不一致']}个），"
             "需加强沟通、统一口径。"
         )
+    numbers = [(k, flags[k]) for k in ("未达序时", "状态与数据不符", "数据倒退") if flags.get(k)]
+    if numbers:
+        said = "、".join(f"{kind}{n}个" for kind, n in numbers)
+        problems.append(
+            f"部分量化指标进度不足或数据不实。汇总时发现{said}，详见汇总表“问题清单”和“全年进展”。"
+        )
+        requests.append(
+            "请填报累计完成数的处室如实填报截至本季度末的累计数，进展状态与数据保持一致；"
+            "未达序时的指标要说明原因和赶进度的措施。"
+        )
+    quality = [(k, flags[k]) for k in ("答复未更新", "答复雷同", "答复过简") if flags.get(k)]
+    if quality:
+        said = "、".join(f"{kind}{n}个" for kind, n in quality)
+        problems.append(f"部分答复内容不够具体。{said}。")
+        requests.append("请各处室（单位）逐项写明本季度的具体举措和量化成效，不照抄上季度内容。")
     form = [(k, flags[k]) for k in _FORM_KINDS if flags.get(k)]
     if form:
         said = "、".join(f"{kind}{n}个" for kind, n in form)

@@ -551,6 +551,13 @@ def _task_rows(
     strays = _above_header(sheet, header)
     mapped = set(cols.values())
     letters = {label: column_letter(c) for label, c in cols.items()}
+    # Target pairs and 上季度完成情况 (layout.COL_TARGET…): read, or known to be the template's.
+    header_texts = [_text(v) for v in sheet.grid[header]] if 0 <= header < len(sheet.grid) else []
+    pairs, previous = layout.extra_columns(header_texts)
+    pairs = [(t, f) for t, f in pairs if f not in mapped and t not in mapped]
+    mapped |= {c for pair in pairs for c in pair if c is not None}
+    if previous is not None:
+        mapped.add(previous)
     read = (
         layout.COL_NUMBER,
         layout.COL_TEXT,
@@ -562,7 +569,18 @@ def _task_rows(
         texts = [v if v.__class__ is str else _text(v) for v in sheet.grid[r]]
         values = {label: texts[c] if c < len(texts) else "" for label, c in cols.items()}
         number = values.get(layout.COL_NUMBER, "").strip()
-        if any(values.get(label, "").strip() for label in read):
+        figures = tuple(
+            (
+                texts[t] if t is not None and t < len(texts) else "",
+                texts[f] if f < len(texts) else "",
+                _ref(r, f),
+                _ref(r, t) if t is not None else "",
+            )
+            for t, f in pairs
+        )
+        if not any(t.strip() or v.strip() for t, v, *_ in figures):
+            figures = ()
+        if any(values.get(label, "").strip() for label in read) or figures:
             if "." in number and _WHOLE_FLOAT.fullmatch(number):
                 number = number.split(".")[0]
             rows.append(
@@ -575,6 +593,7 @@ def _task_rows(
                     plan=values.get(layout.COL_PLAN, ""),
                     columns=letters,
                     role=values.get(layout.COL_ROLE, ""),
+                    figures=figures,
                 )
             )
         strays += [

@@ -18,6 +18,7 @@ from pathlib import Path
 import xlsxwriter
 from xlsxwriter.exceptions import XlsxFileError
 
+from . import summary_year
 from .cells import CELL_LIMIT, cell_text, clean_text, fit_cell, row_height, row_heights
 from .files import write_atomically
 from .model import (
@@ -353,6 +354,25 @@ def _write_overview(workbook, ws, styles: _Styles, summary: Summary) -> None:
     ws.write_string(row, 0, note, styles.get(border=0, align="left"))
     ws.set_row(row, row_height([note], [first_col_width + 10 * last]))
 
+    if summary_year.has_targets(summary.master):
+        row += 1
+        section("六、量化指标序时进度（每项任务计入一类）")
+        cols = [
+            Column("序时进度情况", first_col_width, "center"),
+            Column("事项数", 10, "center"),
+            Column("占比", 10, "center", "0.0%"),
+        ]
+        _write_header(ws, styles, row, cols)
+        buckets = summary_year.bucket_counts(summary)
+        for label, count in buckets.items():
+            row += 1
+            share = count / total if total else 0.0
+            fill = summary_year.BUCKET_FILLS[label]
+            _write_row(ws, styles, row, cols, [label, count, share], fill)
+        row += 1
+        _write_row(
+            ws, styles, row, cols, ["合计", total, 1.0 if total else 0.0], None, {0: {"bold": True}}
+        )
     if total:
         # The charts on a page of their own, below the tables, as wide as they are.
         row += 2
@@ -445,12 +465,15 @@ def _overview_charts(
 
 
 def _write_tasks(ws, styles: _Styles, summary: Summary) -> None:
-    _set_widths(ws, TASK_COLS)
-    _write_title(ws, styles, _title(summary) + "表", len(TASK_COLS) - 1)
-    _write_header(ws, styles, 1, TASK_COLS)
-    _write_data_rows(ws, styles, 2, TASK_COLS, task_rows(summary))
+    cols, rows = TASK_COLS, task_rows(summary)
+    if summary_year.has_targets(summary.master):  # 序时进度情况, 量化指标, 累计完成, %…
+        cols, rows = summary_year.with_target_columns(summary, cols, rows)
+    _set_widths(ws, cols)
+    _write_title(ws, styles, _title(summary) + "表", len(cols) - 1)
+    _write_header(ws, styles, 1, cols)
+    _write_data_rows(ws, styles, 2, cols, rows)
     ws.freeze_panes(2, 0)
-    ws.autofilter(1, 0, max(1 + len(summary.tasks), 1), len(TASK_COLS) - 1)
+    ws.autofilter(1, 0, max(1 + len(summary.tasks), 1), len(cols) - 1)
     _print_setup(ws, repeat_rows=(0, 1))
 
 
@@ -607,7 +630,24 @@ def _write_details(ws, styles: _Styles, summary: Summary) -> None:
 # The file
 
 
-def _build(summary: Summary, target: str) -> None:
+def _write_year(ws, styles: _Styles, summary: Summary, history) -> None:
+    """全年进展: one row per task, each quarter's status and figures side by side."""
+    cols = summary_year.year_columns(summary.master)
+    _set_widths(ws, cols)
+    _write_title(ws, styles, f"{summary.year}年市《政府工作报告》民政工作全年进展", len(cols) - 1)
+    _write_header(ws, styles, 1, cols)
+    rows = summary_year.year_data_rows(summary.master, history)
+    _write_data_rows(ws, styles, 2, cols, rows)
+    row = 3 + len(rows)
+    note = summary_year.YEAR_NOTE
+    ws.merge_range(row, 0, row, len(cols) - 1, "", styles.get(border=0, align="left"))
+    ws.write_string(row, 0, note, styles.get(border=0, align="left"))
+    ws.set_row(row, row_height([note], [sum(c.width for c in cols)]))
+    ws.freeze_panes(2, 2)
+    _print_setup(ws, repeat_rows=(0, 1))
+
+
+def _build(summary: Summary, target: str, history=None) -> None:
     workbook = xlsxwriter.Workbook(target, WORKBOOK_OPTIONS)
     month = 3 * (summary.quarter - 1) + 1
     workbook.set_properties(
@@ -628,12 +668,17 @@ def _build(summary: Summary, target: str) -> None:
     _write_files(files, styles, summary)
     _write_flags(flags, styles, summary)
     _write_details(details, styles, summary)
+    if history is not None:
+        _write_year(workbook.add_worksheet(summary_year.YEAR_SHEET), styles, summary, history)
     overview.activate()
     workbook.close()
 
 
-def write_summary(summary: Summary, path: Path) -> Path:
+def write_summary(summary: Summary, path: Path, history=None) -> Path:
     """Write the leaders' summary workbook to ``path`` and return it.
+
+    ``history``: the year's archive rows (archive.ArchiveRow, this quarter's included) for a
+    last sheet 全年进展; None for none.
 
     The workbook is built in a temporary file next to ``path`` and moved over it, so an older
     summary stays intact if anything fails. Raises :class:`OutputError` when the folder cannot be
@@ -641,7 +686,7 @@ def write_summary(summary: Summary, path: Path) -> Path:
     """
     return write_atomically(
         path,
-        lambda tmp: _build(summary, str(tmp)),
+        lambda tmp: _build(summary, str(tmp), history),
         what="汇总文件",
         errors=(XlsxFileError, OSError),
     )

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -53,6 +54,8 @@ __all__ = [
     "task_progress",
     "target_flags",
     "format_target",
+    "parse_figure",
+    "match_figures",
 ]
 
 DONE, AHEAD, ON_TRACK, BEHIND, NO_TARGET = "已完成", "超序时", "达序时", "未达序时", "无量化指标"
@@ -183,6 +186,62 @@ def format_target(target: Target) -> str:
     )
     due = f"（第{quarter_name(target.due_quarter)}季度）" if target.due_quarter else ""
     return f"{target.name}：{number}{target.unit}{due}"
+
+
+# --------------------------------------------------------------------------- reported figures
+
+_FIGURE = re.compile(r"(\d+(?:\.\d+)?)([万千百]?)(.*)")
+
+
+def parse_figure(text: object, unit: str = "") -> float | None:
+    """A cumulative figure as typed or shown: "1,200", "1.1万", "１２００", "20个" (the target's
+    unit, or 个/张/人… typed after it) -> a float; "" -> None. Raises ValueError with the reason
+    (in Chinese) for anything else: words, a negative number, a percentage."""
+    raw = "" if text is None else str(text)
+    t = re.sub(r"\s+", "", raw.translate(_WIDE)).replace(",", "")
+    t = unicodedata.normalize("NFKC", t)
+    if not t:
+        return None
+    if t.startswith("-"):
+        raise ValueError("累计完成数不能小于0")
+    m = _FIGURE.fullmatch(t.lstrip("+约"))
+    if not m:
+        raise ValueError("不是数字")
+    rest = m.group(3)
+    if rest.startswith("%"):
+        raise ValueError("应填写累计完成的数量，不是百分比")
+    if rest and rest != unit and not (len(rest) <= 2 and not re.search(r"[\d.]", rest)):
+        raise ValueError("不是数字")
+    value = float(m.group(1)) * _MULTIPLIERS.get(m.group(2), 1)
+    if not math.isfinite(value):
+        raise ValueError("不是数字")
+    return value
+
+
+def match_figures(
+    targets: Sequence[Target], cells: Sequence[tuple[str, ...]]
+) -> tuple[dict[str, tuple[str, str]], list[tuple[str, ...]]]:
+    """The (figure text, cell) typed for each of ``targets`` from a row's target column pairs
+    (target text, figure text, cell), by the target's name in its column, else by position; and
+    the pairs no target takes (a figure typed where the task has none)."""
+    found: dict[str, tuple[str, str]] = {}
+    left: list[tuple[int, tuple[str, str, str]]] = []
+    by_name = {t.name: t for t in targets}
+    for i, pair in enumerate(cells):
+        named = parse_targets(pair[0])[0]
+        name = named[0].name if named else ""
+        if name in by_name and name not in found:
+            found[name] = (pair[1], pair[2])
+        else:
+            left.append((i, pair))
+    unplaced = []
+    for i, pair in left:
+        free = targets[i].name if i < len(targets) else None
+        if free is not None and free not in found:
+            found[free] = (pair[1], pair[2])
+        elif pair[1].strip():
+            unplaced.append(pair)
+    return found, unplaced
 
 
 # --------------------------------------------------------------------------- 序时进度

@@ -11,7 +11,7 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,10 +20,10 @@ from xlsxwriter import Workbook
 from xlsxwriter.utility import xl_rowcol_to_cell
 
 from . import layout
-from .cells import lines_height, text_lines, text_units
+from .cells import fit_cell, lines_height, text_lines, text_units, truncation_marker
 from .errors import InputError, OutputError
 from .files import WRITTEN, safe_filename, write_atomically, write_new_only
-from .model import BUREAU, ROLE_LEAD, STATUSES, Master, Task, quarter_name
+from .model import BUREAU, ROLE_LEAD, STATUSES, Master, Target, Task, quarter_name
 from .parallel import MIN_ITEMS, ordered_map
 
 __all__ = [
@@ -201,9 +201,18 @@ def _put_row(ws, row: int, values: list[str], formats: list, height: float | Non
 POOL_MIN_ROWS = 150
 
 
-def build_template(master: Master, division: str, year: int, quarter: int) -> bytes:
+def build_template(
+    master: Master,
+    division: str,
+    year: int,
+    quarter: int,
+    previous: Mapping[str, Previous] | None = None,
+) -> bytes:
     """The Annex 2 workbook of ``division`` for ``year``/``quarter``, as xlsx bytes.
 
+    ``previous`` maps a task number to what the division reported on it last quarter (from
+    the archive): shown in a grey, locked 上季度完成情况 column. Tasks with quantitative targets
+    get their target and a number cell 截至本季度末累计完成 to the right of the six columns.
     Deterministic: the same input always gives the same bytes.
     """
     _check_period(year, quarter)
@@ -222,8 +231,9 @@ def build_template(master: Master, division: str, year: int, quarter: int) -> by
     guide = wb.add_worksheet(layout.GUIDE_SHEET)
     ident = wb.add_worksheet(layout.IDENTITY_SHEET)
 
-    rows = _write_data_sheet(book, data, tasks, division, title)
-    _write_guide(book, guide, division, year, quarter, title)
+    extra = _ExtraColumns.of(tasks, previous or {})
+    rows = _write_data_sheet(book, data, tasks, division, title, extra)
+    _write_guide(book, guide, division, year, quarter, title, extra)
     _write_identity(book, ident, tasks, rows, division, year, quarter)
 
     data.activate()
@@ -302,14 +312,20 @@ def _check_period(year: int, quarter: int) -> None:
 
 
 def _write_data_sheet(
-    book: _Book, ws, tasks: tuple[Task, ...], division: str, title: str
+    book: _Book,
+    ws,
+    tasks: tuple[Task, ...],
+    division: str,
+    title: str,
+    extra: _ExtraColumns | None = None,
 ) -> list[int]:
     """Fill the data sheet; return the 1-based sheet row of each task."""
+    extra = extra or _ExtraColumns()
     roles = [layout.role_text(t, division) for t in tasks]
     widths = _column_widths(tasks, roles)
     for col, width in enumerate(widths):
         ws.set_column(col, col, width)
-    last_col = len(widths) - 1
+    last_col = len(widths) - 1 + extra.count
 
     _put(ws, _R_ANNEX, 0, ANNEX_LABEL, book.annex)
 
@@ -346,6 +362,16 @@ def _write_data_sheet(
         _put_row(ws, r, values, formats, lines_height(lines))
         sheet_rows.append(r + 1)
     last_row = _R_FIRST + len(tasks) - 1
+    extra.write(
+        book,
+        ws,
+        tasks,
+        len(widths),
+        [
+            max(text_lines(t.text, widths[C_TEXT]), text_lines(r, widths[C_ROLE]))
+            for t, r in zip(tasks, roles, strict=True)
+        ],
+    )
 
     source = list(STATUSES)
     assert len(",".join(source)) < 255  # an inline list: every client keeps it on re-save
@@ -455,11 +481,22 @@ def _guide_rows(division: str, year: int, quarter: int, title: str) -> list[tupl
     return rows
 
 
-def _write_guide(book: _Book, ws, division: str, year: int, quarter: int, title: str) -> None:
+def _write_guide(
+    book: _Book,
+    ws,
+    division: str,
+    year: int,
+    quarter: int,
+    title: str,
+    extra: _ExtraColumns | None = None,
+) -> None:
     key_width, text_width = 16.0, 84.0
     ws.set_column(0, 0, key_width)
     ws.set_column(1, 1, text_width)
     rows = _guide_rows(division, year, quarter, title)
+    if extra is not None and extra.count:
+        at = rows.index(("blank", "", ""), 3)  # after the items of 一、填写内容
+        rows[at:at] = extra.guide_rows()
     for r, (kind, key, text) in enumerate(rows):
         if kind == "title":
             ws.merge_range(r, 0, r, 1, "", book.guide_title)
@@ -539,6 +576,7 @@ def write_templates(
     outbox: Path,
     progress: Callable[[int], None] | None = None,
     force: bool = False,
+    previous: Mapping[str, Mapping[str, Previous]] | None = None,
 ) -> list[TemplateInfo]:
     """Write one template per division into ``outbox``, in the master's division order.
 
@@ -546,6 +584,7 @@ def write_templates(
     sanitising (compared case-insensitively, as Windows and macOS do) get ``-2``, ``-3``…
     A file already there with other bytes than its template is kept (it may be a filled return)
     unless ``force``; each info's ``state`` says what was done (:func:`files.write_new_only`).
+    ``previous``: division -> task number -> last quarter's answer (see :func:`build_template`).
     """
     _check_period(year, quarter)
     outbox = Path(outbox)
@@ -572,7 +611,7 @@ def write_templates(
         paths.append(path)
 
     def build(division: str) -> bytes:
-        return build_template(master, division, year, quarter)
+        return build_template(master, division, year, quarter, (previous or {}).get(division))
 
     # Building the workbooks is the work; spread it over the CPUs, write the files here in order.
     heavy = len(master.assignments) >= POOL_MIN_ROWS
@@ -607,3 +646,154 @@ def _atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` over ``path`` through a temporary file beside it: an interrupted write
     or a file open in Excel leaves the old one whole."""
     write_atomically(path, lambda tmp: tmp.write_bytes(data), what="模板", clean_stale=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Columns right of the six: quantitative targets and last quarter's answer
+
+TARGET_WIDTH = 22.0
+FIGURE_WIDTH = 14.0
+PREVIOUS_WIDTH = 40.0
+PREVIOUS_FILL = "#E7E6E6"
+NO_TARGET_FILL = "#F2F2F2"
+FIGURE_MESSAGE = "请填写截至本季度末的累计完成数（只填数字，不小于0），计量单位见左侧“量化指标”。"
+
+
+@dataclass(frozen=True)
+class Previous:
+    """What a division reported on a task last quarter, shown for reference."""
+
+    answer: str = ""
+    status: str = ""
+    figures: tuple[tuple[str, float | None], ...] = ()  # (target name, cumulative figure)
+
+
+def target_text(target: Target) -> str:
+    """The 量化指标 cell: ``名称：数量单位`` as in the master (parse_targets reads it back)."""
+    from .targets import format_target
+
+    return format_target(target)
+
+
+def previous_text(previous: Previous, targets: tuple[Target, ...]) -> str:
+    """The 上季度完成情况 cell: the answer, the status chosen and the figures reported."""
+    from .targets import _amount
+
+    units = {t.name: t.unit for t in targets}
+    lines = [previous.answer.strip() or "（未填写）"]
+    if previous.status:
+        lines.append(f"进展状态：{previous.status}")
+    for name, value in previous.figures:
+        if name in units:
+            shown = "未填报" if value is None else f"{_amount(value)}{units[name]}"
+            lines.append(f"{name}累计完成：{shown}")
+    text, _ = fit_cell("\n".join(lines), truncation_marker("上季度汇总表"))
+    return text
+
+
+@dataclass(frozen=True)
+class _ExtraColumns:
+    """The target pairs (as many as the division's task with the most targets) and the
+    上季度完成情况 column of one template; none at all without targets or previous answers."""
+
+    pairs: int = 0
+    previous: Mapping[str, Previous] | None = None
+
+    @classmethod
+    def of(cls, tasks: tuple[Task, ...], previous: Mapping[str, Previous]) -> _ExtraColumns:
+        numbers = {t.number for t in tasks}
+        shown = {k: v for k, v in previous.items() if k in numbers}
+        return cls(max((len(t.targets) for t in tasks), default=0), shown or None)
+
+    @property
+    def count(self) -> int:
+        return 2 * self.pairs + (1 if self.previous else 0)
+
+    def guide_rows(self) -> list[tuple[str, str, str]]:
+        rows = []
+        if self.pairs:
+            rows.append(
+                (
+                    "item",
+                    layout.COL_FIGURE,
+                    "有量化指标的事项必填。填写截至本季度末的累计完成数（全年累计，不是本季度新增），"
+                    "只填数字，计量单位见左侧“量化指标”。",
+                )
+            )
+        if self.previous:
+            rows.append(
+                (
+                    "item",
+                    layout.COL_PREVIOUS,
+                    "上季度报送的内容，仅供参考，不能修改；本季度的完成情况请重新填写。",
+                )
+            )
+        return rows
+
+    def write(self, book: _Book, ws, tasks: tuple[Task, ...], first: int, base_lines) -> None:
+        """Headers, cells, widths and validations of the extra columns from column ``first``."""
+        if not self.count:
+            return
+        wb = book.wb
+        body = {"font_name": FONT_BODY, "font_size": SIZE_BODY, "font_charset": CHARSET_GB2312}
+        cell = {**body, "border": 1, "text_wrap": True, "valign": "vcenter"}
+        target_fmt = wb.add_format({**cell, "align": "left"})
+        figure_fmt = wb.add_format({**cell, "locked": False, "align": "right"})
+        none_fmt = wb.add_format({**cell, "bg_color": NO_TARGET_FILL})
+        previous_fmt = wb.add_format(
+            {
+                **cell,
+                "align": "left",
+                "valign": "top",
+                "bg_color": PREVIOUS_FILL,
+                "font_color": "#595959",
+            }
+        )
+        columns = []
+        for _ in range(self.pairs):
+            columns += [(layout.COL_TARGET, TARGET_WIDTH), (layout.COL_FIGURE, FIGURE_WIDTH)]
+        if self.previous:
+            columns.append((layout.COL_PREVIOUS, PREVIOUS_WIDTH))
+        for c, (label, width) in enumerate(columns, first):
+            ws.set_column(c, c, width)
+            _put(ws, _R_HEADER, c, label, book.header)
+        previous = self.previous or {}
+        for i, task in enumerate(tasks):
+            r = _R_FIRST + i
+            lines = [ANSWER_MIN_LINES, base_lines[i]]
+            for k in range(self.pairs):
+                col = first + 2 * k
+                if k < len(task.targets):
+                    text = target_text(task.targets[k])
+                    _put(ws, r, col, text, target_fmt)
+                    ws.write_blank(r, col + 1, None, figure_fmt)
+                    ws.data_validation(
+                        r,
+                        col + 1,
+                        r,
+                        col + 1,
+                        {
+                            "validate": "decimal",
+                            "criteria": ">=",
+                            "value": 0,
+                            "ignore_blank": True,
+                            "input_title": layout.COL_FIGURE,
+                            "input_message": FIGURE_MESSAGE,
+                            "error_type": "stop",
+                            "error_title": f"{layout.COL_FIGURE}填写有误",
+                            "error_message": "累计完成数只能填写不小于0的数字（如 20 或 1200），"
+                            "不要填写单位或文字。",
+                        },
+                    )
+                    lines.append(text_lines(text, TARGET_WIDTH))
+                else:
+                    ws.write_blank(r, col, None, none_fmt)
+                    ws.write_blank(r, col + 1, None, none_fmt)
+            if self.previous:
+                col = first + 2 * self.pairs
+                before = previous.get(task.number)
+                text = previous_text(before, task.targets) if before else "（上季度未报送）"
+                _put(ws, r, col, text, previous_fmt)
+                lines.append(text_lines(text, PREVIOUS_WIDTH))
+            if max(lines) > max(lines[:2]):
+                ws.set_row(r, lines_height(max(lines)))

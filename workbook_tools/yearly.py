@@ -1,0 +1,185 @@
+"""The year, not one quarter: the archive between merges, and what the summary shows of it.
+
+Glue between :mod:`archive` (the SQLite record), :mod:`merge` (pure, given last quarter's
+answers) and the summary's 全年进展 sheet and target columns. No workbook is written here.
+
+* :func:`previous_for_merge` / :func:`previous_for_split`: last quarter's answers and figures,
+  for 答复未更新 and 数据倒退, and for the grey 上季度完成情况 column of the next templates;
+* :func:`archive_rows`: what a merge records (its accepted answers, their figures and files);
+* :func:`summary_from_archive`: a quarter's Summary again, from the archive alone;
+* :func:`year_rows`: one row per task with each recorded quarter's status and figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from .archive import Archive, ArchiveRow, rows_from_summary
+from .merge import summarise
+from .model import (
+    ROLE_LEAD,
+    Answer,
+    DivisionStatus,
+    FileVerdict,
+    Flag,
+    Master,
+    Summary,
+    Task,
+    quarter_name,
+)
+from .targets import BUCKETS, _amount, _pct, task_progress
+
+__all__ = [
+    "BUCKET_FILLS",
+    "YearRow",
+    "archive_rows",
+    "figure_lines",
+    "previous_for_merge",
+    "previous_for_split",
+    "summary_from_archive",
+    "year_rows",
+]
+
+#: Fills of the 序时 buckets, as leaders read them: green done, blue ahead, light blue on
+#: track, orange behind, grey without targets.
+BUCKET_FILLS = dict(
+    zip(BUCKETS, ("#C6EFCE", "#9BC2E6", "#DDEBF7", "#F8CBAD", "#EDEDED"), strict=True)
+)
+NOT_REPORTED = "未报送"
+
+
+def previous_for_merge(
+    archive: Archive, year: int, quarter: int
+) -> dict[tuple[str, str], ArchiveRow]:
+    """(division, task number) -> its row of the latest earlier quarter of ``year``."""
+    return archive.previous_answers(year, quarter)
+
+
+def previous_for_split(archive: Archive, year: int, quarter: int):
+    """division -> task number -> template.Previous, from the latest earlier quarter."""
+    from .template import Previous
+
+    out: dict[str, dict[str, Previous]] = {}
+    for (division, task), row in archive.previous_answers(year, quarter).items():
+        figures = tuple(sorted(row.figures.items()))
+        out.setdefault(division, {})[task] = Previous(row.answer, row.status, figures)
+    return out
+
+
+def archive_rows(summary: Summary, hashes: Mapping[str, str]) -> tuple[ArchiveRow, ...]:
+    """The rows a merge records: its accepted answers, with their figures and file hashes."""
+    numbers = {(a.division, a.task_number): dict(a.figures) for a in summary.answers if a.figures}
+    return rows_from_summary(summary, hashes, numbers)
+
+
+def summary_from_archive(
+    master: Master, rows: Sequence[ArchiveRow], year: int, quarter: int, previous=None
+) -> Summary:
+    """The Summary of a recorded quarter, rebuilt from its archive rows: the answers, statuses
+    and figures are as accepted; problems found in the files themselves (cells outside the
+    table, edited tasks…) are not in the archive and are not listed again."""
+    answers = []
+    for row in rows:
+        task = master.task_or_none(row.task)
+        if task is None:
+            continue  # the master no longer has the task
+        figures = row.figures
+        answers.append(
+            Answer(
+                task_number=row.task,
+                division=row.division,
+                role=row.role,
+                answer=row.answer,
+                status=row.status,
+                status_raw=row.status,
+                plan=row.plan,
+                source=row.source,
+                figures=tuple((t.name, figures.get(t.name)) for t in task.targets),
+            )
+        )
+    period = f"{year}年第{quarter_name(quarter)}季度"
+    flags: list[Flag] = []
+    statuses = []
+    sources: dict[str, str] = {}
+    for a in answers:
+        sources.setdefault(a.division, a.source)
+    for division in master.divisions:
+        expected = len(master.tasks_of(division))
+        mine = [a for a in answers if a.division == division]
+        if not mine:
+            flag = Flag(
+                "未报送", f"{division}没有报送{period}的完成情况（应报 {expected} 项）", division
+            )
+            flags.append(flag)
+            statuses.append(DivisionStatus(division, False, "", "", expected, 0, (flag,)))
+            continue
+        answered = sum(1 for a in mine if a.answer.strip())
+        statuses.append(
+            DivisionStatus(division, True, sources[division], "", expected, answered, ())
+        )
+    files = [
+        FileVerdict(source, True, "、".join(d for d, s in sources.items() if s == source), "据档案")
+        for source in sorted(set(sources.values()))
+    ]
+    return summarise(master, year, quarter, answers, statuses, flags, files, previous)
+
+
+# ---------------------------------------------------------------------------------------------
+# 全年进展
+
+
+@dataclass(frozen=True)
+class QuarterCell:
+    """One task in one quarter: the lead's status and figures, and the bucket they make."""
+
+    status: str  # the lead's 进展状态 (worst of several leads), 未报送, or "" when not merged
+    figures: str  # "名称：20个（25%）" lines, "" without targets
+    bucket: str  # one of targets.BUCKETS, "" when the quarter was not merged
+
+
+@dataclass(frozen=True)
+class YearRow:
+    task: Task
+    quarters: tuple[QuarterCell, QuarterCell, QuarterCell, QuarterCell]
+
+
+def figure_lines(task: Task, progress) -> str:
+    """Per target: name, the figure that counts and its share of the target."""
+    lines = []
+    for p in progress.targets if progress is not None else ():
+        t = p.target
+        if p.reported is None:
+            lines.append(f"{t.name}：未填报")
+        else:
+            lines.append(f"{t.name}：{_amount(p.reported)}{t.unit}（{_pct(p.completion)}）")
+    return "\n".join(lines)
+
+
+def year_rows(master: Master, history: Iterable[ArchiveRow]) -> list[YearRow]:
+    """One row per task of ``master``: each quarter's status and figures as recorded."""
+    from .merge import worst_status
+
+    by_quarter: dict[int, dict[str, list[ArchiveRow]]] = {}
+    for row in history:
+        by_quarter.setdefault(row.quarter, {}).setdefault(row.task, []).append(row)
+    out = []
+    for task in master.tasks:
+        cells = []
+        for quarter in range(1, 5):
+            if quarter not in by_quarter:
+                cells.append(QuarterCell("", "", ""))
+                continue
+            rows = by_quarter[quarter].get(task.number, [])
+            leads = [r for r in rows if r.role == ROLE_LEAD]
+            status = worst_status(r.status for r in leads) or (
+                NOT_REPORTED if not leads else "未填写"
+            )
+            progress = None
+            if task.targets:
+                figures = {r.division: r.figures for r in rows}
+                progress = task_progress(task, quarter, figures, master.schedule)
+            bucket = progress.bucket if progress is not None else BUCKETS[-1]
+            cells.append(QuarterCell(status, figure_lines(task, progress), bucket))
+        out.append(YearRow(task, tuple(cells)))  # type: ignore[arg-type]
+    return out
