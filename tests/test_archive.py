@@ -63,7 +63,7 @@ def test_a_new_archive_has_the_latest_schema(tmp_path):
     with sqlite3.connect(path) as db:
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     db.close()
-    assert tables == {"schema_version", "answers", "merges", "sends"}
+    assert tables == {"schema_version", "answers", "merges", "send_log"}
 
 
 def test_an_older_archive_is_migrated_and_keeps_its_rows(tmp_path):
@@ -83,7 +83,7 @@ def test_an_older_archive_is_migrated_and_keeps_its_rows(tmp_path):
         assert archive.version == SCHEMA_VERSION
         assert [r.answer for r in archive.answers(2022, 1)] == ["旧答复"]
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT count(*) FROM sends").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM send_log").fetchone() == (0,)
     db.close()
 
 

@@ -24,6 +24,7 @@ from tests.mailservers import (
     SMTPServer,
     make_certs,
 )
+from workbook_tools.archive import Archive
 from workbook_tools.cli import cli
 from workbook_tools.demo import fill_template
 from workbook_tools.inbox import collect
@@ -240,6 +241,26 @@ def test_send_over_starttls_with_login_and_no_second_send(work, certs):
         assert len(handler.messages) == 13
     log = (tmp_path / "outbox" / "发送记录.csv").read_text(encoding="utf-8-sig").splitlines()
     assert len(log) == 14 and all("已发送" in line for line in log[1:])
+
+
+def test_the_send_log_goes_into_the_archive_once_merge_has_made_one(work, certs, monkeypatch):
+    tmp_path, _, contacts = work
+    archive = tmp_path / "档案.sqlite"
+    Archive(archive).close()  # as merge leaves it
+    monkeypatch.setenv("WORKBOOK_TOOLS_ARCHIVE", str(archive))
+    handler = Handler()
+    with SMTPServer(handler, "starttls", certs) as smtp:
+        settings = write_settings(tmp_path, smtp.port, "starttls", ca=certs.ca)
+        first = run(*send_args(tmp_path, contacts, settings), env=ENV)
+        assert first.exit_code == 0, first.output
+        again = run(*send_args(tmp_path, contacts, settings), env=ENV)
+        assert again.exit_code == 0 and "已发送过，跳过 12 个" in again.output
+    assert len(handler.messages) == 12
+    assert not (tmp_path / "outbox" / "发送记录.csv").exists()
+    with Archive(archive) as a:
+        sends = a.sends()
+    assert len(sends) == 12 and {row[4] for row in sends} == set(DIVISIONS)
+    assert all(row[1] == "报送通知" and row[9] == "已发送" for row in sends)
 
 
 def test_refused_address_does_not_stop_the_others_over_ssl(work, certs):

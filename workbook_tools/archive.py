@@ -84,6 +84,28 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        3,
+        (
+            # The send log of send and remind (sendlog.LogEntry's fields, in order).
+            """CREATE TABLE send_log (
+                id INTEGER PRIMARY KEY,
+                time TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                year INTEGER NOT NULL,
+                quarter INTEGER NOT NULL,
+                division TEXT NOT NULL,
+                to_address TEXT NOT NULL,
+                cc TEXT NOT NULL,
+                attachment TEXT NOT NULL,
+                sha256 TEXT NOT NULL,
+                result TEXT NOT NULL,
+                detail TEXT NOT NULL,
+                message_id TEXT NOT NULL
+            )""",
+            "DROP TABLE sends",  # made ahead of the mail commands, never written; send_log is
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -291,7 +313,29 @@ class Archive:
             raise
         return count
 
+    def add_sends(self, rows: Iterable[tuple]) -> None:
+        """Append rows to the send log (sendlog.LogEntry's fields, in order), in one transaction."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.executemany(
+                "INSERT INTO send_log (time, kind, year, quarter, division, to_address, cc, "
+                "attachment, sha256, result, detail, message_id) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
     # ------------------------------------------------------------------ reading
+
+    def sends(self) -> list[tuple]:
+        """The send log, oldest first (sendlog.LogEntry's fields, in order)."""
+        return self._db.execute(
+            "SELECT time, kind, year, quarter, division, to_address, cc, attachment, sha256, "
+            "result, detail, message_id FROM send_log ORDER BY id"
+        ).fetchall()
 
     def _select(self, year: int, quarter: int) -> list[ArchiveRow]:
         rows = self._db.execute(

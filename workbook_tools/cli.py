@@ -6,6 +6,7 @@ Heavy libraries are imported inside the commands so that `workbook-tools --help`
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 
@@ -622,7 +623,7 @@ def _mail_out(
     problems=None,
 ):
     from .mailout import PREVIEW_DIR, check_outbox, deliver, plan_messages, write_previews
-    from .sendlog import SendLog
+    from .sendlog import open_send_log
     from .settings import load_settings
 
     settings = load_settings(settings_path)
@@ -632,7 +633,11 @@ def _mail_out(
     year = _year(year, master)
     check_outbox(outbox)
     book, _ = _address_book(master, master_path, contacts_path)
-    log = SendLog.beside(outbox)
+    # In the archive when merge has made one (the same file merge would use), else beside outbox.
+    archive = _archive_path(
+        Path(os.environ[ARCHIVE_ENV]) if os.environ.get(ARCHIVE_ENV) else None, master_path
+    )
+    log = open_send_log(outbox, archive)
     divisions = divisions_for(master, year, log)
     items, failed = plan_messages(
         kind, master, book, settings, year, quarter, outbox, divisions, problems

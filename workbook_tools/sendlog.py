@@ -1,7 +1,8 @@
 """The send log: what went to whom and when, so that a second run sends nothing twice.
 
-Kept as ``发送记录.csv`` (UTF-8 with BOM, so Excel opens it) beside the outbox. :class:`SendLog` is
-the whole interface send and remind use; an archive can implement the same three methods.
+Kept in the archive (工作目标档案.sqlite) when there is one, else as ``发送记录.csv`` (UTF-8 with
+BOM, so Excel opens it) beside the outbox: :func:`open_send_log` chooses. Both offer the three
+methods send and remind use (entries, sent_to, append).
 """
 
 from __future__ import annotations
@@ -88,14 +89,7 @@ class SendLog:
 
     def sent_to(self, kind: str, year: int, quarter: int) -> set[str]:
         """Divisions that ``kind`` of message for the period was sent to successfully."""
-        return {
-            e.division
-            for e in self.entries()
-            if e.kind == kind
-            and e.year == year
-            and e.quarter == quarter
-            and e.result == RESULT_SENT
-        }
+        return _sent_to(self.entries(), kind, year, quarter)
 
     def append(self, new: Iterable[LogEntry]) -> None:
         new = list(new)
@@ -111,3 +105,43 @@ class SendLog:
         write_atomically(
             self.path, lambda tmp: tmp.write_text(data, encoding="utf-8-sig"), what="发送记录"
         )
+
+
+def _sent_to(entries: Iterable[LogEntry], kind: str, year: int, quarter: int) -> set[str]:
+    return {
+        e.division
+        for e in entries
+        if e.kind == kind and e.year == year and e.quarter == quarter and e.result == RESULT_SENT
+    }
+
+
+class ArchiveSendLog:
+    """The send log in the archive's send_log table."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+
+    def entries(self) -> list[LogEntry]:
+        from .archive import Archive
+
+        with Archive(self.path) as archive:
+            return [LogEntry(*row) for row in archive.sends()]
+
+    def sent_to(self, kind: str, year: int, quarter: int) -> set[str]:
+        """Divisions that ``kind`` of message for the period was sent to successfully."""
+        return _sent_to(self.entries(), kind, year, quarter)
+
+    def append(self, new: Iterable[LogEntry]) -> None:
+        from .archive import Archive
+
+        rows = [tuple(getattr(e, f.name) for f in fields(LogEntry)) for e in new]
+        if rows:
+            with Archive(self.path) as archive:
+                archive.add_sends(rows)
+
+
+def open_send_log(outbox: Path, archive: Path | None) -> SendLog | ArchiveSendLog:
+    """The archive's send log when ``archive`` exists (merge made it), else 发送记录.csv."""
+    if archive is not None and Path(archive).is_file():
+        return ArchiveSendLog(archive)
+    return SendLog.beside(outbox)
