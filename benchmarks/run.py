@@ -238,17 +238,19 @@ def spawn(label: str, argv: list[str], cwd: Path, logs: Path) -> tuple[float, fl
 
 def run_turns(contenders: list[tuple[str, object]], work: Path, repeat: int = 1) -> list[Run]:
     """The fastest of ``repeat`` runs of each contender (by the whole process's wall time),
-    taking turns (a, b, c, a, b, c...). A contender is a worker name with its job (a dict), or
-    the argv of a command (a list).
+    taking turns (a, b, c, a, b, c...). A contender is a worker name with its job (a dict),
+    the argv of a command (a list), or a function of the turn (0, 1...) giving that argv.
 
     A shared machine's speed drifts over seconds: runs that take turns meet the same
     conditions, so their ratio drifts less.
     """
     runs: dict[str, list[Run]] = {label: [] for label, _ in contenders}
-    for _ in range(repeat):
+    for turn in range(repeat):
         for label, what in contenders:
             if isinstance(what, dict):
                 runs[label].append(_run_worker_once(label, what, work))
+            elif callable(what):
+                runs[label].append(run_command(label, what(turn), work))
             else:
                 runs[label].append(run_command(label, what, work))
     return [min(found, key=lambda r: r.process_wall) for found in runs.values()]
@@ -490,6 +492,13 @@ def check_filler(outbox: Path, master_path: Path, seed: int, work: Path, sample:
 # The run
 
 
+def quarter_templates(outbox: Path) -> Path:
+    """The folder inside ``outbox`` where split writes the period's templates."""
+    from workbook_tools.layout import quarter_folder
+
+    return outbox / quarter_folder(YEAR, QUARTER)
+
+
 def timed_best(label: str, argv: list[str], work: Path, times: int) -> list[float]:
     return [run_command(f"{label}-{i}", argv, work).process_wall for i in range(times)]
 
@@ -508,7 +517,7 @@ def shipped_cycle(cli: list[str], work: Path, seed: int, repeats: int) -> dict[s
                 work,
             ).process_wall
         )
-        fill_all(outbox / f"{YEAR}年第一季度", inbox, seed, "fast", SHIPPED_MASTER)
+        fill_all(quarter_templates(outbox), inbox, seed, "fast", SHIPPED_MASTER)
         out["merge"].append(
             run_command(
                 f"shipped-merge-{i}",
@@ -612,7 +621,8 @@ def main(argv: list[str] | None = None) -> int:
         split_job = {"master": str(master)}
         split_cli = [*cli, "split", "-q", str(QUARTER), "--master", str(master), "--outbox"]
         split_turns = [
-            ("ours-split", [*split_cli, str(work / "outbox")]),
+            # A fresh outbox each turn: into a full one, split only compares the bytes.
+            ("ours-split", lambda turn: [*split_cli, str(work / f"outbox{turn}")]),
             (
                 "pandas-split",
                 pandas("pandas-split", {**split_job, "outbox": str(work / "o-pd")}, CALAMINE),
@@ -624,7 +634,9 @@ def main(argv: list[str] | None = None) -> int:
             ("ours-split work", {**split_job, "worker": "ours-split", "outbox": str(work / "o-w")}),
         ]
         if one_cpu:
-            split_turns.append(("ours-split 1 CPU", [*one_cpu, *split_cli, str(work / "o-1")]))
+            split_turns.append(
+                ("ours-split 1 CPU", lambda turn: [*one_cpu, *split_cli, str(work / f"o-1-{turn}")])
+            )
         runs += run_turns(split_turns, work, args.repeat)
         ex = next(r for r in runs if r.label == "ours-split work").extra
         print(
@@ -634,13 +646,22 @@ def main(argv: list[str] | None = None) -> int:
 
         t0 = time.perf_counter()
         files, rows = fill_all(
-            work / "outbox", work / "inbox", args.seed, args.fill, master, args.returns
+            quarter_templates(work / "outbox0"),
+            work / "inbox",
+            args.seed,
+            args.fill,
+            master,
+            args.returns,
         )
         print(
             f"filled {files} templates, {rows} task rows ({args.fill}, {time.perf_counter() - t0:.1f} s)"
         )
         if args.quick:
-            print(check_filler(work / "outbox", master, args.seed, work / "fillcheck"))
+            print(
+                check_filler(
+                    quarter_templates(work / "outbox0"), master, args.seed, work / "fillcheck"
+                )
+            )
 
         merge_job = {"master": str(master), "inbox": str(work / "inbox")}
         merge_cli = [*cli, "merge", "-q", str(QUARTER), "--master", str(master)]
