@@ -368,7 +368,7 @@ def fill_fast(src: Path, dst: Path, division: str, seed: int) -> int:
 
     Fills 完成情况, 进展状态 and 存在问题及下步打算 on every task row (row 5 on) and the 填报人 line.
     Returns the number of task rows filled. Equivalent to demo.fill_template for what merge reads
-    (checked by --quick), about 20x faster.
+    (checked by --quick), and much cheaper: it edits XML instead of loading the workbook.
     """
     with zipfile.ZipFile(src) as zin:
         parts = {i.filename: zin.read(i) for i in zin.infolist()}

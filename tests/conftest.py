@@ -39,7 +39,7 @@ class LibreOffice:
     def convert_many(
         self, sources: list[Path], fmt: str, outdir: Path, *, filter_name: str | None = None
     ) -> list[Path]:
-        """Convert every file of ``sources`` with one LibreOffice start (each start costs 1-2 s).
+        """Convert every file of ``sources`` with one LibreOffice start (starting it is the slow part).
 
         Returns the new paths in the order of ``sources``; their stems must differ.
         """

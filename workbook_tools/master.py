@@ -250,7 +250,8 @@ def _read_bytes(path: Path, source: str) -> bytes:
 
 
 def _sniff(data: bytes, source: str) -> str:
-    """Format by content (PITFALLS 5), as the return reader sniffs: xlsx, ods or xls; else raise."""
+    """Format by content, not by file name (renamed files are common), as the return reader
+    sniffs: xlsx, ods or xls; else raise."""
     from .containers import sniff_bytes
 
     kind = sniff_bytes(data).kind
@@ -271,7 +272,7 @@ def _sniff(data: bytes, source: str) -> str:
 
 
 def _refuse_unsafe(data: bytes, fmt: str, source: str) -> None:
-    """The reader's checks before any parser runs (PITFALLS 9): bombs, and cells so far apart
+    """The reader's checks before any parser runs: bombs, and cells so far apart
     that python-calamine would allocate the whole span and abort the process."""
     from .containers import UnsafeFile, inspect_workbook_zip, inspect_xls
 
