@@ -17,6 +17,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cells import value_text
 from .errors import MasterLayoutError
 from .layout import nfkc, normalise_division, normalise_space
 from .model import (
@@ -218,10 +219,10 @@ class _Sheet:
         return self.raw(*self.merged.get((r, c), (r, c)))
 
     def text(self, r: int, c: int) -> str:
-        return _text(self.value(r, c))
+        return value_text(self.value(r, c))
 
     def row_is_empty(self, r: int) -> bool:
-        return all(not _text(v).strip() for v in self.rows[r]) if r < len(self.rows) else True
+        return all(not value_text(v).strip() for v in self.rows[r]) if r < len(self.rows) else True
 
 
 @dataclass
@@ -382,7 +383,7 @@ def _find_header(sheet: _Sheet) -> _Header | tuple[int, list[str], int]:
     for r in range(min(HEADER_SCAN_ROWS, len(sheet.rows))):
         columns: dict[str, int] = {}
         for c in range(len(sheet.rows[r])):
-            key = _header_key(_text(sheet.raw(r, c)))
+            key = _header_key(value_text(sheet.raw(r, c)))
             if key and key not in columns:
                 columns[key] = c
         if all(k in columns for k in REQUIRED):
@@ -577,7 +578,7 @@ def _categories(
 def _find_title(sheet: _Sheet, header_row: int) -> str:
     for r in range(header_row):
         for c in range(len(sheet.rows[r])):
-            text = _text(sheet.raw(r, c)).strip()
+            text = value_text(sheet.raw(r, c)).strip()
             if text and re.search(r"方案|年", text):
                 return text
     return ""
@@ -586,7 +587,7 @@ def _find_title(sheet: _Sheet, header_row: int) -> str:
 def _is_footnote(sheet: _Sheet, r: int, first: str) -> bool:
     """A note under the table: one text in the row (often merged across), starting with * or
     saying 注/说明/牵头任务. A task row that merely lacks its 序号 has several cells filled."""
-    texts = [t for t in (_text(v).strip() for v in sheet.rows[r]) if t]
+    texts = [t for t in (value_text(v).strip() for v in sheet.rows[r]) if t]
     if len(texts) != 1:
         return False
     return first.startswith(("*", "＊")) or bool(re.search(r"说明|注|牵头任务", first))
@@ -594,7 +595,7 @@ def _is_footnote(sheet: _Sheet, r: int, first: str) -> bool:
 
 def _row_text(sheet: _Sheet, r: int) -> str:
     for value in sheet.rows[r]:
-        text = _text(value).strip()
+        text = value_text(value).strip()
         if text:
             return text
     return ""
@@ -608,7 +609,7 @@ def _parse_number(value: object) -> tuple[bool, str | None]:
         if value == int(value) and value > 0:
             return False, str(int(value))
         return False, None
-    m = _TASK_NUMBER.fullmatch(normalise_space(_text(value)))
+    m = _TASK_NUMBER.fullmatch(normalise_space(value_text(value)))
     if not m or int(m.group(2)) == 0:
         return False, None
     return bool(m.group(1)), str(int(m.group(2)))
@@ -649,14 +650,3 @@ def _column_letter(index: int) -> str:
 
 def _unclosed(name: str) -> bool:
     return name.count("（") + name.count("(") > name.count("）") + name.count(")")
-
-
-def _text(value: object) -> str:
-    """A cell value as text: 3.0 -> "3" (LibreOffice saves numbers as floats), None -> ""."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
