@@ -12,8 +12,10 @@ import pytest
 from conftest import POOL_OK
 
 from workbook_tools import inbox as inbox_module
-from workbook_tools import template
-from workbook_tools.inbox import KILLED_READER, Rejected, collect, read_inbox_file
+from workbook_tools import report, template, workers
+from workbook_tools.errors import OutputError
+from workbook_tools.inbox import KILLED_READER, Collected, Rejected, collect, read_inbox_file
+from workbook_tools.merge import merge
 from workbook_tools.model import Master, Task
 from workbook_tools.template import build_template, write_templates
 
@@ -160,3 +162,51 @@ def test_workers_only_where_they_pay(tmp_path):
         assert str(os.getpid()) not in pids and len(pids) >= 2
     else:
         assert pids == {str(os.getpid())}
+
+
+# --- One piece of work beside another: the draft 通报 beside the summary ----------------------
+
+
+def pid_and(value):
+    return os.getpid(), value
+
+
+def raises_output_error(path):
+    raise OutputError("无法写入", file=str(path))
+
+
+def dies_unless_in(pid):
+    if os.getpid() != pid:
+        os._exit(70)  # as a worker killed from outside
+    return "here"
+
+
+@pytest.mark.parametrize("method", ["spawn", None])
+def test_beside_runs_in_another_process_and_gives_the_result(method):
+    context = multiprocessing.get_context(method) if method else None
+    pid, value = workers.beside(pid_and, [1, "二"], mp_context=context)()
+    assert value == [1, "二"] and pid != os.getpid()
+    assert not multiprocessing.active_children()
+
+
+def test_beside_raises_what_the_work_raised(tmp_path):
+    with pytest.raises(OutputError, match="无法写入"):
+        workers.beside(raises_output_error, tmp_path / "x.docx")()
+
+
+def test_beside_does_the_work_here_when_the_worker_dies():
+    assert workers.beside(dies_unless_in, os.getpid())() == "here"
+    assert not multiprocessing.active_children()
+
+
+def test_a_large_draft_written_in_a_worker_is_the_draft_written_here(tmp_path):
+    tasks = tuple(
+        Task(str(n), str(n), f"第{n}项工作", "张三", (f"第{n % 7}处",), (), False, ())
+        for n in range(1, report.BESIDE_MIN_ROWS + 2)
+    )
+    master = Master("m.xlsx", "Sheet1", "2022年方案", 2022, tasks)
+    summary = merge(master, Collected((), (), ()), 2022, 1)
+    assert len(report.compose(summary).table) >= report.BESIDE_MIN_ROWS
+    drafting = report.start_report(summary, tmp_path / "beside.docx")
+    here = report.write_report(summary, tmp_path / "here.docx")
+    assert drafting().read_bytes() == here.read_bytes()

@@ -18,13 +18,14 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from . import workers
 from .cells import clean_text
 from .files import safe_filename, write_atomically
 from .model import BUREAU, SEVERITIES, Summary, quarter_name
@@ -619,9 +620,41 @@ def write_report(summary: Summary, path: Path, ov: Overview | None = None) -> Pa
     Written beside ``path`` and moved over it, as the summary is: a failed write never damages
     an older draft (an edited one included). Raises :class:`OutputError`.
     """
-    draft = compose(summary, ov)
-    document = _build(draft, summary.year, summary.quarter)
+    return write_draft(compose(summary, ov), summary.year, summary.quarter, path)
+
+
+def write_draft(draft: Draft, year: int, quarter: int, path: Path) -> Path:
+    """Write a composed draft to ``path`` as :func:`write_report` does."""
+    document = _build(draft, year, quarter)
     return write_atomically(path, lambda tmp: _save(document, tmp), what="通报草稿")
 
 
-__all__ = ["Block", "Draft", "compose", "report_name", "task_name", "write_report"]
+#: From this many rows in the 附件 table (one per task), start_report writes the .docx in a
+#: worker process: below, starting one costs more than it saves (benchmarks/README.md).
+BESIDE_MIN_ROWS = 500
+
+
+def start_report(summary: Summary, path: Path, ov: Overview | None = None) -> Callable[[], Path]:
+    """:func:`write_report`, started so that this process can write the summary meanwhile:
+    returns a function that finishes it and gives the path (or raises :class:`OutputError`).
+
+    The draft is composed here; a large one is written to .docx in a worker process (python-docx
+    and the XML are most of the work; the composed text is small to send). The file is the same.
+    """
+    draft = compose(summary, ov)
+    args = (draft, summary.year, summary.quarter, Path(path))
+    if len(draft.table) >= BESIDE_MIN_ROWS and workers.cpus() > 1:
+        return workers.beside(write_draft, *args)
+    return lambda: write_draft(*args)
+
+
+__all__ = [
+    "Block",
+    "Draft",
+    "compose",
+    "report_name",
+    "start_report",
+    "task_name",
+    "write_draft",
+    "write_report",
+]

@@ -28,7 +28,8 @@ from .model import (
     Summary,
     quarter_name,
 )
-from .overview import overview
+from .overview import Overview
+from .overview import overview as overview_of
 from .summary_rows import (
     DETAIL_COLS,
     DETAIL_TRUNCATION_MARKER,
@@ -243,8 +244,7 @@ NOTE = (
 )
 
 
-def _write_overview(workbook, ws, styles: _Styles, summary: Summary) -> None:
-    ov = overview(summary)
+def _write_overview(workbook, ws, styles: _Styles, summary: Summary, ov: Overview) -> None:
     first_col_width = 24
     ws.set_column(0, 0, first_col_width)
     ws.set_column(1, len(STATUS_LABELS) + 1, 10)
@@ -583,7 +583,7 @@ def _write_details(ws, styles: _Styles, summary: Summary) -> None:
 # The file
 
 
-def _build(summary: Summary, target: str) -> None:
+def _build(summary: Summary, target: str, ov: Overview | None = None) -> None:
     workbook = xlsxwriter.Workbook(target, WORKBOOK_OPTIONS)
     month = 3 * (summary.quarter - 1) + 1
     workbook.set_properties(
@@ -598,7 +598,7 @@ def _build(summary: Summary, target: str) -> None:
     styles = _Styles(workbook)
     sheets = [workbook.add_worksheet(name) for name in SUMMARY_SHEETS]
     overview, tasks, divisions, flags, details = sheets
-    _write_overview(workbook, overview, styles, summary)
+    _write_overview(workbook, overview, styles, summary, ov or overview_of(summary))
     _write_tasks(tasks, styles, summary)
     _write_divisions(divisions, styles, summary)
     _write_flags(flags, styles, summary)
@@ -607,8 +607,9 @@ def _build(summary: Summary, target: str) -> None:
     workbook.close()
 
 
-def write_summary(summary: Summary, path: Path) -> Path:
-    """Write the leaders' summary workbook to ``path`` and return it.
+def write_summary(summary: Summary, path: Path, ov: Overview | None = None) -> Path:
+    """Write the leaders' summary workbook to ``path`` and return it; ``ov`` is
+    ``overview.overview(summary)`` when the caller has it already (the draft uses it too).
 
     The workbook is built in a temporary file next to ``path`` and moved over it, so an older
     summary stays intact if anything fails. Raises :class:`OutputError` when the folder cannot be
@@ -616,7 +617,7 @@ def write_summary(summary: Summary, path: Path) -> Path:
     """
     return write_atomically(
         path,
-        lambda tmp: _build(summary, str(tmp)),
+        lambda tmp: _build(summary, str(tmp), ov),
         what="汇总文件",
         errors=(XlsxFileError, OSError),
     )
