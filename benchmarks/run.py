@@ -104,6 +104,8 @@ def work_ours_merge(job: dict, clock: Clock) -> None:
     from workbook_tools.inbox import collect
     from workbook_tools.master import read_master
     from workbook_tools.merge import merge
+    from workbook_tools.overview import overview
+    from workbook_tools.report import write_report
     from workbook_tools.summary import write_summary
 
     master = read_master(job["master"])  # not timed: the pandas merge does not read it either
@@ -112,8 +114,12 @@ def work_ours_merge(job: dict, clock: Clock) -> None:
     clock.lap("collect")
     summary = merge(master, collected, YEAR, QUARTER)
     clock.lap("merge")
-    write_summary(summary, Path(job["out"]))
+    ov = overview(summary)
+    write_summary(summary, Path(job["out"]), ov)
     clock.lap("write_summary")
+    # Here one after the other, to show its cost; the command writes it beside the summary.
+    write_report(summary, Path(job["out"]).with_suffix(".docx"), ov)
+    clock.lap("write_report")
     clock.extra.update(
         files=len(collected.returns),
         rejected=len(collected.rejected),
@@ -668,6 +674,7 @@ def main(argv: list[str] | None = None) -> int:
         merge_cli += ["--inbox", str(work / "inbox"), "--out"]
         merge_turns = [
             ("ours-merge", [*merge_cli, str(work / "summary.xlsx")]),
+            ("ours-merge --no-report", [*merge_cli, str(work / "nr.xlsx"), "--no-report"]),
             (
                 "pandas-merge",
                 pandas("pandas-merge", {**merge_job, "out": str(work / "pd.xlsx")}, CALAMINE),
@@ -727,6 +734,7 @@ def main(argv: list[str] | None = None) -> int:
             ("ours-merge", "pandas-merge openpyxl"),
             ("ours-split 1 CPU", "pandas-split"),
             ("ours-merge 1 CPU", "pandas-merge"),
+            ("ours-merge --no-report", "pandas-merge"),
         ):
             if ours in by:
                 a, b = by[ours].process_wall, by[theirs].process_wall

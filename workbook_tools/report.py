@@ -630,8 +630,9 @@ def write_draft(draft: Draft, year: int, quarter: int, path: Path) -> Path:
 
 
 #: From this many rows in the 附件 table (one per task), start_report writes the .docx in a
-#: worker process: below, starting one costs more than it saves (benchmarks/README.md).
-BESIDE_MIN_ROWS = 500
+#: worker process: below, the summary is written before a spawned worker (Windows, macOS) has
+#: even started, and the draft takes little time anyway (benchmarks/README.md).
+BESIDE_MIN_ROWS = 1000
 
 
 def start_report(summary: Summary, path: Path, ov: Overview | None = None) -> Callable[[], Path]:

@@ -195,8 +195,9 @@ def _put_row(ws, row: int, values: list[str], formats: list, height: float | Non
 
 
 #: write_templates builds the workbooks in worker processes from this many task rows in all;
-#: below that, starting the workers costs more than they save (benchmarks/README.md).
-POOL_MIN_ROWS = 150
+#: below that, starting the workers costs more than they save where they are spawned (Windows,
+#: macOS), and saves little where they are forked (benchmarks/README.md).
+POOL_MIN_ROWS = 2000
 
 
 def build_template(master: Master, division: str, year: int, quarter: int) -> bytes:
