@@ -81,16 +81,20 @@ def cases(filled: bytes, texts: list[str]) -> dict[str, bytes]:
         + b"</row>"
         for r in range(20, 100_001)
     )
-    wide = b'<row r="20">' + b"".join(
-        cell(f"{layout_col(c)}20", f"列{c}") for c in range(1000)
-    ) + b"</row>"
+    wide = (
+        b'<row r="20">'
+        + b"".join(cell(f"{layout_col(c)}20", f"列{c}") for c in range(1000))
+        + b"</row>"
+    )
     return {
         "as filled": filled,
         "2,000 pasted rows under renumbered, shortened tasks": renumbered(filled, texts, 2000),
         "5,000 pasted rows under renumbered, shortened tasks": renumbered(filled, texts, 5000),
         "100,000 pasted rows (A-F)": add_rows(filled, long_rows),
         "1,000 columns in one row": add_rows(filled, wide),
-        "a note at XFD1048576": add_rows(filled, b'<row r="1048576">' + cell("XFD1048576", "远处") + b"</row>"),
+        "a note at XFD1048576": add_rows(
+            filled, b'<row r="1048576">' + cell("XFD1048576", "远处") + b"</row>"
+        ),
     }
 
 

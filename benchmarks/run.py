@@ -104,6 +104,8 @@ def work_ours_merge(job: dict, clock: Clock) -> None:
     from workbook_tools.inbox import collect
     from workbook_tools.master import read_master
     from workbook_tools.merge import merge
+    from workbook_tools.overview import overview
+    from workbook_tools.report import write_report
     from workbook_tools.summary import write_summary
 
     master = read_master(job["master"])  # not timed: the pandas merge does not read it either
@@ -112,8 +114,12 @@ def work_ours_merge(job: dict, clock: Clock) -> None:
     clock.lap("collect")
     summary = merge(master, collected, YEAR, QUARTER)
     clock.lap("merge")
-    write_summary(summary, Path(job["out"]))
+    ov = overview(summary)
+    write_summary(summary, Path(job["out"]), ov)
     clock.lap("write_summary")
+    # Here one after the other, to show its cost; the command writes it beside the summary.
+    write_report(summary, Path(job["out"]).with_suffix(".docx"), ov)
+    clock.lap("write_report")
     clock.extra.update(
         files=len(collected.returns),
         rejected=len(collected.rejected),
@@ -238,17 +244,19 @@ def spawn(label: str, argv: list[str], cwd: Path, logs: Path) -> tuple[float, fl
 
 def run_turns(contenders: list[tuple[str, object]], work: Path, repeat: int = 1) -> list[Run]:
     """The fastest of ``repeat`` runs of each contender (by the whole process's wall time),
-    taking turns (a, b, c, a, b, c...). A contender is a worker name with its job (a dict), or
-    the argv of a command (a list).
+    taking turns (a, b, c, a, b, c...). A contender is a worker name with its job (a dict),
+    the argv of a command (a list), or a function of the turn (0, 1...) giving that argv.
 
     A shared machine's speed drifts over seconds: runs that take turns meet the same
     conditions, so their ratio drifts less.
     """
     runs: dict[str, list[Run]] = {label: [] for label, _ in contenders}
-    for _ in range(repeat):
+    for turn in range(repeat):
         for label, what in contenders:
             if isinstance(what, dict):
                 runs[label].append(_run_worker_once(label, what, work))
+            elif callable(what):
+                runs[label].append(run_command(label, what(turn), work))
             else:
                 runs[label].append(run_command(label, what, work))
     return [min(found, key=lambda r: r.process_wall) for found in runs.values()]
@@ -366,7 +374,7 @@ def fill_fast(src: Path, dst: Path, division: str, seed: int) -> int:
 
     Fills 完成情况, 进展状态 and 存在问题及下步打算 on every task row (row 5 on) and the 填报人 line.
     Returns the number of task rows filled. Equivalent to demo.fill_template for what merge reads
-    (checked by --quick), about 20x faster.
+    (checked by --quick), and much cheaper: it edits XML instead of loading the workbook.
     """
     with zipfile.ZipFile(src) as zin:
         parts = {i.filename: zin.read(i) for i in zin.infolist()}
@@ -490,6 +498,13 @@ def check_filler(outbox: Path, master_path: Path, seed: int, work: Path, sample:
 # The run
 
 
+def quarter_templates(outbox: Path) -> Path:
+    """The folder inside ``outbox`` where split writes the period's templates."""
+    from workbook_tools.layout import quarter_folder
+
+    return outbox / quarter_folder(YEAR, QUARTER)
+
+
 def timed_best(label: str, argv: list[str], work: Path, times: int) -> list[float]:
     return [run_command(f"{label}-{i}", argv, work).process_wall for i in range(times)]
 
@@ -508,7 +523,7 @@ def shipped_cycle(cli: list[str], work: Path, seed: int, repeats: int) -> dict[s
                 work,
             ).process_wall
         )
-        fill_all(outbox / f"{YEAR}年第一季度", inbox, seed, "fast", SHIPPED_MASTER)
+        fill_all(quarter_templates(outbox), inbox, seed, "fast", SHIPPED_MASTER)
         out["merge"].append(
             run_command(
                 f"shipped-merge-{i}",
@@ -612,7 +627,8 @@ def main(argv: list[str] | None = None) -> int:
         split_job = {"master": str(master)}
         split_cli = [*cli, "split", "-q", str(QUARTER), "--master", str(master), "--outbox"]
         split_turns = [
-            ("ours-split", [*split_cli, str(work / "outbox")]),
+            # A fresh outbox each turn: into a full one, split only compares the bytes.
+            ("ours-split", lambda turn: [*split_cli, str(work / f"outbox{turn}")]),
             (
                 "pandas-split",
                 pandas("pandas-split", {**split_job, "outbox": str(work / "o-pd")}, CALAMINE),
@@ -624,7 +640,9 @@ def main(argv: list[str] | None = None) -> int:
             ("ours-split work", {**split_job, "worker": "ours-split", "outbox": str(work / "o-w")}),
         ]
         if one_cpu:
-            split_turns.append(("ours-split 1 CPU", [*one_cpu, *split_cli, str(work / "o-1")]))
+            split_turns.append(
+                ("ours-split 1 CPU", lambda turn: [*one_cpu, *split_cli, str(work / f"o-1-{turn}")])
+            )
         runs += run_turns(split_turns, work, args.repeat)
         ex = next(r for r in runs if r.label == "ours-split work").extra
         print(
@@ -634,19 +652,29 @@ def main(argv: list[str] | None = None) -> int:
 
         t0 = time.perf_counter()
         files, rows = fill_all(
-            work / "outbox", work / "inbox", args.seed, args.fill, master, args.returns
+            quarter_templates(work / "outbox0"),
+            work / "inbox",
+            args.seed,
+            args.fill,
+            master,
+            args.returns,
         )
         print(
             f"filled {files} templates, {rows} task rows ({args.fill}, {time.perf_counter() - t0:.1f} s)"
         )
         if args.quick:
-            print(check_filler(work / "outbox", master, args.seed, work / "fillcheck"))
+            print(
+                check_filler(
+                    quarter_templates(work / "outbox0"), master, args.seed, work / "fillcheck"
+                )
+            )
 
         merge_job = {"master": str(master), "inbox": str(work / "inbox")}
         merge_cli = [*cli, "merge", "-q", str(QUARTER), "--master", str(master)]
         merge_cli += ["--inbox", str(work / "inbox"), "--out"]
         merge_turns = [
             ("ours-merge", [*merge_cli, str(work / "summary.xlsx")]),
+            ("ours-merge --no-report", [*merge_cli, str(work / "nr.xlsx"), "--no-report"]),
             (
                 "pandas-merge",
                 pandas("pandas-merge", {**merge_job, "out": str(work / "pd.xlsx")}, CALAMINE),
@@ -706,6 +734,7 @@ def main(argv: list[str] | None = None) -> int:
             ("ours-merge", "pandas-merge openpyxl"),
             ("ours-split 1 CPU", "pandas-split"),
             ("ours-merge 1 CPU", "pandas-merge"),
+            ("ours-merge --no-report", "pandas-merge"),
         ):
             if ours in by:
                 a, b = by[ours].process_wall, by[theirs].process_wall

@@ -37,7 +37,7 @@ TASK_NUMBER = re.compile(r"^[*＊]?\d+$")
 WIDTHS = (7, 62, 11, 28, 28, 34)
 
 # The 量化指标 column the tool adds after the seed's columns: the countable targets the task
-# texts state (DOMAIN.md), one a line, as the coordinator confirmed them. Numbers in the other
+# texts state, one a line, as the coordinator confirmed them. Numbers in the other
 # tasks are other departments' city-wide goals, not the bureau's.
 TARGETS_HEADER = "量化指标"
 TARGETS = {

@@ -7,10 +7,11 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from workbook_tools import workers
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_MASTER = REPO / "master" / "分解方案.xlsx"
@@ -57,7 +58,7 @@ class LibreOffice:
     def convert_many(
         self, sources: list[Path], fmt: str, outdir: Path, *, filter_name: str | None = None
     ) -> list[Path]:
-        """Convert every file of ``sources`` with one LibreOffice start (each start costs 1-2 s).
+        """Convert every file of ``sources`` with one LibreOffice start (starting it is the slow part).
 
         Returns the new paths in the order of ``sources``; their stems must differ.
         """
@@ -184,30 +185,5 @@ def poppler() -> Poppler:
     return Poppler(*tools)
 
 
-#: Whether worker processes can be forked here (two CPUs, not macOS): where not, work runs here.
-POOL_OK = os.name == "posix" and sys.platform != "darwin" and len(os.sched_getaffinity(0)) >= 2
-
-
-def no_children() -> bool:
-    """Whether this process has no child left, running or waiting to be reaped."""
-    try:
-        os.waitpid(-1, os.WNOHANG)
-    except ChildProcessError:
-        return True
-    return False
-
-
-@pytest.fixture
-def pool_maps(monkeypatch) -> list[dict]:
-    """One entry per time workers were forked during the test: how many items, how many workers."""
-    from workbook_tools import parallel
-
-    calls: list[dict] = []
-    real_start = parallel._start
-
-    def spy(func, items, count):
-        calls.append({"items": len(items), "workers": count})
-        return real_start(func, items, count)
-
-    monkeypatch.setattr(parallel, "_start", spy)
-    return calls
+#: Whether the stages start worker processes here at all (two CPUs or more).
+POOL_OK = workers.cpus() >= 2

@@ -92,7 +92,7 @@ class Built:
 
 @dataclass(frozen=True)
 class Case:
-    name: str  # "<issue case>-<what>", also the pytest id
+    name: str  # "<case>-<what>", also the pytest id
     build: Callable[[Kit, Path], Built]
     note: str = ""
 

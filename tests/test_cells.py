@@ -154,3 +154,20 @@ def test_nfkc_of_every_character():
     for cp in range(sys.maxunicode + 1):
         if not 0xD800 <= cp <= 0xDFFF:
             assert nfkc(chr(cp)) == unicodedata.normalize("NFKC", chr(cp)), hex(cp)
+
+
+def test_value_text_is_what_a_person_sees_in_the_cell():
+    import datetime as dt
+
+    from workbook_tools.cells import value_text
+
+    assert value_text(None) == ""
+    assert value_text(3.0) == "3"  # LibreOffice and WPS save whole numbers as floats
+    assert value_text(2.5) == "2.5"
+    assert value_text(1e20) == "1e+20"
+    assert value_text(True) == "TRUE" and value_text(False) == "FALSE"
+    assert value_text(dt.datetime(2022, 4, 8)) == "2022-04-08"
+    assert value_text(dt.datetime(2022, 4, 8, 9, 30, 5)) == "2022-04-08 09:30:05"
+    assert value_text(dt.date(2022, 4, 8)) == "2022-04-08"
+    assert value_text(dt.time(9, 30)) == "09:30:00"
+    assert value_text("  原文\n不变 ") == "  原文\n不变 "

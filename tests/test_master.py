@@ -590,7 +590,7 @@ def test_a_plan_ten_times_a_province_is_read_whole(tmp_path):
 
 
 def test_a_master_longer_than_the_cap_is_refused_not_cut(tmp_path):
-    """Regression: rows past the read cap used to be dropped silently, footnote and all."""
+    """Rows past the read cap are refused, not dropped silently with the footnote."""
     import xlsxwriter
 
     from workbook_tools.master import MAX_ROWS

@@ -65,7 +65,7 @@ def test_substance_and_empty_answers_are_not_terse():
 
 def test_the_placeholder_list_is_extensible():
     mine = placeholders(["详见附件", "  "])
-    assert {"无", "同上", "正在推进", "按计划推进"} <= set(DEFAULT_PLACEHOLDERS)  # the issue's
+    assert {"无", "同上", "正在推进", "按计划推进"} <= set(DEFAULT_PLACEHOLDERS)  # the common ones
     assert not terse_answers([answer("详见附件材料")])
     assert [f.kind for f in terse_answers([answer("详见附件。")], mine)] == ["答复过简"]
     assert is_placeholder("无", mine)  # the defaults stay

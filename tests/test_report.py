@@ -230,7 +230,7 @@ def _names(cell: str) -> list[str]:
 
 
 def test_demo_overview_agrees_with_its_details(tmp_path):
-    # The example: task 15's lead left 完成情况 empty, task 14's co-lead 社会事务处 did
+    # The demo's case: task 15's lead left 完成情况 empty, task 14's co-lead 社会事务处 did
     # not report; 总览 must not show 17 healthy tasks.
     result = run_cli("demo", tmp_path / "demo", "--master", SHIPPED_MASTER)
     assert result.exit_code == 0, result.output

@@ -30,8 +30,8 @@ from workbook_tools.targets import (
     task_progress,
 )
 
-# DOMAIN.md's list of the shipped master's targets, written out here independently of the
-# generator: (task, name, amount, unit).
+# The shipped master's targets as the coordinator confirmed them, written out here
+# independently of the generator: (task, name, amount, unit).
 DOMAIN_TARGETS = [
     ("3", "社区老年人服务中心（站）", 80, "个"),
     ("3", "农村老年人互助照料中心（服务点）", 140, "个"),

@@ -1,5 +1,6 @@
-"""Text that an xlsx cell can hold, and how much room it takes.
+"""Text that an xlsx cell holds, and how much room it takes.
 
+Shared by the readers: a read cell value as the text a person sees (:func:`value_text`).
 Shared by the writers: remove characters the file format cannot store, respect Excel's
 32,767-character cell limit, and estimate row heights for wrapped Chinese text, because Excel and
 LibreOffice do not size rows to wrapped text in a file they open. No I/O here.
@@ -7,6 +8,7 @@ LibreOffice do not size rows to wrapped text in a file they open. No I/O here.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import math
 import re
@@ -71,6 +73,29 @@ def fit_cell(text: str, marker: str) -> tuple[str, bool]:
         if used > budget:
             return text[:i] + marker, True
     return text, False  # unreachable: the text was over the limit
+
+
+def value_text(value: object) -> str:
+    """A read cell value (python-calamine or openpyxl) as the text a person sees in the cell:
+    3.0 -> "3" (LibreOffice and WPS save whole numbers as floats), dates as ISO (without a
+    midnight time), TRUE/FALSE as Excel shows them, None -> "", strings untouched."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    return str(value)
 
 
 def cell_text(value: object) -> str:

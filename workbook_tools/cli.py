@@ -320,6 +320,7 @@ def _merge_with(
     from .merge import has_errors
     from .merge import merge as merge_returns
     from .model import FLAG_TYPES, SEVERITIES, quarter_name
+    from .overview import overview
     from .progress import Progress
     from .summary import write_summary
     from .yearly import archive_rows, previous_for_merge, summary_from_archive
@@ -360,13 +361,17 @@ def _merge_with(
         if earlier:  # 全年进展 once the year has history
             history = sorted([*earlier, *rows], key=lambda r: r.quarter)
     target = out or _summary_path(Path("outbox"), year, quarter)
-    write_summary(summary, target, history=history)
-    click.echo(f"汇总表：{_shown(target)}")
+    ov = overview(summary)  # for both the summary's 总览 and the draft
+    drafting = None
     if not no_report:
-        from .report import report_name, write_report
+        from .report import report_name, start_report
 
-        draft = write_report(summary, target.parent / report_name(year, quarter))
-        click.echo(f"通报草稿：{_shown(draft)}")
+        # A large draft is written in another process while this one writes the summary.
+        drafting = start_report(summary, target.parent / report_name(year, quarter), ov)
+    write_summary(summary, target, ov, history=history)
+    click.echo(f"汇总表：{_shown(target)}")
+    if drafting is not None:
+        click.echo(f"通报草稿：{_shown(drafting())}")
     if json_path:
         _write_json(summary, json_path)
         click.echo(f"JSON：{_shown(json_path)}")

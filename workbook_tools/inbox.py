@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from pathlib import Path
 
+from . import workers
 from .containers import (
     MAX_FILE_SIZE,
     ZIP_ERRORS,
@@ -259,16 +260,9 @@ def _unexpected(exc: BaseException) -> str:
     return f"读取时出现意外错误（{type(exc).__name__}: {exc}）"
 
 
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 def _pool_size(inbox: Path, rels: list[str]) -> int:
     """How many worker processes to read ``rels`` with: 0 when reading here pays better."""
-    cpus = _cpus()
+    cpus = workers.cpus()
     if cpus < 2 or len(rels) < 2:
         return 0
     if len(rels) >= POOL_MIN_FILES or _total_size(inbox, rels) >= POOL_MIN_BYTES:

@@ -102,7 +102,7 @@ def file_stem(year: int, quarter: int, division: str) -> str:
 
 
 def nfkc(text: str) -> str:
-    """``unicodedata.normalize("NFKC", text)``, ten times faster on Chinese text.
+    """``unicodedata.normalize("NFKC", text)``, by a path that is fast on Chinese text.
 
     NFKC is the compatibility decomposition followed by the canonical composition, which is what
     NFC does to text already decomposed. CPython's NFC skips composing when its quick check

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from xlsxwriter.utility import xl_col_to_name
 
+from .cells import value_text
 from .errors import MasterLayoutError
 from .layout import nfkc, normalise_division, normalise_space
 from .model import (
@@ -222,10 +223,10 @@ class _Sheet:
         return self.raw(*self.merged.get((r, c), (r, c)))
 
     def text(self, r: int, c: int) -> str:
-        return _text(self.value(r, c))
+        return value_text(self.value(r, c))
 
     def row_is_empty(self, r: int) -> bool:
-        return all(not _text(v).strip() for v in self.rows[r]) if r < len(self.rows) else True
+        return all(not value_text(v).strip() for v in self.rows[r]) if r < len(self.rows) else True
 
 
 @dataclass
@@ -254,7 +255,8 @@ def _read_bytes(path: Path, source: str) -> bytes:
 
 
 def _sniff(data: bytes, source: str) -> str:
-    """Format by content (PITFALLS 5), as the return reader sniffs: xlsx, ods or xls; else raise."""
+    """Format by content, not by file name (renamed files are common), as the return reader
+    sniffs: xlsx, ods or xls; else raise."""
     from .containers import sniff_bytes
 
     kind = sniff_bytes(data).kind
@@ -275,7 +277,7 @@ def _sniff(data: bytes, source: str) -> str:
 
 
 def _refuse_unsafe(data: bytes, fmt: str, source: str) -> None:
-    """The reader's checks before any parser runs (PITFALLS 9): bombs, and cells so far apart
+    """The reader's checks before any parser runs: bombs, and cells so far apart
     that python-calamine would allocate the whole span and abort the process."""
     from .containers import UnsafeFile, inspect_workbook_zip, inspect_xls
 
@@ -385,7 +387,7 @@ def _find_header(sheet: _Sheet) -> _Header | tuple[int, list[str], int]:
     for r in range(min(HEADER_SCAN_ROWS, len(sheet.rows))):
         columns: dict[str, int] = {}
         for c in range(len(sheet.rows[r])):
-            key = _header_key(_text(sheet.raw(r, c)))
+            key = _header_key(value_text(sheet.raw(r, c)))
             if key and key not in columns:
                 columns[key] = c
         if all(k in columns for k in REQUIRED):
@@ -429,7 +431,7 @@ def _read_placeholders(sheets: list[_Sheet]) -> tuple[str, ...]:
     out: dict[str, None] = {}
     for row in sheet.rows:
         for value in row:
-            text = _text(value).strip()
+            text = value_text(value).strip()
             key = normalise_space(text)
             if (
                 text
@@ -603,7 +605,7 @@ def _categories(
 def _find_title(sheet: _Sheet, header_row: int) -> str:
     for r in range(header_row):
         for c in range(len(sheet.rows[r])):
-            text = _text(sheet.raw(r, c)).strip()
+            text = value_text(sheet.raw(r, c)).strip()
             if text and re.search(r"方案|年", text):
                 return text
     return ""
@@ -612,7 +614,7 @@ def _find_title(sheet: _Sheet, header_row: int) -> str:
 def _is_footnote(sheet: _Sheet, r: int, first: str) -> bool:
     """A note under the table: one text in the row (often merged across), starting with * or
     saying 注/说明/牵头任务. A task row that merely lacks its 序号 has several cells filled."""
-    texts = [t for t in (_text(v).strip() for v in sheet.rows[r]) if t]
+    texts = [t for t in (value_text(v).strip() for v in sheet.rows[r]) if t]
     if len(texts) != 1:
         return False
     return first.startswith(("*", "＊")) or bool(re.search(r"说明|注|牵头任务", first))
@@ -620,7 +622,7 @@ def _is_footnote(sheet: _Sheet, r: int, first: str) -> bool:
 
 def _row_text(sheet: _Sheet, r: int) -> str:
     for value in sheet.rows[r]:
-        text = _text(value).strip()
+        text = value_text(value).strip()
         if text:
             return text
     return ""
@@ -634,7 +636,7 @@ def _parse_number(value: object) -> tuple[bool, str | None]:
         if value == int(value) and value > 0:
             return False, str(int(value))
         return False, None
-    m = _TASK_NUMBER.fullmatch(normalise_space(_text(value)))
+    m = _TASK_NUMBER.fullmatch(normalise_space(value_text(value)))
     if not m or int(m.group(2)) == 0:
         return False, None
     return bool(m.group(1)), str(int(m.group(2)))
@@ -665,14 +667,3 @@ def _expand_items(items: str) -> list[str]:
 
 def _unclosed(name: str) -> bool:
     return name.count("（") + name.count("(") > name.count("）") + name.count(")")
-
-
-def _text(value: object) -> str:
-    """A cell value as text: 3.0 -> "3" (LibreOffice saves numbers as floats), None -> ""."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)

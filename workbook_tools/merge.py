@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from .cells import clean_text
@@ -183,6 +183,8 @@ class Identified:
     rejection: str = ""
     doubtful: bool = False  # its names disagree, or its rows are not its named division's
     named: tuple[str, ...] = ()  # every expected division its names (identity, title, file) name
+    #: row_tasks of the file's rows, as identify found them; _parts uses them again.
+    found: dict[int, Task] | None = field(default=None, compare=False, repr=False)
 
 
 def _where(ret: ReturnFile, row: ReturnRow, column: str, sheet: str = "") -> str:
@@ -553,10 +555,10 @@ def identify(master: Master, ret: ReturnFile, year: int | None, quarter: int | N
             ret.source,
             SEVERITY_WARNING,
         )
-        return Identified(owner, (flag, *conflicts), doubtful=True)
+        return Identified(owner, (flag, *conflicts), doubtful=True, found=found)
     mine = set(found.values()) & set(master.tasks_of(claimed)) if claimed else set()
     if len(said) == 1 and (owner is None or owner == claimed or mine):
-        return Identified(claimed, tuple(conflicts))
+        return Identified(claimed, tuple(conflicts), found=found)
     # The names disagree, or the rows are another division's: the rows decide.
     division = owner if owner is not None and (owner in said or not mine) else claimed
     others = [d for d in dict.fromkeys([*said, *([owner] if owner else [])]) if d != division]
@@ -571,7 +573,7 @@ def identify(master: Master, ret: ReturnFile, year: int | None, quarter: int | N
             ret.source,
             SEVERITY_WARNING,
         )
-        return Identified(division, (flag, *conflicts))
+        return Identified(division, (flag, *conflicts), found=found)
     detail = (
         f"文件中的处室名称不一致（{names}）" if len(said) > 1 else f"文件标明为{claimed}（{names}）"
     )
@@ -585,7 +587,7 @@ def identify(master: Master, ret: ReturnFile, year: int | None, quarter: int | N
         "",
         ret.source,
     )
-    return Identified(division, (flag, *conflicts), doubtful=True, named=tuple(said))
+    return Identified(division, (flag, *conflicts), doubtful=True, named=tuple(said), found=found)
 
 
 def _parts(master: Master, ret: ReturnFile, ident: Identified) -> list[Part]:
@@ -595,7 +597,7 @@ def _parts(master: Master, ret: ReturnFile, ident: Identified) -> list[Part]:
     rank = 1 if ident.doubtful else 0
     parts = []
     mine = {t.number for t in master.tasks_of(division)}
-    found = row_tasks(master, ret.rows)
+    found = ident.found if ident.found is not None else row_tasks(master, ret.rows)
     foreign = [r for r in ret.rows if r.row in found and found[r.row].number not in mine]
     owner = owner_of(master, [found[r.row] for r in foreign])
     main_rows = ret.rows

@@ -1,4 +1,4 @@
-"""Answer quality: 答复未更新, 答复雷同 and 答复过简 (DOMAIN.md), as flags that never block a file.
+"""Answer quality: 答复未更新, 答复雷同 and 答复过简 (model.FLAG_TYPES), as flags that never block a file.
 
 Pure functions over answers (model.Answer, or anything with ``task_number``, ``division``,
 ``answer``, ``source`` and ``cell``). Texts are compared after :func:`normalise_answer`: width

@@ -18,13 +18,14 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from . import workers
 from .cells import clean_text
 from .files import safe_filename, write_atomically
 from .model import BUREAU, SEVERITIES, Summary, quarter_name
@@ -484,7 +485,7 @@ def _style_xml(number: int, name: str) -> str:
     """One paragraph style of the draft as WordprocessingML.
 
     Written as XML, not with python-docx's add_style and style properties: each of those looks
-    a style up by name among the template's 160-odd, ~0.3 s for the draft's dozen.
+    a style up by name among the template's 160-odd styles, again for every property set.
     """
     font, size, align, indent, line = _STYLES[name]
     ppr = []
@@ -581,7 +582,7 @@ def _page_field(paragraph) -> None:
 
 def _table_xml(header: Sequence[str], rows: Sequence[Sequence[str]], ids: dict[str, str]) -> str:
     """The 附件 table as WordprocessingML: built as text and parsed once (python-docx adds rows
-    and cells at ~0.75 ms a row, 15 s for a province's 20,000 tasks)."""
+    and cells one object at a time, which does not scale to a province's 20,000 tasks)."""
     widths = [round(mm * _TWIPS_PER_MM) for mm in TABLE_MM]
     border = "".join(
         f'<w:{side} w:val="single" w:sz="4" w:space="0" w:color="000000"/>'
@@ -645,7 +646,7 @@ def _build(draft: Draft, year: int, quarter: int):
     paragraphs.append(_paragraph_xml("附件", ids[ANNEX_LABEL]))
     paragraphs.append(_paragraph_xml(draft.annex_title, ids[ANNEX_TITLE]))
     # Paragraphs written as XML as the table is: python-docx's add_paragraph(style=…) looks the
-    # style up among the template's 160-odd, ~12 ms a paragraph.
+    # style up among the template's 160-odd styles for every paragraph.
     content = parse_xml(
         f"<w:body {_NS}>{''.join(paragraphs)}{_table_xml(TABLE_HEADER, draft.table, ids)}</w:body>"
     )
@@ -680,9 +681,42 @@ def write_report(summary: Summary, path: Path, ov: Overview | None = None) -> Pa
     Written beside ``path`` and moved over it, as the summary is: a failed write never damages
     an older draft (an edited one included). Raises :class:`OutputError`.
     """
-    draft = compose(summary, ov)
-    document = _build(draft, summary.year, summary.quarter)
+    return write_draft(compose(summary, ov), summary.year, summary.quarter, path)
+
+
+def write_draft(draft: Draft, year: int, quarter: int, path: Path) -> Path:
+    """Write a composed draft to ``path`` as :func:`write_report` does."""
+    document = _build(draft, year, quarter)
     return write_atomically(path, lambda tmp: _save(document, tmp), what="通报草稿")
 
 
-__all__ = ["Block", "Draft", "compose", "report_name", "task_name", "write_report"]
+#: From this many rows in the 附件 table (one per task), start_report writes the .docx in a
+#: worker process: below, the summary is written before a spawned worker (Windows, macOS) has
+#: even started, and the draft takes little time anyway (benchmarks/README.md).
+BESIDE_MIN_ROWS = 1000
+
+
+def start_report(summary: Summary, path: Path, ov: Overview | None = None) -> Callable[[], Path]:
+    """:func:`write_report`, started so that this process can write the summary meanwhile:
+    returns a function that finishes it and gives the path (or raises :class:`OutputError`).
+
+    The draft is composed here; a large one is written to .docx in a worker process (python-docx
+    and the XML are most of the work; the composed text is small to send). The file is the same.
+    """
+    draft = compose(summary, ov)
+    args = (draft, summary.year, summary.quarter, Path(path))
+    if len(draft.table) >= BESIDE_MIN_ROWS and workers.cpus() > 1:
+        return workers.beside(write_draft, *args)
+    return lambda: write_draft(*args)
+
+
+__all__ = [
+    "Block",
+    "Draft",
+    "compose",
+    "report_name",
+    "start_report",
+    "task_name",
+    "write_draft",
+    "write_report",
+]

@@ -15,7 +15,6 @@ the file name (``文件名``); disagreements are recorded as sentences in ``conf
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import hashlib
 import io
 import re
@@ -30,6 +29,7 @@ from xlsxwriter.utility import xl_cell_to_rowcol
 
 from . import layout
 from .biffshown import shown_texts as xls_shown_texts
+from .cells import value_text
 from .containers import (
     MAX_COLS,
     MAX_FILE_SIZE,
@@ -306,7 +306,9 @@ def _load_sheets(data: bytes, source: str, far: Sequence[FarCell] = ()) -> list[
                 grid.append(list(row[:MAX_COLS]))
                 if len(row) > MAX_COLS:
                     right = [
-                        (r, c, v) for c, v in enumerate(row) if c >= MAX_COLS and _text(v).strip()
+                        (r, c, v)
+                        for c, v in enumerate(row)
+                        if c >= MAX_COLS and value_text(v).strip()
                     ]
                     room = MAX_EXTRA - len(beyond)
                     beyond += right[:room]
@@ -321,30 +323,9 @@ def _load_sheets(data: bytes, source: str, far: Sequence[FarCell] = ()) -> list[
     return sheets
 
 
-def _text(value: Any) -> str:
-    """A cell value as the text a person sees: 3.0 -> "3", dates as ISO, strings untouched."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, dt.datetime):
-        if value.time() == dt.time(0):
-            return value.date().isoformat()
-        return value.isoformat(sep=" ", timespec="seconds")
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    return str(value)
-
-
 def _cell(grid: list[list[Any]], r: int, c: int) -> str:
     if r < len(grid) and 0 <= c < len(grid[r]):
-        return _text(grid[r][c])
+        return value_text(grid[r][c])
     return ""
 
 
@@ -356,7 +337,7 @@ def _find_header(sheet: _Sheet) -> tuple[int, dict[str, int]] | None:
     """(row, template column -> index) of the first row that reads as the task table's header:
     an answer column and a 序号 or 责任事项 column, recognised by meaning (layout.header_label)."""
     for r, row in enumerate(sheet.grid[:HEADER_SEARCH_ROWS]):
-        texts = [_text(v) for v in row]
+        texts = [value_text(v) for v in row]
         if not any(t.strip() for t in texts) or any(layout.parse_title(t) for t in texts):
             continue
         cols = layout.header_columns(texts)
@@ -420,7 +401,7 @@ def _title(sheet: _Sheet, header: int) -> tuple[int, int, str] | None:
             t
             for row in sheet.grid[: max(header, 0)]
             for v in row
-            for t in [layout.parse_title(_text(v))]
+            for t in [layout.parse_title(value_text(v))]
             if t
         ),
         None,
@@ -552,7 +533,9 @@ def _task_rows(
     mapped = set(cols.values())
     letters = {label: column_letter(c) for label, c in cols.items()}
     # Target pairs and 上季度完成情况 (layout.COL_TARGET…): read, or known to be the template's.
-    header_texts = [_text(v) for v in sheet.grid[header]] if 0 <= header < len(sheet.grid) else []
+    header_texts = (
+        [value_text(v) for v in sheet.grid[header]] if 0 <= header < len(sheet.grid) else []
+    )
     pairs, previous = layout.extra_columns(header_texts)
     pairs = [(t, f) for t, f in pairs if f not in mapped and t not in mapped]
     mapped |= {c for pair in pairs for c in pair if c is not None}
@@ -566,7 +549,7 @@ def _task_rows(
         layout.COL_PLAN,
     )
     for r in range(header + 1, len(sheet.grid)):
-        texts = [v if v.__class__ is str else _text(v) for v in sheet.grid[r]]
+        texts = [v if v.__class__ is str else value_text(v) for v in sheet.grid[r]]
         values = {label: texts[c] if c < len(texts) else "" for label, c in cols.items()}
         number = values.get(layout.COL_NUMBER, "").strip()
         figures = tuple(
@@ -602,7 +585,7 @@ def _task_rows(
             if c not in mapped and t and not t.isspace()
         ]
     strays += [
-        Stray(sheet.name, f"单元格 {_ref(r, c)}", _text(v), r + 1) for r, c, v in sheet.beyond
+        Stray(sheet.name, f"单元格 {_ref(r, c)}", value_text(v), r + 1) for r, c, v in sheet.beyond
     ]
     return rows, strays
 
@@ -611,7 +594,7 @@ def _above_header(sheet: _Sheet, header: int) -> list[Stray]:
     """Cells above the header that are not the annex mark, a title, or the 填报人 line."""
     out = []
     for r, row in enumerate(sheet.grid[:header]):
-        texts = [_text(v).strip() for v in row]
+        texts = [value_text(v).strip() for v in row]
         if r < layout.ROW_HEADER - 2 and sum(1 for t in texts if t) == 1:
             continue  # the template's 附件2 and title rows, whatever they were changed to
         after_label = False  # the cell after a bare 填报人 label holds its value
@@ -628,16 +611,19 @@ def _above_header(sheet: _Sheet, header: int) -> list[Stray]:
             )
             after_label = norm.rstrip("：:") in layout.FILLER_LABELS
             if not known:
-                out.append(Stray(sheet.name, f"单元格 {_ref(r, c)}", _text(row[c]), r + 1))
+                out.append(Stray(sheet.name, f"单元格 {_ref(r, c)}", value_text(row[c]), r + 1))
     return out
 
 
 def _sheet_content(sheet: _Sheet) -> list[Stray]:
     cells = [
-        (r, c, v) for r, row in enumerate(sheet.grid) for c, v in enumerate(row) if _text(v).strip()
+        (r, c, v)
+        for r, row in enumerate(sheet.grid)
+        for c, v in enumerate(row)
+        if value_text(v).strip()
     ]
     cells += sheet.beyond
-    return [Stray(sheet.name, f"单元格 {_ref(r, c)}", _text(v)) for r, c, v in cells]
+    return [Stray(sheet.name, f"单元格 {_ref(r, c)}", value_text(v)) for r, c, v in cells]
 
 
 def _filler(sheet: _Sheet, header: int) -> dict[str, str]:
@@ -645,7 +631,7 @@ def _filler(sheet: _Sheet, header: int) -> dict[str, str]:
     labels = layout.FILLER_LABELS
     out: dict[str, str] = {}
     for row in sheet.grid[:header]:
-        texts = [_text(v).strip() for v in row]
+        texts = [value_text(v).strip() for v in row]
         for c, text in enumerate(texts):
             norm = layout.normalise_space(text)
             label = next((lb for lb in labels if norm.startswith(lb)), None)
@@ -722,7 +708,7 @@ def _identity(sheets: list[_Sheet], props: dict[str, str], notes: list[str]) -> 
     if sheet is not None:
         in_table = False
         for row in sheet.grid:
-            a, b, c = [_text(v).strip() for v in row[:3]] + [""] * (3 - len(row[:3]))
+            a, b, c = [value_text(v).strip() for v in row[:3]] + [""] * (3 - len(row[:3]))
             if in_table:
                 if a:
                     prints.append((a, c))

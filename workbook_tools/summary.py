@@ -29,7 +29,8 @@ from .model import (
     Summary,
     quarter_name,
 )
-from .overview import overview
+from .overview import Overview
+from .overview import overview as overview_of
 from .summary_rows import (
     DETAIL_COLS,
     DETAIL_TRUNCATION_MARKER,
@@ -249,8 +250,7 @@ NOTE = (
 )
 
 
-def _write_overview(workbook, ws, styles: _Styles, summary: Summary) -> None:
-    ov = overview(summary)
+def _write_overview(workbook, ws, styles: _Styles, summary: Summary, ov: Overview) -> None:
     first_col_width = 24
     ws.set_column(0, 0, first_col_width)
     ws.set_column(1, len(STATUS_LABELS) + 1, 10)
@@ -647,7 +647,7 @@ def _write_year(ws, styles: _Styles, summary: Summary, history) -> None:
     _print_setup(ws, repeat_rows=(0, 1))
 
 
-def _build(summary: Summary, target: str, history=None) -> None:
+def _build(summary: Summary, target: str, ov: Overview | None = None, history=None) -> None:
     workbook = xlsxwriter.Workbook(target, WORKBOOK_OPTIONS)
     month = 3 * (summary.quarter - 1) + 1
     workbook.set_properties(
@@ -662,7 +662,7 @@ def _build(summary: Summary, target: str, history=None) -> None:
     styles = _Styles(workbook)
     sheets = [workbook.add_worksheet(name) for name in SUMMARY_SHEETS]
     overview, tasks, divisions, files, flags, details = sheets
-    _write_overview(workbook, overview, styles, summary)
+    _write_overview(workbook, overview, styles, summary, ov or overview_of(summary))
     _write_tasks(tasks, styles, summary)
     _write_divisions(divisions, styles, summary)
     _write_files(files, styles, summary)
@@ -674,8 +674,9 @@ def _build(summary: Summary, target: str, history=None) -> None:
     workbook.close()
 
 
-def write_summary(summary: Summary, path: Path, history=None) -> Path:
-    """Write the leaders' summary workbook to ``path`` and return it.
+def write_summary(summary: Summary, path: Path, ov: Overview | None = None, history=None) -> Path:
+    """Write the leaders' summary workbook to ``path`` and return it; ``ov`` is
+    ``overview.overview(summary)`` when the caller has it already (the draft uses it too).
 
     ``history``: the year's archive rows (archive.ArchiveRow, this quarter's included) for a
     last sheet 全年进展; None for none.
@@ -686,7 +687,7 @@ def write_summary(summary: Summary, path: Path, history=None) -> Path:
     """
     return write_atomically(
         path,
-        lambda tmp: _build(summary, str(tmp), history),
+        lambda tmp: _build(summary, str(tmp), ov, history),
         what="汇总文件",
         errors=(XlsxFileError, OSError),
     )

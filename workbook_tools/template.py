@@ -11,20 +11,23 @@ import io
 import re
 import unicodedata
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from xlsxwriter import Workbook
 from xlsxwriter.utility import xl_rowcol_to_cell
 
-from . import layout
+from . import layout, workers
 from .cells import fit_cell, lines_height, text_lines, text_units, truncation_marker
 from .errors import InputError, OutputError
 from .files import WRITTEN, safe_filename, write_atomically, write_new_only
 from .model import BUREAU, ROLE_LEAD, STATUSES, Master, Target, Task, quarter_name
-from .parallel import MIN_ITEMS, ordered_map
+
+if TYPE_CHECKING:
+    from multiprocessing.context import BaseContext
 
 __all__ = [
     "TemplateInfo",
@@ -196,9 +199,10 @@ def _put_row(ws, row: int, values: list[str], formats: list, height: float | Non
         ws.set_row(row, height)
 
 
-#: write_templates builds the workbooks over worker processes from this many task rows in all
-#: (or parallel.MIN_ITEMS divisions); below that, starting the workers costs more than it saves.
-POOL_MIN_ROWS = 150
+#: write_templates builds the workbooks in worker processes from this many task rows in all;
+#: below that, starting the workers costs more than they save where they are spawned (Windows,
+#: macOS), and saves little where they are forked (benchmarks/README.md).
+POOL_MIN_ROWS = 2000
 
 
 def build_template(
@@ -577,6 +581,9 @@ def write_templates(
     progress: Callable[[int], None] | None = None,
     force: bool = False,
     previous: Mapping[str, Mapping[str, Previous]] | None = None,
+    *,
+    processes: int | None = None,
+    mp_context: BaseContext | None = None,
 ) -> list[TemplateInfo]:
     """Write one template per division into ``outbox``, in the master's division order.
 
@@ -585,6 +592,11 @@ def write_templates(
     A file already there with other bytes than its template is kept (it may be a filled return)
     unless ``force``; each info's ``state`` says what was done (:func:`files.write_new_only`).
     ``previous``: division -> task number -> last quarter's answer (see :func:`build_template`).
+
+    From :data:`POOL_MIN_ROWS` task rows the workbooks are built in worker processes, one per
+    CPU, and written here in order; the files are the same. ``processes`` overrides that
+    choice (0 or 1: all here), ``mp_context`` is the workers' multiprocessing context (None:
+    the platform's default).
     """
     _check_period(year, quarter)
     outbox = Path(outbox)
@@ -610,13 +622,16 @@ def write_templates(
             )
         paths.append(path)
 
-    def build(division: str) -> bytes:
-        return build_template(master, division, year, quarter, (previous or {}).get(division))
-
-    # Building the workbooks is the work; spread it over the CPUs, write the files here in order.
-    heavy = len(master.assignments) >= POOL_MIN_ROWS
-    master.warm()  # here, not in every worker
-    built = ordered_map(build, master.divisions, min_items=2 if heavy else MIN_ITEMS)
+    previous = previous or {}
+    if processes is None:
+        processes = _pool_size(master)
+    master.warm()  # the lookups every template uses: built once, here, and in no worker
+    if processes > 1:
+        built = _built_in_workers(master, year, quarter, previous, processes, mp_context)
+    else:
+        built = (
+            build_template(master, d, year, quarter, previous.get(d)) for d in master.divisions
+        )
     out = []
     for division, path, data in zip(master.divisions, paths, built, strict=True):
         state = write_new_only(path, data, force=force, what="模板")
@@ -624,6 +639,67 @@ def write_templates(
         if progress is not None:
             progress(1)
     return out
+
+
+def _pool_size(master: Master) -> int:
+    """How many worker processes to build the templates with: 0 when building here pays."""
+    if len(master.divisions) < 2 or len(master.assignments) < POOL_MIN_ROWS:
+        return 0
+    cpus = workers.cpus()
+    return min(cpus, len(master.divisions)) if cpus > 1 else 0
+
+
+_worker_job: tuple[Master, int, int] | None = None  # set in each worker by _start_worker
+
+
+def _start_worker(master: Master, year: int, quarter: int, previous: Mapping) -> None:
+    global _worker_job
+    _worker_job = (master, year, quarter, previous)
+
+
+def _build_in_worker(division: str) -> bytes:
+    assert _worker_job is not None, "runs only in a worker started by _built_in_workers"
+    master, year, quarter, previous = _worker_job
+    return build_template(master, division, year, quarter, previous.get(division))
+
+
+def _built_in_workers(
+    master: Master,
+    year: int,
+    quarter: int,
+    previous: Mapping[str, Mapping[str, Previous]],
+    processes: int,
+    mp_context: BaseContext | None,
+) -> Iterator[bytes]:
+    """The templates of ``master.divisions`` in that order, built in ``processes`` workers.
+
+    Building a template runs only this package and xlsxwriter, so a worker that dies was
+    killed from outside (or ran out of memory): what it left is built here.
+    """
+    from concurrent.futures import ProcessPoolExecutor  # only here: small splits never need it
+    from concurrent.futures.process import BrokenProcessPool
+
+    divisions = master.divisions
+    done = 0
+    pool = ProcessPoolExecutor(
+        processes,
+        mp_context=mp_context,
+        initializer=_start_worker,
+        initargs=(master, year, quarter, previous),
+    )
+    try:
+        # Chunks of several divisions: fewer messages, and a worker that finishes early takes
+        # the next chunk.
+        chunk = max(1, len(divisions) // (8 * processes))
+        for data in pool.map(_build_in_worker, divisions, chunksize=chunk):
+            done += 1
+            yield data
+    except BrokenProcessPool:
+        pass
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    for division in divisions[done:]:
+        yield build_template(master, division, year, quarter, previous.get(division))
 
 
 def _unique_name(stem: str, used: set[str]) -> str:
