@@ -292,3 +292,45 @@ def test_a_return_by_mail_has_its_time_received_and_a_sender_of_another_division
         "b.xlsx",
     )
     assert "李四 <ls@example.org> 属于市低保中心" in flag.detail
+
+
+def test_text_typed_over_last_quarters_answer_is_quoted_whole():
+    # From the second quarter the template shows last quarter's answer in a locked column; a
+    # division that unprotects it and types there has not answered this quarter in it.
+    shown = ReturnRow(
+        5,
+        "*1",
+        T1,
+        "本季度的回答",
+        "按序时推进",
+        "",
+        {"完成情况": "D"},
+        previous="上季度：完成80个（按序时推进）",
+        previous_cell="G5",
+    )
+    typed = ReturnRow(
+        6,
+        "3",
+        T3,
+        "",
+        "按序时推进",
+        "",
+        {"完成情况": "D"},
+        previous="这一季度新建了12个站点，写在了旁边这一栏",
+        previous_cell="G6",
+    )
+    last = {
+        ("养老服务处", "1"): SimpleNamespace(answer="上季度：完成80个", figures=()),
+        ("养老服务处", "3"): SimpleNamespace(answer="上季度的回答", figures=()),
+    }
+    s = merge(
+        make_master(),
+        collected(ret("a.xlsx", "养老服务处", [shown, typed], quarter=2)),
+        2022,
+        2,
+        previous=last,
+    )
+    unread = [f for f in s.flags if f.kind == "内容未读入"]
+    assert [(f.task, f.division) for f in unread] == [("3", "养老服务处")]
+    assert "“这一季度新建了12个站点，写在了旁边这一栏”" in unread[0].detail
+    assert "单元格 G6" in unread[0].detail

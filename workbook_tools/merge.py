@@ -234,7 +234,9 @@ def check_return(master: Master, ret: ReturnFile, division: str) -> Checked:
     return check_part(master, Part(ret, division, ret.rows, ret.sheet))
 
 
-def check_part(master: Master, part: Part) -> Checked:
+def check_part(
+    master: Master, part: Part, previous: Mapping[tuple[str, str], object] | None = None
+) -> Checked:
     """Validate one part of a return against the master: rows, texts, answers, statuses."""
     ret, division = part.ret, part.division
     tasks = master.tasks_of(division)
@@ -334,7 +336,17 @@ def check_part(master: Master, part: Part) -> Checked:
                 f"{division}报告序号 {task.label} 进度滞后（{where(row, '进展状态')}）",
                 task.number,
             )
+        before = getattr((previous or {}).get((division, task.number)), "answer", "")
         for r in rows:
+            if before.strip() and r.previous.strip():
+                # The template showed last quarter's answer there; anything else was typed.
+                if normalise_space(before) not in normalise_space(r.previous):
+                    flag(
+                        "内容未读入",
+                        f"序号 {task.label} 的“上季度完成情况”栏被改写，其内容未作为本季度完成情况读入："
+                        f"“{r.previous}”（{ret.source}，工作表 {part.sheet}，单元格 {r.previous_cell}）",
+                        task.number,
+                    )
             expected_role = role_text(task, division)
             if r.role.strip() and normalise_space(r.role) not in (
                 normalise_space(expected_role),
@@ -689,7 +701,7 @@ def merge(
             continue
         used, others = parts[0], parts[1:]
         division_flags: list[Flag] = []
-        checked = check_part(master, used)
+        checked = check_part(master, used, previous)
         division_flags += checked.flags
         answers += checked.answers
         if not used.main:

@@ -244,6 +244,8 @@ class ReturnRow:
     # (target text beside the cell, 累计完成 as typed, its cell "H5", the target's cell "G5")
     # per target column pair
     figures: tuple[tuple[str, str, str, str], ...] = ()
+    previous: str = ""  # the 上季度完成情况 cell, as it came back (the template filled it)
+    previous_cell: str = ""  # where it is, e.g. "J5"
 
     @property
     def cells(self) -> dict[str, str]:

@@ -577,6 +577,10 @@ def _task_rows(
                     columns=letters,
                     role=values.get(layout.COL_ROLE, ""),
                     figures=figures,
+                    previous=texts[previous]
+                    if previous is not None and previous < len(texts)
+                    else "",
+                    previous_cell=_ref(r, previous) if previous is not None else "",
                 )
             )
         strays += [
