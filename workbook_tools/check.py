@@ -8,7 +8,8 @@ from pathlib import Path
 
 from .errors import ReturnReadError
 from .files import display_name
-from .merge import check_return, has_errors, identify
+from .identify import identify
+from .merge import check_return, has_errors
 from .model import Flag, Master, quarter_name
 
 
