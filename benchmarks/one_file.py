@@ -81,6 +81,10 @@ def cases(filled: bytes, texts: list[str]) -> dict[str, bytes]:
         + b"</row>"
         for r in range(20, 100_001)
     )
+    far_rows = b"".join(
+        f'<row r="{r}">'.encode() + cell(f"A{r}", "x") + cell(f"AD{r}", "y") + b"</row>"
+        for r in range(20, 100_001)
+    )
     wide = (
         b'<row r="20">'
         + b"".join(cell(f"{layout_col(c)}20", f"列{c}") for c in range(1000))
@@ -91,6 +95,7 @@ def cases(filled: bytes, texts: list[str]) -> dict[str, bytes]:
         "2,000 pasted rows under renumbered, shortened tasks": renumbered(filled, texts, 2000),
         "5,000 pasted rows under renumbered, shortened tasks": renumbered(filled, texts, 5000),
         "100,000 pasted rows (A-F)": add_rows(filled, long_rows),
+        "100,000 rows with cells in A and AD (too wide to read whole)": add_rows(filled, far_rows),
         "1,000 columns in one row": add_rows(filled, wide),
         "a note at XFD1048576": add_rows(
             filled, b'<row r="1048576">' + cell("XFD1048576", "远处") + b"</row>"

@@ -564,7 +564,6 @@ def inspect_workbook_zip(
         if kind == "ods":  # one part holds every sheet: farcells cuts them all
             far = {"content.xml": next(v for v in far.values() if v[1].too_big())}
         facts.far = {part: value for part, value in far.items() if value[1].too_big()}
-        facts.cuts = {part: c for part, c in facts.cuts.items() if part not in facts.far}
     return facts
 
 

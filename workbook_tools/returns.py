@@ -115,14 +115,15 @@ def read_return(
     if kind in ("xlsx", "xlsm", "ods"):
         try:
             facts = inspect_workbook_zip(data, kind, sniffed.zip, list_far=True)
-            if facts.far:
-                trimmed = without_far_cells(data, facts)
+            measured = facts
+            if facts.cuts:  # rows past those read: calamine would parse them all the same
+                book = without_rows_past(data, facts)
+                measured = inspect_workbook_zip(book, kind, list_far=True)  # the copy too
+            if measured.far:
+                trimmed = without_far_cells(book, measured)
                 inspect_workbook_zip(trimmed.data, kind)  # the copy is measured too
                 book, far = trimmed.data, trimmed.cells
                 notes += _far_notes(trimmed.counts, far)
-            elif facts.cuts:  # rows past those read: calamine would parse them all the same
-                book = without_rows_past(data, facts)
-                inspect_workbook_zip(book, kind)  # the copy is measured too
         except UnsafeFile as exc:
             raise ReturnReadError(exc.message, file=source, hint=exc.hint) from None
         props = custom_properties(facts, kind)
