@@ -102,12 +102,25 @@ def render(value: object, code: str) -> str | None:
         return _render_date(value, section) if re.search(r"[ymdhs]", bare, re.I) else None
     if not isinstance(value, int | float) or isinstance(value, bool):
         return None
+    if re.search(r"[ymdhs]", bare, re.I) and not re.search(r"[0#%]", bare):
+        # A date format on a number (some readers leave the serial day as it is stored):
+        # Excel's day count, 1900 system.
+        try:
+            return _render_date(_EPOCH + dt.timedelta(days=float(value)), section)
+        except (OverflowError, ValueError):
+            return None
     decimals = len(m[1]) if (m := re.search(r"\.([0#?]+)", bare)) else 0
     if "%" in bare:
         return f"{value * 100:.{decimals}f}%"
     if "," in bare and re.search(r"[0#]", bare):
         return f"{value:,.{decimals}f}"
+    if _PLAIN_NUMBER.fullmatch(bare.strip()):
+        return f"{value:.{decimals}f}"
     return None
+
+
+_EPOCH = dt.datetime(1899, 12, 30)  # day 0 of Excel's 1900 date system, as serial days count
+_PLAIN_NUMBER = re.compile(r"[0#?]+(?:\.[0#?]+)?")
 
 
 def _render_date(value: dt.date | dt.time, section: str) -> str:
