@@ -337,7 +337,12 @@ PLAN_CLAUSES = (
     "将进一步压实各地责任",
 )
 STATUS_WEIGHTS = (("按序时推进", 55), ("已完成", 30), ("滞后", 10), ("未启动", 5))
-FILLER = ("张三", "027-00000000", f"{YEAR}-04-08")
+FILLER = {
+    "填报人": "张三",
+    "审核人": "李四",
+    "联系电话": "027-00000000",
+    "填报日期": f"{YEAR}-04-08",
+}
 
 
 def _prose(rng: random.Random, clauses: tuple[str, ...], low: int, high: int) -> str:
@@ -365,14 +370,16 @@ def fills_for(division: str, count: int, seed: int) -> list[tuple[str, str, str]
 
 
 _BLANK_CELL = re.compile(r'<c r="([A-Z]+)(\d+)" s="(\d+)"/>')
-_FILLER_CELLS = {"B3": 0, "D3": 1, "F3": 2}
+_FILLER_CELLS = {  # the cell right of each label above the table, e.g. "B4": "填报人"
+    f"{'ABCDEFGH'[col + 1]}{row}": label for label, (row, col) in layout.FILLER_CELLS.items()
+}
 _ANSWER_COLUMNS = {"D": 0, "E": 1, "F": 2}
 
 
 def fill_fast(src: Path, dst: Path, division: str, seed: int) -> int:
     """Fill a template by editing its XML, as Excel would save it: every answer a shared string.
 
-    Fills 完成情况, 进展状态 and 存在问题及下步打算 on every task row (row 5 on) and the 填报人 line.
+    Fills 完成情况, 进展状态 and 存在问题及下步打算 on every task row and the 填报人 lines.
     Returns the number of task rows filled. Equivalent to demo.fill_template for what merge reads
     (checked by --quick), and much cheaper: it edits XML instead of loading the workbook.
     """
@@ -382,7 +389,13 @@ def fill_fast(src: Path, dst: Path, division: str, seed: int) -> int:
     strings = parts["xl/sharedStrings.xml"].decode("utf-8")
     unique = int(re.search(r'uniqueCount="(\d+)"', strings).group(1))
     count = int(re.search(r' count="(\d+)"', strings).group(1))
-    rows = sorted({int(r) for c, r, _ in _BLANK_CELL.findall(sheet) if c == "D" and int(r) >= 5})
+    rows = sorted(
+        {
+            int(r)
+            for c, r, _ in _BLANK_CELL.findall(sheet)
+            if c == "D" and int(r) >= layout.ROW_FIRST_TASK
+        }
+    )
     fills = dict(zip(rows, fills_for(division, len(rows), seed), strict=True))
     new: list[str] = []
 

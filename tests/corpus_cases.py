@@ -36,10 +36,19 @@ from workbook_tools.layout import role_text
 YEAR, QUARTER = 2022, 1
 ANSWER, STATUS, PLAN = layout.COL_ANSWER, layout.COL_STATUS, layout.COL_PLAN
 TEXTS = (ANSWER, PLAN)  # the columns whose typed strings are traced (statuses are a dropdown)
-FILLER = ("张三", "027-12345678", "2022-04-08")
+FILLER = {"填报人": "张三", "审核人": "李四", "联系电话": "027-12345678", "填报日期": "2022-04-08"}
 
 YL = "养老服务处"  # tasks *3 *4 7 9 10 13 on rows 5..10 of its template
-YL_ROWS = {"3": 5, "4": 6, "7": 7, "9": 8, "10": 9, "13": 10}
+# 养老服务处's tasks and their rows in its template, in order from the first task row.
+YL_ROWS = {n: layout.ROW_FIRST_TASK + i for i, n in enumerate(("3", "4", "7", "9", "10", "13"))}
+HEAD = layout.ROW_HEADER
+
+
+def at(col: str, number: str) -> str:
+    """The cell of column ``col`` on task ``number``'s row of 养老服务处's template: at("D", "7")."""
+    return f"{col}{YL_ROWS[number]}"
+
+
 ET = "儿童福利处"  # task *6
 QH = "区划地名处"  # task 10 (also YL's)
 SW = "社会事务处"  # tasks 10 14
@@ -174,8 +183,8 @@ def _sheet_part(parts: dict[str, bytes], sheet: str) -> str:
 TEXTBOX = """<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <xdr:wsDr xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing" \
 xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><xdr:twoCellAnchor>\
-<xdr:from><xdr:col>6</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>8</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:from>\
-<xdr:to><xdr:col>9</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>10</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:to>\
+<xdr:from><xdr:col>6</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>{top}</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:from>\
+<xdr:to><xdr:col>9</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>{bottom}</xdr:row><xdr:rowOff>0</xdr:rowOff></xdr:to>\
 <xdr:sp macro="" textlink=""><xdr:nvSpPr><xdr:cNvPr id="2" name="文本框 1"/><xdr:cNvSpPr txBox="1"/>\
 </xdr:nvSpPr><xdr:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="3600000" cy="900000"/></a:xfrm>\
 <a:prstGeom prst="rect"><a:avLst/></a:prstGeom></xdr:spPr><xdr:txBody>\
@@ -186,14 +195,19 @@ REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 DRAWING_REL = REL_NS + "/drawing"
 
 
-def add_textbox(path: Path, sheet: str, text: str) -> None:
+def add_textbox(path: Path, sheet: str, text: str, rows: tuple[int, int]) -> None:
     """Add a text box holding ``text`` to ``sheet`` of the .xlsx at ``path``, as Excel stores it
-    (a DrawingML shape in a drawing part related to the sheet)."""
+    (a DrawingML shape in a drawing part related to the sheet), over columns G:I of ``rows``
+    (first and last, 1-based)."""
+    top, bottom = rows[0] - 1, rows[1]  # 0-based anchors: from the top of the first row to
+    # the top of the row after the last
 
     def change(parts: dict[str, bytes]) -> None:
         part = _sheet_part(parts, sheet)
         folder, name = part.rsplit("/", 1)
-        parts["xl/drawings/drawing91.xml"] = TEXTBOX.format(text=escape(text)).encode()
+        parts["xl/drawings/drawing91.xml"] = TEXTBOX.format(
+            text=escape(text), top=top, bottom=bottom
+        ).encode()
         rels_name = f"{folder}/_rels/{name}.rels"
         rel = f'<Relationship Id="rIdTextBox" Type="{DRAWING_REL}" Target="../drawings/drawing91.xml"/>'
         if rels_name in parts:
@@ -281,7 +295,8 @@ def forwarded_own_rows(kit: Kit, out: Path) -> Built:
 
     def change(wb, ws):
         _put(ws, "A2", layout.title(YEAR, QUARTER, SW))
-        for row, number in zip((5, 6), kit.tasks(SW), strict=True):
+        rows = list(YL_ROWS.values())  # 社会事务处's two tasks on the first two, the rest cleared
+        for row, number in zip(rows[:2], kit.tasks(SW), strict=True):
             task = kit.master.task(number)
             _put(ws, f"A{row}", task.label)
             _put(ws, f"B{row}", task.text)
@@ -289,7 +304,7 @@ def forwarded_own_rows(kit: Kit, out: Path) -> Built:
             _put(ws, f"D{row}", typed(case, SW, number, ANSWER))
             _put(ws, f"E{row}", "按序时推进")
             _put(ws, f"F{row}", typed(case, SW, number, PLAN))
-        for row in range(7, 11):
+        for row in rows[2:]:
             for col in "ABCDEF":
                 ws[f"{col}{row}"] = None
         wb.properties.modified = datetime(2022, 4, 8, 10, 0, 0)
@@ -389,9 +404,9 @@ def continuation_row(kit: Kit, out: Path) -> Built:
     more_plan = typed(case, YL, "3", PLAN, "续")
 
     def change(wb, ws):
-        ws.insert_rows(6)
-        _put(ws, "D6", more)
-        _put(ws, "F6", more_plan)
+        ws.insert_rows(YL_ROWS["4"])  # under task *3: the new row takes task *4's row number
+        _put(ws, at("D", "4"), more)
+        _put(ws, at("F", "4"), more_plan)
 
     path = _edit(src, out / std_name(YL), change)
     src.unlink()
@@ -407,12 +422,12 @@ def duplicated_row(kit: Kit, out: Path) -> Built:
     again_plan = typed(case, YL, "4", PLAN, "复")
 
     def change(wb, ws):
-        ws.insert_rows(7)
+        ws.insert_rows(YL_ROWS["7"])  # under task *4: the copy takes task 7's row number
         for col in "ABC":
-            _put(ws, f"{col}7", ws[f"{col}6"].value)
-        _put(ws, "D7", again)
-        _put(ws, "E7", "按序时推进")
-        _put(ws, "F7", again_plan)
+            _put(ws, at(col, "7"), ws[at(col, "4")].value)
+        _put(ws, at("D", "7"), again)
+        _put(ws, at("E", "7"), "按序时推进")
+        _put(ws, at("F", "7"), again_plan)
 
     path = _edit(src, out / std_name(YL), change)
     src.unlink()
@@ -421,14 +436,14 @@ def duplicated_row(kit: Kit, out: Path) -> Built:
 
 
 def column_right(kit: Kit, out: Path) -> Built:
-    """Task 7's answer typed one column right of the table (G7); its answer cell left empty."""
+    """Task 7's answer typed one column right of the table (G); its answer cell left empty."""
     case = "5-column-right"
     src = kit.fill(case, YL, out / "filled.xlsx")
     text = typed(case, YL, "7", ANSWER)
 
     def change(wb, ws):
-        ws["D7"] = None
-        _put(ws, "G7", text)
+        ws[at("D", "7")] = None
+        _put(ws, at("G", "7"), text)
 
     path = _edit(src, out / std_name(YL), change)
     src.unlink()
@@ -438,14 +453,14 @@ def column_right(kit: Kit, out: Path) -> Built:
 
 
 def role_column(kit: Kit, out: Path) -> Built:
-    """Task 9's answer typed over its 本处室职责 cell (C8); its answer cell left empty."""
+    """Task 9's answer typed over its 本处室职责 cell (C); its answer cell left empty."""
     case = "5-role-column"
     src = kit.fill(case, YL, out / "filled.xlsx")
     text = typed(case, YL, "9", ANSWER)
 
     def change(wb, ws):
-        ws["D8"] = None
-        _put(ws, "C8", text)
+        ws[at("D", "9")] = None
+        _put(ws, at("C", "9"), text)
 
     path = _edit(src, out / std_name(YL), change)
     src.unlink()
@@ -453,15 +468,15 @@ def role_column(kit: Kit, out: Path) -> Built:
 
 
 def cell_comment(kit: Kit, out: Path) -> Built:
-    """A comment on task 10's answer cell (D9) adds to the answer; one on the empty G10 too."""
+    """A comment on task 10's answer cell (D) adds to the answer; one on task 13's empty G too."""
     case = "5-comment"
     src = kit.fill(case, YL, out / "filled.xlsx")
     on_answer = typed(case, YL, "10", ANSWER, "批注")
     on_empty = typed(case, YL, "13", ANSWER, "批注")
 
     def change(wb, ws):
-        ws["D9"].comment = Comment(on_answer, "张三")
-        ws["G10"].comment = Comment(on_empty, "张三")
+        ws[at("D", "10")].comment = Comment(on_answer, "张三")
+        ws[at("G", "13")].comment = Comment(on_empty, "张三")
 
     path = _edit(src, out / std_name(YL), change)
     src.unlink()
@@ -473,25 +488,25 @@ def cell_comment(kit: Kit, out: Path) -> Built:
 
 
 def text_box(kit: Kit, out: Path) -> Built:
-    """A text box beside tasks 10 and 13 (over G9:I10) holding an answer."""
+    """A text box beside tasks 10 and 13 (over G:I of their rows) holding an answer."""
     case = "5-text-box"
     path = kit.fill(case, YL, out / std_name(YL))
     text = typed(case, YL, "13", ANSWER, "文本框")
-    add_textbox(path, layout.DATA_SHEET, text)
+    add_textbox(path, layout.DATA_SHEET, text, (YL_ROWS["10"], YL_ROWS["13"]))
     extra = [Expect(text, ((YL, "13"), (YL, "10")), in_cell=False)]
     return Built([path], kit.expects(case, YL) + extra, {YL})
 
 
 def merged_answers(kit: Kit, out: Path) -> Built:
-    """The answer cells of tasks *3 and *4 merged (D5:D6), one text for both."""
+    """The answer cells of tasks *3 and *4 merged, one text for both."""
     case = "5-merged-answers"
     src = kit.fill(case, YL, out / "filled.xlsx")
     text = typed(case, YL, "3", ANSWER, "合并")
 
     def change(wb, ws):
-        _put(ws, "D5", text)
-        ws["D6"] = None
-        ws.merge_cells("D5:D6")
+        _put(ws, at("D", "3"), text)
+        ws[at("D", "4")] = None
+        ws.merge_cells(f"{at('D', '3')}:{at('D', '4')}")
 
     path = _edit(src, out / std_name(YL), change)
     src.unlink()
@@ -523,13 +538,15 @@ def two_divisions_rows(kit: Kit, out: Path) -> Built:
     src = kit.fill(case, YL, out / "filled.xlsx")
     task = kit.master.task("6")
 
+    row = YL_ROWS["13"] + 1  # under the last task
+
     def change(wb, ws):
-        _put(ws, "A11", task.label)
-        _put(ws, "B11", task.text)
-        _put(ws, "C11", f"{ET}{role_text(task, ET)}")
-        _put(ws, "D11", typed(case, ET, "6", ANSWER))
-        _put(ws, "E11", "按序时推进")
-        _put(ws, "F11", typed(case, ET, "6", PLAN))
+        _put(ws, f"A{row}", task.label)
+        _put(ws, f"B{row}", task.text)
+        _put(ws, f"C{row}", f"{ET}{role_text(task, ET)}")
+        _put(ws, f"D{row}", typed(case, ET, "6", ANSWER))
+        _put(ws, f"E{row}", "按序时推进")
+        _put(ws, f"F{row}", typed(case, ET, "6", PLAN))
 
     path = _edit(src, out / std_name(YL), change)
     src.unlink()
@@ -582,10 +599,10 @@ def displayed_numbers(kit: Kit, out: Path) -> Built:
 
     def change(wb, ws):
         for ref, value, fmt in (
-            ("E5", 0.5, "0%"),
-            ("D6", 0.85, "0%"),
-            ("F6", 12000, "#,##0"),
-            ("F7", datetime(2022, 3, 31), "yyyy-mm-dd"),
+            (at("E", "3"), 0.5, "0%"),
+            (at("D", "4"), 0.85, "0%"),
+            (at("F", "4"), 12000, "#,##0"),
+            (at("F", "7"), datetime(2022, 3, 31), "yyyy-mm-dd"),
         ):
             ws[ref] = value
             ws[ref].number_format = fmt
@@ -610,7 +627,7 @@ def word_line_break(kit: Kit, out: Path) -> Built:
     second = typed(case, YL, "9", ANSWER, "第二段")
 
     def change(wb, ws):
-        _put(ws, "D8", first + VT_MARK + second)
+        _put(ws, at("D", "9"), first + VT_MARK + second)
 
     path = _edit(src, out / std_name(YL), change)
     src.unlink()
@@ -636,9 +653,12 @@ CASES = [
     Case("1-renumbered", renumbered),
     Case("2-forwarded-own-rows", forwarded_own_rows),
     Case("2-forwarded-rows-kept", forwarded_rows_kept),
-    Case("3-header-as-of", _header_case("3-header-as-of", {"D4": "完成情况（截至3月底）"})),
-    Case("3-header-quarter", _header_case("3-header-quarter", {"D4": "一季度完成情况"})),
-    Case("3-header-synonyms", _header_case("3-header-synonyms", {"A4": "编号", "E4": "进展情况"})),
+    Case("3-header-as-of", _header_case("3-header-as-of", {f"D{HEAD}": "完成情况（截至3月底）"})),
+    Case("3-header-quarter", _header_case("3-header-quarter", {f"D{HEAD}": "一季度完成情况"})),
+    Case(
+        "3-header-synonyms",
+        _header_case("3-header-synonyms", {f"A{HEAD}": "编号", f"E{HEAD}": "进展情况"}),
+    ),
     Case("3-header-pushed-down", _header_case("3-header-pushed-down", {}, insert_notes=True)),
     Case("4-no-identity", no_identity),
     Case("4-pasted-values", pasted_values),

@@ -42,8 +42,12 @@ SHOWN = [
 ]
 
 
+FIRST = layout.ROW_FIRST_TASK
+
+
 def build(path: Path, rows=ROWS) -> Path:
-    """A task sheet (header row 4, tasks from row 5) whose answers are formatted numbers."""
+    """A task sheet (the template's header row and task rows) whose answers are formatted
+    numbers."""
     wb = xlsxwriter.Workbook(str(path))
     ws = wb.add_worksheet(layout.DATA_SHEET)
     for c, header in enumerate(layout.HEADERS):
@@ -108,11 +112,12 @@ def test_gnumeric_formats_calamine_takes_for_dates(gnumeric, tmp_path):
 
 def test_only_the_named_sheet_and_cells(lo_xls):
     data = lo_xls.read_bytes()
-    assert biffshown.shown_texts(data, layout.DATA_SHEET, {"D5": 0.85, "F7": 1234567.891}) == {
-        "D5": "85%",
-        "F7": "1,234,567.89",
+    first, third = f"D{FIRST}", f"F{FIRST + 2}"  # the first row's answer, the third's plan
+    assert biffshown.shown_texts(data, layout.DATA_SHEET, {first: 0.85, third: 1234567.891}) == {
+        first: "85%",
+        third: "1,234,567.89",
     }
-    assert biffshown.shown_texts(data, "没有这个表", {"D5": 0.85}) == {}
+    assert biffshown.shown_texts(data, "没有这个表", {first: 0.85}) == {}
     assert biffshown.shown_texts(data, layout.DATA_SHEET, {"A1": 1.0, "ZZZZ9": 2.0, "": 0}) == {}
 
 
@@ -141,7 +146,7 @@ def records(stream: bytes) -> list[tuple[int, int, int]]:
     return out
 
 
-ALL = {f"{col}{row}": 0.5 for col in "DEF" for row in range(5, 9)}
+ALL = {f"{col}{row}": 0.5 for col in "DEF" for row in range(FIRST, FIRST + 4)}
 
 
 def shown_safely(data: bytes) -> dict[str, str]:
@@ -154,7 +159,7 @@ def shown_safely(data: bytes) -> dict[str, str]:
     assert all(isinstance(k, int) and isinstance(v, str) for k, v in codes.items())
     if offset is not None:
         wanted = {
-            row: {3: f"D{row + 1}", 4: f"E{row + 1}", 5: f"F{row + 1}"} for row in range(4, 8)
+            row: {3: f"D{row + 1}", 4: f"E{row + 1}", 5: f"F{row + 1}"} for row in range(FIRST - 1, FIRST + 3)
         }
         list(biffshown._cells(stream, offset, wanted))
     out = biffshown.shown_texts(data, layout.DATA_SHEET, ALL)
@@ -166,7 +171,7 @@ def shown_safely(data: bytes) -> dict[str, str]:
 def test_the_walk_reads_the_undamaged_file(lo_xls):
     data = lo_xls.read_bytes()
     assert with_stream(data, workbook_stream(data)) == data
-    assert shown_safely(data)["D5"] == "50%"  # every cell asked for as 0.5
+    assert shown_safely(data)[f"D{FIRST}"] == "50%"  # every cell asked for as 0.5
 
 
 def test_truncated_streams_and_files_never_raise(lo_xls):

@@ -120,7 +120,7 @@ class Kit:
             self.template(division, year, quarter),
             Path(name),
             fills,
-            filler=("张三", "027-12345678", "2022-04-08"),
+            filler={"填报人": "张三", "联系电话": "027-12345678", "填报日期": "2022-04-08"},
         )
 
 
@@ -565,12 +565,21 @@ def test_external_links_are_noted(kit, tmp_path):
         b'TargetMode="External"/></Relationships>'
     )
     # Task 3's answer is a formula into the other workbook, with the value Excel cached.
+    ref = f"D{layout.ROW_FIRST_TASK}".encode()
     cell = (
-        rb'<c r="D5" s="\1" t="str"><f>[1]Sheet1!A1</f><v>' + "外部表中的值".encode() + b"</v></c>"
+        b'<c r="'
+        + ref
+        + rb'" s="\1" t="str"><f>[1]Sheet1!A1</f><v>'
+        + "外部表中的值".encode()
+        + b"</v></c>"
     )
     linked = rezip(
         data,
-        {"xl/worksheets/sheet1.xml": lambda b: re.sub(rb'<c r="D5" s="(\d+)".*?</c>', cell, b)},
+        {
+            "xl/worksheets/sheet1.xml": lambda b: re.sub(
+                rb'<c r="' + ref + rb'" s="(\d+)".*?</c>', cell, b
+            )
+        },
         add={
             "xl/externalLinks/externalLink1.xml": link,
             "xl/externalLinks/_rels/externalLink1.xml.rels": rels,
@@ -910,7 +919,7 @@ def test_hostile_answer_reaches_details_as_a_string(hostile_answers, case):
             (
                 INFO,
                 f"完成情况以“{typed.strip()[0]}”开头，已按文本保存，未作为公式计算"
-                f"（{source}，工作表 完成情况，单元格 D{5 + task_row(division, number)}）",
+                f"（{source}，工作表 完成情况，单元格 D{layout.ROW_FIRST_TASK + task_row(division, number)}）",
             )
         ]
     else:
@@ -1055,14 +1064,15 @@ def test_two_returns_for_one_division_newest_used(kit, tmp_path):
 def data_rows(ws, n: int) -> list[list]:
     """Whole rows, as Excel moves them (the target columns right of F too)."""
     width = ws.max_column
-    return [[ws.cell(r, c).value for c in range(1, width + 1)] for r in range(5, 5 + n)]
+    first = layout.ROW_FIRST_TASK
+    return [[ws.cell(r, c).value for c in range(1, width + 1)] for r in range(first, first + n)]
 
 
 def test_rows_reordered(kit, tmp_path):
     def edit(wb):
         ws = wb[layout.DATA_SHEET]
         rows = data_rows(ws, 6)
-        for r, values in enumerate(reversed(rows), start=5):
+        for r, values in enumerate(reversed(rows), start=layout.ROW_FIRST_TASK):
             for c, v in enumerate(values, start=1):
                 ws.cell(r, c).value = v
 
@@ -1074,11 +1084,15 @@ def test_rows_reordered(kit, tmp_path):
     assert o.detail(YL, "3").value == answer(YL, "3")
 
 
+NEW_ROW = layout.ROW_FIRST_TASK + 2  # under tasks *3 and *4; task 7's row
+
+
 def test_row_inserted(kit, tmp_path):
     def edit(wb):
         ws = wb[layout.DATA_SHEET]
-        ws.insert_rows(7)
-        ws["B7"], ws["D7"], ws["E7"] = "新增：完成领导交办的其他工作", "已完成", "已完成"
+        ws.insert_rows(NEW_ROW)
+        ws[f"B{NEW_ROW}"] = "新增：完成领导交办的其他工作"
+        ws[f"D{NEW_ROW}"], ws[f"E{NEW_ROW}"] = "已完成", "已完成"
 
     name = std_name(YL)
     o = run_merge(kit, tmp_path, make_inbox(kit, tmp_path, {name: edited(kit, YL, edit)}))
@@ -1088,7 +1102,7 @@ def test_row_inserted(kit, tmp_path):
         (
             "内容未读入",
             WARNING,
-            f"第7行不是{YL}的事项，未读入：“责任事项：新增：完成领导交办的其他工作；"
+            f"第{NEW_ROW}行不是{YL}的事项，未读入：“责任事项：新增：完成领导交办的其他工作；"
             f"完成情况：已完成；进展状态：已完成”（{name}，工作表 完成情况）",
         )
     ]
@@ -1096,7 +1110,7 @@ def test_row_inserted(kit, tmp_path):
 
 def test_row_deleted(kit, tmp_path):
     def edit(wb):
-        wb[layout.DATA_SHEET].delete_rows(7)  # task 7
+        wb[layout.DATA_SHEET].delete_rows(layout.ROW_FIRST_TASK + 2)  # task 7
 
     name = std_name(YL)
     o = run_merge(kit, tmp_path, make_inbox(kit, tmp_path, {name: edited(kit, YL, edit)}))
@@ -1108,19 +1122,26 @@ def test_row_deleted(kit, tmp_path):
 
 
 def test_two_rows_merged(kit, tmp_path):
-    # One answer written across the 完成情况 cells of tasks 3 and 4 (merged D5:D6). Only the
-    # first cell holds it, as in Excel; task 4 is reported empty with its cell named.
+    # One answer written across the 完成情况 cells of tasks 3 and 4 (merged). Only the first
+    # cell holds it, as in Excel; task 4 is reported empty with its cell named.
+    first = layout.ROW_FIRST_TASK
+
     def edit(wb):
         ws = wb[layout.DATA_SHEET]
-        ws.merge_cells("D5:D6")
-        ws["D5"] = "第3、4项合并填报：均已完成"
+        ws.merge_cells(f"D{first}:D{first + 1}")
+        ws[f"D{first}"] = "第3、4项合并填报：均已完成"
 
     name = std_name(YL)
     o = run_merge(kit, tmp_path, make_inbox(kit, tmp_path, {name: edited(kit, YL, edit)}))
     assert o.verdict(name) == (True, YL, "已采用，已填 5/6 项")
     assert o.answers(YL) == {**YL_ANSWERS, "3": "第3、4项合并填报：均已完成", "4": ""}
     assert [(f["type"], f["severity"], f["task"], f["detail"]) for f in o.flags(name)] == [
-        ("未填写", ERROR, "4", f"序号 *4 的完成情况为空（{name}，工作表 完成情况，单元格 D6）")
+        (
+            "未填写",
+            ERROR,
+            "4",
+            f"序号 *4 的完成情况为空（{name}，工作表 完成情况，单元格 D{first + 1}）",
+        )
     ]
 
 

@@ -48,8 +48,15 @@ def build_return(
     extra_sheet: dict[tuple[int, int], object] | None = None,
     with_identity_sheet: bool = True,
     with_props: bool = True,
+    v1: bool = False,
+    filler: dict[str, object] | None = None,
 ) -> Path:
-    """An Annex 2 file following layout.py: title row 2, filler row 3, header row 4, tasks from 5."""
+    """An Annex 2 file following layout.py: title row 2, 填报单位 row 3, filler row 4, header
+    row 5, tasks from 6. ``v1``: the first version's layout instead (one filler row 3 with
+    填报人 / 联系电话 / 填报日期, header row 4, tasks from 5)."""
+    version = "wbt-annex2-v1" if v1 else layout.TEMPLATE_VERSION
+    header_row = layout.ROW_HEADER - 1 if v1 else layout.ROW_HEADER
+    first_row = header_row + 1
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False})
     ws = wb.add_worksheet(layout.DATA_SHEET)
     ws.write_string(0, 0, "附件2")
@@ -57,13 +64,26 @@ def build_return(
         title = layout.title(year, quarter, division)
     if title:
         ws.write_string(layout.ROW_TITLE - 1, 0, title)
-    filler = ("张三", 13800138000, "2022-03-31")
-    for i, (label, value) in enumerate(zip(layout.FILLER_LABELS, filler, strict=True)):
-        ws.write_string(layout.ROW_FILLER - 1, 2 * i, label)
-        ws.write(layout.ROW_FILLER - 1, 2 * i + 1, value)
+    if filler is None:
+        filler = {
+            "填报人": "张三",
+            "审核人": "李四",
+            "联系电话": 13800138000,
+            "填报日期": "2022-03-31",
+        }
+    if v1:
+        for i, (label, value) in enumerate((k, v) for k, v in filler.items() if k != "审核人"):
+            ws.write_string(2, 2 * i, label)
+            ws.write(2, 2 * i + 1, value)
+    else:
+        ws.write_string(layout.ROW_UNIT - 1, 0, f"填报单位：{division}")
+        for label, value in filler.items():
+            row, col = layout.FILLER_CELLS[label]
+            ws.write_string(row - 1, col, label)
+            ws.write(row - 1, col + 1, value)
     for c, h in enumerate(layout.HEADERS):
-        ws.write_string(layout.ROW_HEADER - 1, c, h)
-    for r, row in enumerate(rows, start=layout.ROW_FIRST_TASK - 1):
+        ws.write_string(header_row - 1, c, h)
+    for r, row in enumerate(rows, start=first_row - 1):
         for c, v in enumerate(row):
             if isinstance(v, int | float):
                 ws.write_number(r, c, v)
@@ -77,7 +97,7 @@ def build_return(
             other.write(r, c, v)
     if with_identity_sheet:
         ident = {
-            "版本": layout.TEMPLATE_VERSION,
+            "版本": version,
             "年度": str(year),
             "季度": str(quarter),
             "处室": division,
@@ -91,11 +111,11 @@ def build_return(
         idws.write_row(6, 0, layout.ID_TABLE_HEADER)
         for r, row in enumerate(rows, start=7):
             number = str(row[0]).lstrip("*")
-            idws.write_row(r, 0, [number, r - 2, layout.fingerprint(str(row[1]))])
+            idws.write_row(r, 0, [number, first_row + r - 7, layout.fingerprint(str(row[1]))])
         idws.hide()
     if with_props:
         values = {
-            layout.PROP_VERSION: layout.TEMPLATE_VERSION,
+            layout.PROP_VERSION: version,
             layout.PROP_YEAR: str(year),
             layout.PROP_QUARTER: str(quarter),
             layout.PROP_DIVISION: division,
@@ -182,8 +202,38 @@ def test_identity_from_sheet_and_properties(tmp_path):
         ("1", layout.fingerprint(ROWS[0][1])),
         ("7", layout.fingerprint(ROWS[1][1])),
     )
-    assert (r.filled_by, r.phone, r.fill_date) == ("张三", "13800138000", "2022-03-31")
-    assert r.conflicts == () and r.extra == () and r.notes == ()
+    assert (r.filled_by, r.reviewer, r.phone, r.fill_date) == (
+        "张三",
+        "李四",
+        "13800138000",
+        "2022-03-31",
+    )
+    assert r.conflicts == () and r.extra == () and r.notes == () and r.strays == ()
+
+
+def test_first_version_templates_read_alike(tmp_path):
+    """A return of a template written before 填报单位 and 审核人 were added (header in row 4)
+    reads the same, with no note about its version."""
+    new = read(build_return(tmp_path / "new.xlsx"))
+    old = read(build_return(tmp_path / "old.xlsx", v1=True))
+    assert old.template_version == "wbt-annex2-v1"
+    assert [(row.number, row.answer, row.status, row.plan) for row in old.rows] == [
+        (row.number, row.answer, row.status, row.plan) for row in new.rows
+    ]
+    assert [row.cell("完成情况") for row in old.rows] == ["D5", "D6"]
+    assert [row.cell("完成情况") for row in new.rows] == ["D6", "D7"]
+    assert (old.filled_by, old.reviewer, old.phone) == ("张三", "", "13800138000")
+    assert old.notes == () and old.strays == () and old.extra == ()
+
+
+def test_reviewer_written_as_fuzeren_in_one_cell(tmp_path):
+    """负责人 is read as 审核人; "审核人：王五" in one cell too."""
+    for typed in ("负责人：王五", "审核人:王五"):
+        row = layout.ROW_FILLER - 1  # label and value typed in the label's cell
+        path = build_return(tmp_path / "r.xlsx", filler={}, extra_cells={(row, 2): typed})
+        r = read(path)
+        assert r.reviewer == "王五", typed
+        assert r.strays == () and r.extra == (), typed
     assert r.modified.startswith(str(time.gmtime().tm_year)[:2])
     assert len(r.sha256) == 64
 
@@ -284,20 +334,21 @@ def test_values_exact(tmp_path):
     )
     r = read(build_return(tmp_path / "x.xlsx", rows=rows))
     got = [(x.row, x.number, x.text, x.answer, x.status, x.plan) for x in r.rows]
+    first = layout.ROW_FIRST_TASK
     assert got == [
-        (5, "*1", "事项一", "=SUM(A1:A3)", "已完成", "  前后空格保留  "),
-        (6, "3", "事项三\t制表符", "控制字符\x01\x0b保留", "滞后", long_text),
-        (7, "4", "事项四", "emoji 😀👍🏽 与 \u200b 零宽", "", "+1"),
-        (8, "", "没有序号的事项", "-1", "", "@cmd"),
-        (9, "5", "", "2.5", "", "44651"),
+        (first, "*1", "事项一", "=SUM(A1:A3)", "已完成", "  前后空格保留  "),
+        (first + 1, "3", "事项三\t制表符", "控制字符\x01\x0b保留", "滞后", long_text),
+        (first + 2, "4", "事项四", "emoji 😀👍🏽 与 \u200b 零宽", "", "+1"),
+        (first + 3, "", "没有序号的事项", "-1", "", "@cmd"),
+        (first + 4, "5", "", "2.5", "", "44651"),
     ]
     assert r.rows[0].cells == {
-        "序号": "A5",
-        "责任事项": "B5",
-        "本处室职责": "C5",
-        "完成情况": "D5",
-        "进展状态": "E5",
-        "存在问题及下步打算": "F5",
+        "序号": f"A{first}",
+        "责任事项": f"B{first}",
+        "本处室职责": f"C{first}",
+        "完成情况": f"D{first}",
+        "进展状态": f"E{first}",
+        "存在问题及下步打算": f"F{first}",
     }
 
 

@@ -53,6 +53,7 @@ from builders import (
     split_shipped,
 )
 from openpyxl import load_workbook
+from xlsxwriter.utility import xl_col_to_name
 
 from workbook_tools import layout
 from workbook_tools.demo import Fill, fill_template
@@ -67,7 +68,12 @@ HERE = Path(__file__).resolve().parent
 UNO_FILL = HERE / "uno_fill.py"
 SYSTEM_PYTHON = "/usr/bin/python3"
 YEAR, QUARTER = 2022, 1
-FILLER = ("张三", "+86 027-8888 6666", "2022-04-08")
+FILLER = {
+    "填报人": "张三",
+    "审核人": "李四",
+    "联系电话": "+86 027-8888 6666",
+    "填报日期": "2022-04-08",
+}
 
 # LibreOffice's filters: (file suffix, --convert-to filter, storeToURL filter).
 FORMATS = {
@@ -211,7 +217,7 @@ def check_identity(inbox: Path, master, formats: dict[str, str]) -> None:
     for r in collected.returns:
         assert (r.year, r.quarter, r.identified_by) == (YEAR, QUARTER, "模板标识"), r.source
         assert r.conflicts == () and r.extra == (), r.source
-        assert (r.filled_by, r.phone, r.fill_date) == FILLER, r.source
+        assert (r.filled_by, r.reviewer, r.phone, r.fill_date) == tuple(FILLER.values()), r.source
     assert len(collected.returns) == len(master.divisions)
 
 
@@ -224,7 +230,9 @@ def check_summary(
     kinds = {f["type"] for f in result["flags"]}
     assert kinds <= allowed, [f for f in result["flags"] if f["type"] not in allowed]
     assert all(d["submitted"] and d["answered"] == d["expected"] for d in result["divisions"])
-    assert {d["fill_time"] for d in result["divisions"]} == {FILLER[2]}  # typed, not a date
+    assert {d["fill_time"] for d in result["divisions"]} == {
+        FILLER["填报日期"]
+    }  # typed, not a date
 
     labels = {t.number: t.label for t in master.tasks}
     details = {
@@ -355,8 +363,9 @@ def uno_jobs(templates, plan, out: Path) -> tuple[list[dict], dict[str, str]]:
             if r[0].value
         }
         cells = []
-        for k, value in enumerate(FILLER):
-            cells.append(("BDF"[k], layout.ROW_FILLER, value, "typed"))
+        for label, value in FILLER.items():
+            row, col = layout.FILLER_CELLS[label]
+            cells.append((xl_col_to_name(col + 1), row, value, "typed"))
         for j, (number, fill) in enumerate(plan[division].items()):
             row = rows[number]
             # "typed" goes through the input line (honours the "@" text format); "string" is
@@ -614,7 +623,7 @@ def test_summary_pages_carry_their_own_headings(printed, poppler):
     heads = {
         "报送情况": (
             f"{period}各处室（单位）报送情况",
-            "处室（单位）报送状态采用文件填报时间应报事项数已填报事项数问题",
+            "处室（单位）报送状态采用文件填报时间填报人审核人联系电话应报事项数已填报事项数问题",
         ),
         "收到的文件": (f"{period}收到的文件", "识别为处室（单位）是否采用文件说明"),
         "问题清单": (f"{period}汇总问题清单", "严重程度问题类型处室序号说明来源文件"),

@@ -106,7 +106,18 @@ def make_summary() -> Summary:
         TaskSummary(t5, "", (a7,), (), (f_empty,)),
     )
     divisions = (
-        DivisionStatus(YANG, True, "养老服务处.xlsx", "2022-04-06", 3, 3, (f_formula, f_repeat)),
+        DivisionStatus(
+            YANG,
+            True,
+            "养老服务处.xlsx",
+            "2022-04-06",
+            3,
+            3,
+            (f_formula, f_repeat),
+            "张三",
+            "李四",
+            "027-12345678",
+        ),
         DivisionStatus(JIU, True, "社会救助处.xlsx", "2022-04-07", 2, 2, (f_late,)),
         DivisionStatus(SHI, True, "社会事务处.xlsx", "", 2, 1, (f_empty,)),
         DivisionStatus(CAI, False, "", "", 2, 0, (f_missing,)),
@@ -399,16 +410,30 @@ def test_divisions_sheet(wb):
         "报送状态",
         "采用文件",
         "填报时间",
+        "填报人",
+        "审核人",
+        "联系电话",
         "应报事项数",
         "已填报事项数",
         "问题",
     ]
     data = rows(ws, 3)
-    assert data[0] == [YANG, "已报送", "养老服务处.xlsx", "2022-04-06", 3, 3, "重复报送、疑似公式"]
-    assert data[3] == [CAI, "未报送", "", "", 2, 0, "未报送"]
+    assert data[0] == [
+        YANG,
+        "已报送",
+        "养老服务处.xlsx",
+        "2022-04-06",
+        "张三",
+        "李四",
+        "027-12345678",
+        3,
+        3,
+        "重复报送、疑似公式",
+    ]
+    assert data[3] == [CAI, "未报送", "", "", "", "", "", 2, 0, "未报送"]
     assert ws["A6"].fill.fgColor.rgb.endswith("FFF2CC")
     assert ws["A3"].fill.fgColor.rgb in (None, "00000000")
-    assert ws.auto_filter.ref == "A2:G6"
+    assert ws.auto_filter.ref == "A2:J6"
     assert ws.max_row == 6  # the files received are on a sheet of their own
     assert ws.print_title_rows == "$1:$2"
 

@@ -171,9 +171,18 @@ def test_data_sheet_fixed_rows(written):
     assert ws.cell(layout.ROW_TITLE, 1).value == title
     assert f"A{layout.ROW_TITLE}:F{layout.ROW_TITLE}" in {str(r) for r in ws.merged_cells.ranges}
     assert layout.parse_title(title) == (YEAR, QUARTER, JC)
+    # 填报单位 (written, locked, A..C) and 填报日期 in row 3; 填报人, 审核人, 联系电话 in row 4.
+    unit = ws.cell(layout.ROW_UNIT, 1)
+    assert unit.value == f"填报单位：{JC}" and unit.protection.locked
+    assert f"A{layout.ROW_UNIT}:C{layout.ROW_UNIT}" in {str(r) for r in ws.merged_cells.ranges}
+    assert [ws.cell(layout.ROW_UNIT, c).value for c in (5, 6)] == ["填报日期", None]
     r = layout.ROW_FILLER
-    assert [ws.cell(r, c).value for c in (1, 3, 5)] == list(layout.FILLER_LABELS)
+    assert [ws.cell(r, c).value for c in (1, 3, 5)] == ["填报人", "审核人", "联系电话"]
     assert [ws.cell(r, c).value for c in (2, 4, 6)] == [None, None, None]
+    for row, col in layout.FILLER_CELLS.values():
+        assert ws.cell(row, col + 1).protection.locked  # the label
+        assert not ws.cell(row, col + 2).protection.locked  # where its answer goes
+    assert layout.ROW_HEADER == layout.ROW_FILLER + 1
     assert tuple(ws.cell(layout.ROW_HEADER, c).value for c in range(1, 7)) == layout.HEADERS
     assert ws.freeze_panes == f"A{layout.ROW_FIRST_TASK}"
 
@@ -208,7 +217,7 @@ def test_locked_and_unlocked_cells(master, written):
     info = info_of(written, YL)
     n = len(master.tasks_of(YL))
     ws = load(info.path)[layout.DATA_SHEET]
-    unlocked = {f"{c}{layout.ROW_FILLER}" for c in "BDF"}
+    unlocked = {f"{c}{layout.ROW_FILLER}" for c in "BDF"} | {f"F{layout.ROW_UNIT}"}
     for r in range(layout.ROW_FIRST_TASK, layout.ROW_FIRST_TASK + n):
         unlocked |= {f"D{r}", f"E{r}", f"F{r}"}
     for r in range(1, layout.ROW_FIRST_TASK + n):
@@ -263,9 +272,10 @@ def test_print_setup_and_row_heights(master, written):
         header = ws[f"{c}{layout.ROW_HEADER}"]
         assert header.font.name == "黑体" and header.border.bottom.style == "thin"
         assert header.fill.fill_type is None, c
-    assert ws["B5"].font.name == "宋体" and ws["B5"].alignment.wrap_text
+    first_text = ws[f"B{layout.ROW_FIRST_TASK}"]
+    assert first_text.font.name == "宋体" and first_text.alignment.wrap_text
     assert ws["A2"].font.sz >= 15
-    assert ws["B5"].border.left.style == "thin"
+    assert first_text.border.left.style == "thin"
 
 
 def test_hostile_task_texts_stay_strings(tmp_path):
@@ -602,7 +612,10 @@ def test_libreoffice_opens_every_template_and_keeps_identity(master, written, so
         assert ws.protection.sheet
         (dv,) = ws.data_validations.dataValidation
         assert dv.formula1 == '"' + ",".join(STATUSES) + '"'
-        assert not ws["D5"].protection.locked and ws["B5"].protection.locked
+        first = layout.ROW_FIRST_TASK
+        assert not ws[f"D{first}"].protection.locked and ws[f"B{first}"].protection.locked
+        for row, col in layout.FILLER_CELLS.values():  # LibreOffice keeps the filler unlocked
+            assert not ws.cell(row, col + 2).protection.locked
 
 
 # ------------------------------------------------------------------------------- shipped master

@@ -41,12 +41,14 @@ def fill_template(
     dst: Path,
     fills: Mapping[str, Fill],
     *,
-    filler: tuple[str, str, str] = ("", "", ""),
+    filler: Mapping[str, str] | None = None,
 ) -> Path:
     """Write a filled copy of template ``src`` to ``dst`` (``src`` is left as it is).
 
-    ``fills`` maps a task number ("1", "17") to what is typed on its row. Every value is stored as
-    text, even one that starts with "=", as Excel does for a cell formatted as text.
+    ``fills`` maps a task number ("1", "17") to what is typed on its row; ``filler`` maps a
+    label above the table (layout.FILLER_LABELS: 填报人, 审核人…) to what is typed beside it.
+    Every value is stored as text, even one that starts with "=", as Excel does for a cell
+    formatted as text.
     """
     from openpyxl import load_workbook
 
@@ -61,9 +63,10 @@ def fill_template(
     cols = {name: i + 1 for i, name in enumerate(layout.HEADERS)}
     header = [str(c.value or "") for c in ws[layout.ROW_HEADER]]
     pairs, _ = layout.extra_columns(header)
-    for col, value in zip((2, 4, 6), filler, strict=True):
+    for label, value in (filler or {}).items():
+        row, col = layout.FILLER_CELLS[label]
         if value:
-            put(layout.ROW_FILLER, col, value)
+            put(row, col + 2, value)  # the cell right of the label; openpyxl counts from 1
     for row in range(layout.ROW_FIRST_TASK, ws.max_row + 1):
         number = task_number(ws.cell(row=row, column=cols[layout.COL_NUMBER]).value or "")
         fill = fills.get(number)
@@ -384,7 +387,12 @@ def _demo_quarter(master, master_path, year, quarter, directory, work, ledger, a
         if info.division == renamed and quarter == 1:
             name = "新建 Microsoft Excel 工作表.xlsx"
         month = 3 * quarter + 1
-        filler = ("【示例】张三", "027-00000000", f"{year}-{month:02d}-08")
+        filler = {
+            layout.LABEL_FILLED_BY: "【示例】张三",
+            layout.LABEL_REVIEWER: "【示例】李四",
+            layout.LABEL_PHONE: "027-00000000",
+            layout.LABEL_DATE: f"{year}-{month:02d}-08",
+        }
         target = fill_template(info.path, work / f"filled{quarter}" / name, fills, filler=filler)
         if info.division == as_xls and quarter == 1:
             (work / "resaved").mkdir(exist_ok=True)

@@ -13,7 +13,11 @@ import unicodedata
 
 from .model import ROLE_ASSIST, ROLE_LEAD, Task, quarter_name
 
-TEMPLATE_VERSION = "wbt-annex2-v1"
+TEMPLATE_VERSION = "wbt-annex2-v2"
+# Versions this reader knows: v1 had one filler line (填报人 / 联系电话 / 填报日期 in row 3) and
+# its header in row 4. Returns of an earlier quarter's templates read the same; the reader
+# finds the header and the filler labels by their text, wherever they are.
+KNOWN_VERSIONS = ("wbt-annex2-v1", TEMPLATE_VERSION)
 
 # Sheets of a template. The data sheet is first and active; the identity sheet is hidden
 # (never veryHidden: LibreOffice turns that into hidden anyway).
@@ -42,10 +46,28 @@ COL_PREVIOUS = "上季度完成情况"
 # Fixed rows of the data sheet (1-based).
 ROW_ANNEX = 1  # "附件2"
 ROW_TITLE = 2  # the title across the table
-ROW_FILLER = 3  # 填报人 / 联系电话 / 填报日期
-ROW_HEADER = 4
-ROW_FIRST_TASK = 5
-FILLER_LABELS = ("填报人", "联系电话", "填报日期")  # in A3, C3, E3; the answers in B3, D3, F3
+ROW_UNIT = 3  # 填报单位：<division> (A3:C3, locked) | 填报日期 E3, its answer F3
+ROW_FILLER = 4  # 填报人 A4 | 审核人 C4 | 联系电话 E4; the answers to their right (B4, D4, F4)
+ROW_HEADER = 5
+ROW_FIRST_TASK = 6
+
+# The header lines of the form, as a government office expects them.
+LABEL_UNIT = "填报单位"
+LABEL_FILLED_BY = "填报人"
+LABEL_REVIEWER = "审核人"
+LABEL_PHONE = "联系电话"
+LABEL_DATE = "填报日期"
+#: Labels above the header whose answer is the cell to their right (or after "：" in the same
+#: cell). 负责人 is what many offices write instead of 审核人; it is read as the same line.
+FILLER_LABELS = (LABEL_FILLED_BY, LABEL_REVIEWER, LABEL_PHONE, LABEL_DATE)
+LABEL_ALIASES = {"负责人": LABEL_REVIEWER}
+#: Where the template puts each label: (1-based row, 0-based column); the answer is one right.
+FILLER_CELLS = {
+    LABEL_DATE: (ROW_UNIT, 4),
+    LABEL_FILLED_BY: (ROW_FILLER, 0),
+    LABEL_REVIEWER: (ROW_FILLER, 2),
+    LABEL_PHONE: (ROW_FILLER, 4),
+}
 
 # Identity sheet: key/value rows from A1, then a task table.
 #   A1 IDENTITY_BANNER

@@ -520,6 +520,9 @@ def merge(
                 expected,
                 answered,
                 tuple(division_flags),
+                used.ret.filled_by,
+                used.ret.reviewer,
+                used.ret.phone,
             )
         )
         flags += division_flags
@@ -754,6 +757,9 @@ def to_json(summary: Summary) -> dict:
                 "submitted": d.submitted,
                 "source": d.source,
                 "fill_time": d.fill_time,
+                "filled_by": d.filled_by,
+                "reviewer": d.reviewer,
+                "phone": d.phone,
                 "expected": d.expected,
                 "answered": d.answered,
             }

@@ -300,6 +300,7 @@ class ReturnFile:
     extra: tuple[str, ...] = ()  # content outside the task table, described with its cell
     notes: tuple[str, ...] = ()  # non-fatal things seen while reading (macros, external links…)
     filled_by: str = ""
+    reviewer: str = ""  # 审核人 (or 负责人)
     phone: str = ""
     fill_date: str = ""
     modified: str = ""  # ISO time the document says it was last saved, "" if unknown
@@ -363,6 +364,10 @@ class DivisionStatus:
     expected: int
     answered: int
     flags: tuple[Flag, ...]
+    # The header lines of the return used: who filled it, who checked it, and their phone.
+    filled_by: str = ""
+    reviewer: str = ""
+    phone: str = ""
 
 
 @dataclass(frozen=True)

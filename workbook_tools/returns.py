@@ -507,9 +507,10 @@ def _interpret(
         conflicts=tuple(ident.conflicts + conflicts),
         extra=tuple(extra),
         notes=tuple(dict.fromkeys(notes)),
-        filled_by=filler.get(layout.FILLER_LABELS[0], ""),
-        phone=filler.get(layout.FILLER_LABELS[1], ""),
-        fill_date=filler.get(layout.FILLER_LABELS[2], ""),
+        filled_by=filler.get(layout.LABEL_FILLED_BY, ""),
+        reviewer=filler.get(layout.LABEL_REVIEWER, ""),
+        phone=filler.get(layout.LABEL_PHONE, ""),
+        fill_date=filler.get(layout.LABEL_DATE, ""),
         modified=modified,
         mtime=mtime,
         strays=tuple(strays),
@@ -600,7 +601,7 @@ def _above_header(sheet: _Sheet, header: int) -> list[Stray]:
     out = []
     for r, row in enumerate(sheet.grid[:header]):
         texts = [value_text(v).strip() for v in row]
-        if r < layout.ROW_HEADER - 2 and sum(1 for t in texts if t) == 1:
+        if r < layout.ROW_TITLE and sum(1 for t in texts if t) == 1:
             continue  # the template's 附件2 and title rows, whatever they were changed to
         after_label = False  # the cell after a bare 填报人 label holds its value
         for c, text in enumerate(texts):
@@ -609,12 +610,13 @@ def _above_header(sheet: _Sheet, header: int) -> list[Stray]:
             norm = layout.normalise_space(text)
             known = (
                 after_label
-                or any(norm.startswith(label) for label in layout.FILLER_LABELS)
+                or norm.startswith(layout.LABEL_UNIT)
+                or _filler_label(norm) is not None
                 or _ANNEX.fullmatch(norm)
                 or layout.parse_title(text)
                 or "工作目标完成情况" in norm
             )
-            after_label = norm.rstrip("：:") in layout.FILLER_LABELS
+            after_label = norm.rstrip("：:") in _BARE_LABELS
             if not known:
                 out.append(Stray(sheet.name, f"单元格 {_ref(r, c)}", value_text(row[c]), r + 1))
     return out
@@ -633,26 +635,39 @@ def _sheet_content(sheet: _Sheet) -> list[Stray]:
 
 def _filler(sheet: _Sheet, header: int) -> dict[str, str]:
     """Values right of the 填报人 / 联系电话 / 填报日期 labels above the header."""
-    labels = layout.FILLER_LABELS
     out: dict[str, str] = {}
     for row in sheet.grid[:header]:
         texts = [value_text(v).strip() for v in row]
         for c, text in enumerate(texts):
             norm = layout.normalise_space(text)
-            label = next((lb for lb in labels if norm.startswith(lb)), None)
-            if label is None or label in out:
+            written = _filler_label(norm)
+            if written is None:
                 continue
-            rest = norm[len(label) :]
+            label = layout.LABEL_ALIASES.get(written, written)
+            if label in out:
+                continue
+            rest = norm[len(written) :]
             if rest.strip("：:"):  # "填报人：张三" in one cell
                 out[label] = re.split(r"[：:]", text, maxsplit=1)[-1].strip()
                 continue
             for value in texts[c + 1 :]:
-                if layout.normalise_space(value).rstrip("：:") in labels:
+                if layout.normalise_space(value).rstrip("：:") in _BARE_LABELS:
                     break
                 if value:
                     out[label] = value
                     break
     return out
+
+
+_BARE_LABELS = frozenset((*layout.FILLER_LABELS, *layout.LABEL_ALIASES, layout.LABEL_UNIT))
+
+
+def _filler_label(norm: str) -> str | None:
+    """The filler label (as written: 负责人 too) that ``norm`` starts with, if any."""
+    for label in (*layout.FILLER_LABELS, *layout.LABEL_ALIASES):
+        if norm.startswith(label):
+            return label
+    return None
 
 
 # --- Identity ------------------------------------------------------------------------------
@@ -739,7 +754,7 @@ def _identity(sheets: list[_Sheet], props: dict[str, str], notes: list[str]) -> 
                 f"模板标识工作表为“{_show(name, sheet_vals[name])}”，以模板标识工作表为准"
             )
     version = from_sheet.get("version", "").strip() or from_props["version"]
-    if version and version != layout.TEMPLATE_VERSION:
+    if version and version not in layout.KNOWN_VERSIONS:
         notes.append(f"模板版本为 {version}，当前版本为 {layout.TEMPLATE_VERSION}")
     return _Identity({**prop_vals, **sheet_vals}, version, tuple(prints), conflicts, tuple(rows))
 

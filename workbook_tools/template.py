@@ -60,10 +60,9 @@ _COLS = range(len(layout.HEADERS))
 (C_NUMBER, C_TEXT, C_ROLE, C_ANSWER, C_STATUS, C_PLAN) = _COLS
 _COL_OF = dict(zip(layout.HEADERS, _COLS, strict=True))
 INPUT_COLUMNS = (C_ANSWER, C_STATUS, C_PLAN)
-FILLER_COLUMNS = (0, 2, 4)  # labels in A3, C3, E3; answers to their right
-
 _R_ANNEX = layout.ROW_ANNEX - 1
 _R_TITLE = layout.ROW_TITLE - 1
+_R_UNIT = layout.ROW_UNIT - 1
 _R_FILLER = layout.ROW_FILLER - 1
 _R_HEADER = layout.ROW_HEADER - 1
 _R_FIRST = layout.ROW_FIRST_TASK - 1
@@ -81,13 +80,15 @@ assert tuple(STATUS_MEANINGS) == STATUSES
 def _column_widths(tasks: tuple[Task, ...], roles: list[str]) -> list[float]:
     """Narrow columns sized to their content; the three wide text columns share the rest."""
     number = max(
-        [text_units(layout.COL_NUMBER), text_units(layout.FILLER_LABELS[0])]
+        [text_units(layout.COL_NUMBER), text_units(layout.LABEL_FILLED_BY)]
         + [text_units(t.label) for t in tasks]
     )
     role_need = max(
         [text_units(layout.COL_ROLE)] + [text_units(line) for r in roles for line in r.split("\n")]
     )
-    status = max(text_units(s) for s in (*STATUSES, layout.COL_STATUS, layout.FILLER_LABELS[2]))
+    status = max(
+        text_units(s) for s in (*STATUSES, layout.COL_STATUS, layout.LABEL_DATE, layout.LABEL_PHONE)
+    )
     widths = [0.0] * len(layout.HEADERS)
     widths[C_NUMBER] = min(12.0, number + 2)
     # 牵头 or 配合 is what the column says; who else is on the task may wrap.
@@ -146,6 +147,7 @@ class _Book:
             }
         )
         self.label = f({**body, "align": "right", "valign": "vcenter"})
+        self.unit = f({**body, "align": "left", "valign": "vcenter", "text_wrap": True})
         self.filler = f({**body, **entry, "bottom": 1, "valign": "vcenter", "text_wrap": True})
         # Plain, as on a printed government form: 黑体, ruled, no shading.
         self.header = f(
@@ -338,9 +340,15 @@ def _write_data_sheet(
     _put(ws, _R_TITLE, 0, title, book.title)
     ws.set_row(_R_TITLE, lines_height(text_lines(title, sum(widths), SIZE_TITLE), SIZE_TITLE) + 8)
 
-    for col, label in zip(FILLER_COLUMNS, layout.FILLER_LABELS, strict=True):
-        _put(ws, _R_FILLER, col, label, book.label)
-        ws.write_blank(_R_FILLER, col + 1, None, book.filler)
+    # 填报单位 is the division the template is for: written, locked, across A..C.
+    unit = f"{layout.LABEL_UNIT}：{division}"
+    ws.merge_range(_R_UNIT, 0, _R_UNIT, C_ROLE, "", book.unit)
+    _put(ws, _R_UNIT, 0, unit, book.unit)
+    unit_width = sum(widths[: C_ROLE + 1])
+    ws.set_row(_R_UNIT, lines_height(text_lines(unit, unit_width)) + 8)
+    for label, (row, col) in layout.FILLER_CELLS.items():
+        _put(ws, row - 1, col, label, book.label)
+        ws.write_blank(row - 1, col + 1, None, book.filler)
     ws.set_row(_R_FILLER, lines_height(1) + 8)
 
     for col, label in enumerate(layout.HEADERS):
@@ -442,7 +450,12 @@ def _guide_rows(division: str, year: int, quarter: int, title: str) -> list[tupl
         ),
         ("item", s, f"请点击单元格，从下拉列表中选择：{STATUS_LIST}。"),
         ("item", p, "写明存在的问题、困难和下一步工作打算；进度滞后的事项必须填写。"),
-        ("item", "、".join(layout.FILLER_LABELS), "填写在表格上方第 3 行对应的空白单元格中。"),
+        (
+            "item",
+            "、".join(layout.FILLER_LABELS),
+            f"填写在表格上方第 {layout.ROW_UNIT}、{layout.ROW_FILLER} 行对应的空白单元格中"
+            f"（{layout.LABEL_REVIEWER}为审核本表的处室负责人）。{layout.LABEL_UNIT}已预先填好。",
+        ),
         (
             "item",
             "*",
