@@ -370,9 +370,6 @@ def fills_for(division: str, count: int, seed: int) -> list[tuple[str, str, str]
 
 
 _BLANK_CELL = re.compile(r'<c r="([A-Z]+)(\d+)" s="(\d+)"/>')
-_FILLER_CELLS = {  # the cell right of each label above the table, e.g. "B4": "填报人"
-    f"{'ABCDEFGH'[col + 1]}{row}": label for label, (row, col) in layout.FILLER_CELLS.items()
-}
 _ANSWER_COLUMNS = {"D": 0, "E": 1, "F": 2}
 
 
@@ -383,6 +380,11 @@ def fill_fast(src: Path, dst: Path, division: str, seed: int) -> int:
     Returns the number of task rows filled. Equivalent to demo.fill_template for what merge reads
     (checked by --quick), and much cheaper: it edits XML instead of loading the workbook.
     """
+    from workbook_tools import layout
+
+    filler_cells = {  # the cell right of each label above the table, e.g. "B4": "填报人"
+        f"{'ABCDEFGH'[col + 1]}{row}": label for label, (row, col) in layout.FILLER_CELLS.items()
+    }
     with zipfile.ZipFile(src) as zin:
         parts = {i.filename: zin.read(i) for i in zin.infolist()}
     sheet = parts["xl/worksheets/sheet1.xml"].decode("utf-8")
@@ -403,8 +405,8 @@ def fill_fast(src: Path, dst: Path, division: str, seed: int) -> int:
         col, row, style = m.group(1), int(m.group(2)), m.group(3)
         if row in fills and col in _ANSWER_COLUMNS:
             text = fills[row][_ANSWER_COLUMNS[col]]
-        elif f"{col}{row}" in _FILLER_CELLS:
-            text = FILLER[_FILLER_CELLS[f"{col}{row}"]]
+        elif f"{col}{row}" in filler_cells:
+            text = FILLER[filler_cells[f"{col}{row}"]]
         else:
             return m.group(0)
         if not text:

@@ -72,7 +72,12 @@ def fill_all(
             continue
         fills = sample_fills(division)
         fills.update((overrides or {}).get(division, {}))
-        fill_template(path, inbox / path.name, fills, filler={"填报人": "张三", "联系电话": "027-12345678", "填报日期": "2022-04-08"})
+        fill_template(
+            path,
+            inbox / path.name,
+            fills,
+            filler={"填报人": "张三", "联系电话": "027-12345678", "填报日期": "2022-04-08"},
+        )
         typed[division] = fills
     return typed
 

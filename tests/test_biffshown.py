@@ -159,7 +159,8 @@ def shown_safely(data: bytes) -> dict[str, str]:
     assert all(isinstance(k, int) and isinstance(v, str) for k, v in codes.items())
     if offset is not None:
         wanted = {
-            row: {3: f"D{row + 1}", 4: f"E{row + 1}", 5: f"F{row + 1}"} for row in range(FIRST - 1, FIRST + 3)
+            row: {3: f"D{row + 1}", 4: f"E{row + 1}", 5: f"F{row + 1}"}
+            for row in range(FIRST - 1, FIRST + 3)
         }
         list(biffshown._cells(stream, offset, wanted))
     out = biffshown.shown_texts(data, layout.DATA_SHEET, ALL)

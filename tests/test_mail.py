@@ -371,7 +371,10 @@ def test_round_trip_through_real_mail_equals_copying_files(work, certs):
                 received.write_bytes(data)
                 fills = sample_fills(division)
                 filled = fill_template(
-                    received, direct / name, fills, filler={"填报人": "张三", "联系电话": "1", "填报日期": "2022-04-08"}
+                    received,
+                    direct / name,
+                    fills,
+                    filler={"填报人": "张三", "联系电话": "1", "填报日期": "2022-04-08"},
                 )
                 style = "forward" if n == 3 else "plain"
                 client.sendmail(
@@ -433,7 +436,12 @@ def test_remind_lists_each_divisions_problems(work, certs):
         fills = sample_fills(division)
         if division == "社会救助处":
             fills.pop(next(iter(fills)))  # one task left empty: an error
-        fill_template(path, inbox / path.name, fills, filler={"填报人": "张三", "联系电话": "1", "填报日期": "2022-04-08"})
+        fill_template(
+            path,
+            inbox / path.name,
+            fills,
+            filler={"填报人": "张三", "联系电话": "1", "填报日期": "2022-04-08"},
+        )
     handler = Handler()
     with SMTPServer(handler, "starttls", certs) as smtp:
         settings = write_settings(tmp_path, smtp.port, "starttls", ca=certs.ca)

@@ -159,7 +159,12 @@ def test_a_whole_year(tmp_path, soffice, monkeypatch):
         for division, path in templates.items():
             f = fills(quarter, division, answers.get(1, {}))
             typed.update({(division, n): x.answer for n, x in f.items()})
-            fill_template(path, filled / path.name, f, filler={"填报人": "张三", "联系电话": "027-1", "填报日期": "2022-04-08"})
+            fill_template(
+                path,
+                filled / path.name,
+                f,
+                filler={"填报人": "张三", "联系电话": "027-1", "填报日期": "2022-04-08"},
+            )
         answers[quarter] = typed
         if quarter == 2:
             soffice.convert_many(sorted(filled.glob("*.xlsx")), "xlsx", inbox)
