@@ -42,12 +42,13 @@ from openpyxl import load_workbook
 from openpyxl.packaging.custom import CustomPropertyList
 from test_returns import gbk_zip, make_ole  # tests/ is on sys.path under pytest
 from test_template import make_master, task
+from xlsxwriter.utility import xl_col_to_name
 
 from workbook_tools import layout
 from workbook_tools.cli import cli
-from workbook_tools.containers import MAX_COLS, MAX_ROWS
 from workbook_tools.demo import Fill, fill_template
 from workbook_tools.inbox import Collected, collect
+from workbook_tools.limits import MAX_COLS, MAX_ROWS
 from workbook_tools.master import read_master
 from workbook_tools.merge import merge, to_json
 from workbook_tools.model import FLAG_TYPES, SUMMARY_SHEETS
@@ -630,7 +631,8 @@ def test_zip_bomb_refused_fast(kit, tmp_path, lie):
 
 def test_zip_member_that_inflates_past_its_size_or_fails_its_crc_is_refused():
     # Members are read through zipfile, which stops at the announced size and checks the CRC.
-    from workbook_tools.containers import UnsafeFile, inspect_workbook_zip
+    from workbook_tools.containers import inspect_workbook_zip
+    from workbook_tools.limits import UnsafeFile
 
     unit = b"<row><c><v>1</v></c></row>" * 4_000
     raw = inflating_sheet(SHEET_HEAD, unit, 100)  # ~10 MB of markup
@@ -790,11 +792,9 @@ def test_100000_rows_by_30_columns_are_read_up_to_the_cap_with_the_rest_counted(
 
 
 def test_1000_columns_are_read_up_to_the_cap_with_a_flag(kit, tmp_path):
-    from workbook_tools.containers import column_letter
-
     row = (
         b'<row r="12">'
-        + b"".join(text_cell(f"{column_letter(c)}12", f"列{c + 1}") for c in range(1000))
+        + b"".join(text_cell(f"{xl_col_to_name(c)}12", f"列{c + 1}") for c in range(1000))
         + b"</row>"
     )
     data = add_rows(kit.fill(YL).read_bytes(), row)
@@ -811,7 +811,7 @@ def test_1000_columns_are_read_up_to_the_cap_with_a_flag(kit, tmp_path):
     }
     # 养老服务处's template has two target column pairs (G:J): the row's cells there are quoted
     # with the row.
-    cells = [column_letter(c) for c in range(10, MAX_COLS + 50)]
+    cells = [xl_col_to_name(c) for c in range(10, MAX_COLS + 50)]
     assert [f["detail"] for f in flags] == [
         f"第12行不是{YL}的事项，未读入：“序号：列1；责任事项：列2；本处室职责：列3；完成情况：列4；"
         f"进展状态：列5；存在问题及下步打算：列6；量化指标：列7；截至本季度末累计完成：列8；"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from workbook_tools import containers, master
+from workbook_tools import limits, master
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -39,12 +39,12 @@ MB = 1024 * 1024
 def test_readme_limits_are_the_code_constants():
     rows = _limits_table()
     expected = {
-        "单个文件大小": [containers.MAX_FILE_SIZE // MB],
-        "解压后总大小": [containers.MAX_UNCOMPRESSED // MB, containers.MAX_RATIO],
-        "压缩包条目数": [containers.MAX_ZIP_ENTRIES],
-        "读取行数": [containers.MAX_ROWS],
-        "读取列数": [containers.MAX_COLS],
-        "单个工作表的内容范围": [containers.MAX_SHEET_CELLS],
+        "单个文件大小": [limits.MAX_FILE_SIZE // MB],
+        "解压后总大小": [limits.MAX_UNCOMPRESSED // MB, limits.MAX_RATIO],
+        "压缩包条目数": [limits.MAX_ZIP_ENTRIES],
+        "读取行数": [limits.MAX_ROWS],
+        "读取列数": [limits.MAX_COLS],
+        "单个工作表的内容范围": [limits.MAX_SHEET_CELLS],
         "分解方案行数": [master.MAX_ROWS],
     }
     assert set(rows) == set(expected)  # every row of the table is checked here
@@ -54,6 +54,6 @@ def test_readme_limits_are_the_code_constants():
 
 def test_readme_limit_messages_quote_the_same_numbers():
     rows = _limits_table()
-    assert f"上限 {containers.MAX_FILE_SIZE // MB} MB" in rows["单个文件大小"][1]
-    n = containers.MAX_ROWS
+    assert f"上限 {limits.MAX_FILE_SIZE // MB} MB" in rows["单个文件大小"][1]
+    n = limits.MAX_ROWS
     assert f"超过 {n} 行，只读取了前 {n} 行" in rows["读取行数"][1]

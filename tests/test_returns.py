@@ -18,12 +18,12 @@ import python_calamine
 import xlsxwriter
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from xlsxwriter.utility import xl_cell_to_rowcol
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
-from workbook_tools import containers, farcells, layout, returns
-from workbook_tools.containers import MAX_COLS, MAX_ROWS
+from workbook_tools import containers, farcells, layout, reach, returns
 from workbook_tools.errors import ReturnReadError
 from workbook_tools.inbox import Collected, Rejected, collect, member_name
+from workbook_tools.limits import MAX_COLS, MAX_ROWS
 from workbook_tools.returns import read_return, sniff
 
 DIVISION = "养老服务处"
@@ -629,12 +629,12 @@ def test_far_away_cells_are_left_out_and_reported(tmp_path, far):
         extra_sheet={(0, 0): "甲", far: "另一张表远处"},
     )
     data = path.read_bytes()
-    ref = containers.column_letter(far[1]) + str(far[0] + 1)
+    ref = xl_col_to_name(far[1]) + str(far[0] + 1)
     sheet = zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")
     assert f'<c r="{ref}" t="s"'.encode() in sheet  # a shared string, resolved for the quote
     ret = read_return(data, "x.xlsx")
     assert ret.rows == read(build_return(tmp_path / "plain.xlsx")).rows
-    left = containers.column_letter(far[1] - 1) + str(far[0] + 1)
+    left = xl_col_to_name(far[1] - 1) + str(far[0] + 1)
     assert [(x.sheet, x.place, x.text) for x in ret.strays] == [
         ("完成情况", f"单元格 BD{far[0]}", "TRUE"),
         ("完成情况", f"单元格 {left}", "12.5"),
@@ -750,7 +750,7 @@ def _reach(scanner, xml: bytes, chunk: int) -> dict:
         piece = xml[pos : pos + chunk]
         pos += chunk
         buf += piece
-        cut = len(buf) - containers._OVERLAP if piece else len(buf)
+        cut = len(buf) - reach.OVERLAP if piece else len(buf)
         if cut > 0:
             s.feed(buf, cut)
             buf = buf[cut:]
@@ -762,7 +762,7 @@ def _reach(scanner, xml: bytes, chunk: int) -> dict:
 CELL = st.builds(
     lambda prefix, row, col, named, lead, value, gap: (
         f"<{prefix}c"
-        + (f' r="{containers.column_letter(col)}{row}"' if named else "")
+        + (f' r="{xl_col_to_name(col)}{row}"' if named else "")
         + lead
         + (f">{gap}<{prefix}v>1</{prefix}v></{prefix}c>" if value else "/>")
     ),
@@ -792,9 +792,9 @@ def test_fast_reach_is_the_tag_by_tag_reach(rows, pad, chunk):
         + "".join(f"<row{r}>{''.join(cells)}</row>" for r, cells in rows)
         + "</sheetData></worksheet>"
     ).encode()  # fmt: skip
-    slow, _ = _reach(containers._XlsxScanner, xml, chunk)
-    fast, reach = _reach(containers._SheetReach, xml, chunk)
-    if reach.gave_up:  # allowed only where a <c> does not start with a valid reference
+    slow, _ = _reach(reach.XlsxScanner, xml, chunk)
+    fast, scan = _reach(reach.SheetReach, xml, chunk)
+    if scan.gave_up:  # allowed only where a <c> does not start with a valid reference
         named = re.compile(r'<(?:x:)?c r="[A-Z]{1,3}[0-9]+"')
         assert not all(named.match(c) for _, cells in rows for c in cells)
     else:
@@ -821,7 +821,7 @@ def test_plain_reach_is_the_tag_by_tag_reach(case, chunk):
     # found outside; cells far out of order (more widenings than it allows) are measured cell
     # by cell; either way the reach is the tag-by-tag one.
     rng = random.Random(7)
-    letters = [containers.column_letter(c) for c in range(800)]
+    letters = [xl_col_to_name(c) for c in range(800)]
     if case == "in order":
         cells = [(r, letters[c], True) for r in range(3, 3000) for c in (0, 3, 5)]
     elif case == "shuffled":
@@ -835,9 +835,9 @@ def test_plain_reach_is_the_tag_by_tag_reach(case, chunk):
     xml = _plain_cells(cells)
     if case == "leading zeros":
         xml = re.sub(rb'r="([A-Z]+)(\d)', rb'r="\g<1>00\2', xml)
-    slow, _ = _reach(containers._XlsxScanner, xml, chunk)
-    fast, reach = _reach(containers._SheetReach, xml, chunk)
-    assert not reach.gave_up
+    slow, _ = _reach(reach.XlsxScanner, xml, chunk)
+    fast, scan = _reach(reach.SheetReach, xml, chunk)
+    assert not scan.gave_up
     assert fast == slow
 
 
@@ -847,10 +847,10 @@ def test_a_plain_sheet_is_measured_without_a_match_per_cell(monkeypatch):
         def findall(self, *args):
             raise AssertionError("measured cell by cell")
 
-    monkeypatch.setattr(containers, "_CELL_RE", (CellByCell(), CellByCell()))
+    monkeypatch.setattr(reach, "_CELL_RE", (CellByCell(), CellByCell()))
     xml = _plain_cells([(r, c, True) for r in range(2, 30_000) for c in "BCF"])
-    fast, reach = _reach(containers._SheetReach, xml, 1 << 20)
-    assert fast == {"sheet": (1, 29_998, 1, 5)} and not reach.gave_up
+    fast, scan = _reach(reach.SheetReach, xml, 1 << 20)
+    assert fast == {"sheet": (1, 29_998, 1, 5)} and not scan.gave_up
 
 
 def test_plain_reach_gives_up_on_a_cell_inside_another_tag():
@@ -861,9 +861,9 @@ def test_plain_reach_gives_up_on_a_cell_inside_another_tag():
         b'<row r="4" x="<c r="Z99"><v>1</v>"><c r="B4"><v>1</v></c></row>'
         b"</sheetData></worksheet>"
     )
-    _, reach = _reach(containers._SheetReach, xml, 1 << 20)
-    assert reach.gave_up
-    slow, _ = _reach(containers._XlsxScanner, xml, 1 << 20)
+    _, scan = _reach(reach.SheetReach, xml, 1 << 20)
+    assert scan.gave_up
+    slow, _ = _reach(reach.XlsxScanner, xml, 1 << 20)
     assert slow == {"sheet": (2, 3, 0, 1)}
 
 

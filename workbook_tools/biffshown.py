@@ -15,14 +15,9 @@ import datetime as dt
 import re
 import struct
 
-from .containers import (
-    biff_records,
-    biff_short_string,
-    column_index,
-    open_ole,
-    workbook_stream,
-)
+from .reach import column_index
 from .shown import BUILTIN, render
+from .xlsfile import biff_records, biff_short_string, open_ole, workbook_stream
 
 #: Most records walked in the globals and again in one sheet. An Annex 2 has a few thousand; a
 #: full sheet of MAX_ROWS x MAX_COLS cells under half a million.

@@ -93,7 +93,9 @@ def read_contacts(path: Path, *, required: bool = True) -> AddressBook | None:
     (the master) has no 通讯录 sheet."""
     from python_calamine import CalamineWorkbook
 
-    from .containers import UnsafeFile, inspect_workbook_zip, inspect_xls, sniff_bytes
+    from .containers import inspect_workbook_zip, sniff_bytes
+    from .limits import UnsafeFile
+    from .xlsfile import inspect_xls
 
     source = str(path)
     data = _read(Path(path))

@@ -29,18 +29,9 @@ from xml.etree import ElementTree  # writing only: what is parsed goes through d
 
 from defusedxml import ElementTree as SafeET
 
-from .containers import (
-    CHUNK,
-    MAX_COLS,
-    MAX_ROWS,
-    ZIP_ERRORS,
-    RowCut,
-    UnsafeFile,
-    ZipFacts,
-    column_index,
-    member_chunks,
-    shared_strings_part,
-)
+from .containers import CHUNK, ZIP_ERRORS, ZipFacts, member_chunks, shared_strings_part
+from .limits import MAX_COLS, MAX_ROWS, UnsafeFile
+from .reach import RowCut, column_index
 
 #: Far cells whose text is kept, per sheet; the others are only counted.
 MAX_LISTED = 50

@@ -23,16 +23,10 @@ from multiprocessing.context import BaseContext
 from pathlib import Path
 
 from . import workers
-from .containers import (
-    MAX_FILE_SIZE,
-    ZIP_ERRORS,
-    Sniffed,
-    UnsafeFile,
-    check_zip_headers,
-    sniff_bytes,
-)
+from .containers import ZIP_ERRORS, Sniffed, check_zip_headers, sniff_bytes
 from .errors import InputError, ReturnReadError
 from .files import display_name
+from .limits import MAX_FILE_SIZE, UnsafeFile
 from .model import ReturnFile
 from .returns import read_return
 

@@ -30,10 +30,11 @@ from email.message import Message
 from email.policy import compat32
 from pathlib import Path
 
-from .containers import MAX_FILE_SIZE, sniff_bytes
+from .containers import sniff_bytes
 from .errors import InputError
 from .files import safe_filename, write_atomically
 from .inbox import is_ignored_name, member_name
+from .limits import MAX_FILE_SIZE
 from .model import Delivery
 
 RECEIPTS_NAME = ".收件记录.json"

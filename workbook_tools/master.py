@@ -279,7 +279,9 @@ def _sniff(data: bytes, source: str) -> str:
 def _refuse_unsafe(data: bytes, fmt: str, source: str) -> None:
     """The reader's checks before any parser runs: bombs, and cells so far apart
     that python-calamine would allocate the whole span and abort the process."""
-    from .containers import UnsafeFile, inspect_workbook_zip, inspect_xls
+    from .containers import inspect_workbook_zip
+    from .limits import UnsafeFile
+    from .xlsfile import inspect_xls
 
     try:
         if fmt == "xls":

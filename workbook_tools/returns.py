@@ -1,10 +1,11 @@
 """Returned files -> :class:`~workbook_tools.model.ReturnFile`, trusting nothing.
 
 The reader never modifies, moves or deletes what it reads, and it decides what a file is from
-its bytes, never from its name. Containers are checked by :mod:`workbook_tools.containers`
-(size, zip bombs, entity declarations, cell reach) before python-calamine parses them; cells
-too far from the table for calamine are left out of what it parses (:mod:`workbook_tools.farcells`)
-and reported as content outside the table. Values
+its bytes, never from its name. Containers are checked before python-calamine parses them,
+under the limits of :mod:`workbook_tools.limits`: zips by :mod:`workbook_tools.containers` (zip
+bombs, entity declarations), xls by :mod:`workbook_tools.xlsfile`, and how far the cells reach
+by :mod:`workbook_tools.reach`; cells too far from the table for calamine are left out of what
+it parses (:mod:`workbook_tools.farcells`) and reported as content outside the table. Values
 come back as text exactly as typed; only 序号 and 进展状态 are stripped.
 
 Identity (division, year, quarter) is taken, in order of trust, from the hidden identity sheet
@@ -15,6 +16,7 @@ the file name (``文件名``); disagreements are recorded as sentences in ``conf
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import io
 import re
@@ -25,32 +27,26 @@ from pathlib import PurePosixPath
 from typing import Any
 
 import python_calamine as calamine
-from xlsxwriter.utility import xl_cell_to_rowcol
+from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
 from . import layout
 from .biffshown import shown_texts as xls_shown_texts
 from .cells import value_text
 from .containers import (
-    MAX_COLS,
-    MAX_FILE_SIZE,
-    MAX_ROWS,
     ZIP_ERRORS,
     Sniffed,
-    UnsafeFile,
-    column_letter,
     custom_properties,
     inspect_workbook_zip,
-    inspect_xls,
     last_saved,
-    ole_has_macros,
-    ole_last_saved,
     sniff_bytes,
 )
 from .errors import ReturnReadError
 from .farcells import FarCell, without_far_cells, without_rows_past
+from .limits import MAX_COLS, MAX_FILE_SIZE, MAX_ROWS, UnsafeFile
 from .loose import loose_texts
 from .model import ReturnFile, ReturnRow, ReturnTable, Stray, quarter_name
 from .shown import shown_texts
+from .xlsfile import inspect_xls, ole_has_macros, ole_last_saved
 
 __all__ = [
     "MAX_COLS",
@@ -75,6 +71,8 @@ READABLE = ("xlsx", "xlsm", "xls", "ods")
 MACRO_NOTE = "含宏（VBA），仅读取数值，未运行任何宏"
 _SAVE_AS = "请用 Excel 或 WPS 打开后另存为 .xlsx 再报送"
 _USE_TEMPLATE = "请使用下发的 Excel 模板（.xlsx）填报后报送"
+#: 0 -> A, 26 -> AA; cached because a return names the same few columns on every row.
+_column_letter = functools.lru_cache(maxsize=1024)(xl_col_to_name)
 
 
 def sniff(data: bytes) -> str:
@@ -331,7 +329,7 @@ def _cell(grid: list[list[Any]], r: int, c: int) -> str:
 
 
 def _ref(r: int, c: int) -> str:
-    return f"{column_letter(c)}{r + 1}"
+    return f"{_column_letter(c)}{r + 1}"
 
 
 def _find_header(sheet: _Sheet) -> tuple[int, dict[str, int]] | None:
@@ -533,7 +531,7 @@ def _task_rows(
     rows: list[ReturnRow] = []
     strays = _above_header(sheet, header)
     mapped = set(cols.values())
-    letters = {label: column_letter(c) for label, c in cols.items()}
+    letters = {label: _column_letter(c) for label, c in cols.items()}
     # Target pairs and 上季度完成情况 (layout.COL_TARGET…): read, or known to be the template's.
     header_texts = (
         [value_text(v) for v in sheet.grid[header]] if 0 <= header < len(sheet.grid) else []
