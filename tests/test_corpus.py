@@ -271,6 +271,8 @@ def judge(read: Read, built: Built, divisions: tuple[str, ...]) -> list[str]:
         ]
         if not e.exact:
             wrong = sorted({(d, t) for d, t, _ in where if (d, t) not in e.places})
+            # 汇总 quotes each division's text up to SUMMARY_EXCERPT characters: a text past
+            # that is not there to be found, and is traced in 明细 alone.
             for row in read.tasks:
                 for col in ("牵头处室完成情况", "配合处室完成情况", "存在问题及下步打算"):
                     cell = row.get(col, "")

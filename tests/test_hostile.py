@@ -192,6 +192,7 @@ class Outcome:
     details: list[dict]  # 明细 rows: header -> openpyxl cell
     problems: list[dict]  # 问题清单 rows
     seconds: float
+    tasks: list[dict]  # 汇总 rows
 
     def verdict(self, source: str) -> tuple[bool, str, str]:
         [v] = [f for f in self.data["files"] if f["source"] == source]
@@ -243,7 +244,12 @@ def run_merge(kit: Kit, tmp_path: Path, inbox: Path) -> Outcome:
     wb = load_workbook(out / "汇总.xlsx")
     assert wb.sheetnames == list(SUMMARY_SHEETS)
     outcome = Outcome(
-        result.output, data, rows_of(wb["明细"], 1), rows_of(wb["问题清单"], 2), seconds
+        result.output,
+        data,
+        rows_of(wb["明细"], 1),
+        rows_of(wb["问题清单"], 2),
+        seconds,
+        rows_of(wb["汇总"], 2),
     )
     for f in data["flags"]:
         assert f["type"] in FLAG_TYPES and f["severity"] in (ERROR, WARNING, INFO)
@@ -936,6 +942,24 @@ def test_hostile_answer_reaches_details_as_a_string(hostile_answers, case):
         assert len(cell.value) == 32_767 and cell.value.endswith(DETAIL_TRUNCATION_MARKER)
     else:
         assert note == ""
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_ANSWERS))
+def test_hostile_answer_quoted_in_tasks_sheet(hostile_answers, case):
+    """汇总 quotes what 明细 holds, under its division: whole, or when long its first
+    SUMMARY_EXCERPT characters and the marker that sends the reader to 明细."""
+    from workbook_tools.summary_rows import SUMMARY_EXCERPT, TRUNCATION_MARKER
+
+    division, number, _, _ = HOSTILE_ANSWERS[case]
+    whole = hostile_answers.detail(division, number).value.strip()
+    if len(whole) > SUMMARY_EXCERPT + len(TRUNCATION_MARKER):  # the long ones are all BMP
+        whole = whole[:SUMMARY_EXCERPT] + TRUNCATION_MARKER
+    [row] = [r for r in hostile_answers.tasks if r["序号"].value.lstrip("*") == number]
+    cells = [row[col].value or "" for col in ("牵头处室完成情况", "配合处室完成情况")]
+    [cell] = [c for c in cells if f"【{division}】" in c]
+    part = cell.split(f"【{division}】", 1)[1]
+    assert part == whole or part.startswith(whole + "\n\n【"), (case, part[:200])
+    assert (TRUNCATION_MARKER in whole) == (case in ("32767", "over-limit")), case
 
 
 def task_row(division: str, number: str) -> int:

@@ -57,3 +57,10 @@ def test_readme_limit_messages_quote_the_same_numbers():
     assert f"上限 {limits.MAX_FILE_SIZE // MB} MB" in rows["单个文件大小"][1]
     n = limits.MAX_ROWS
     assert f"超过 {n} 行，只读取了前 {n} 行" in rows["读取行数"][1]
+
+
+def test_readme_says_how_much_of_an_answer_the_tasks_sheet_quotes():
+    from workbook_tools.summary_rows import SUMMARY_EXCERPT
+
+    text = README.read_text(encoding="utf-8")
+    assert f"最多引用约 {SUMMARY_EXCERPT} 字，更长的截取前 {SUMMARY_EXCERPT} 字" in text

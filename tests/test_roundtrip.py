@@ -62,6 +62,7 @@ from workbook_tools.layout import role_text
 from workbook_tools.master import read_master
 from workbook_tools.merge import task_number
 from workbook_tools.model import STATUSES
+from workbook_tools.summary_rows import SUMMARY_EXCERPT, TRUNCATION_MARKER
 from workbook_tools.template import target_text
 
 HERE = Path(__file__).resolve().parent
@@ -251,12 +252,20 @@ def check_summary(
             for cell in (row["完成情况"], row["存在问题及下步打算"]):
                 assert cell.data_type == "s", where
 
+    def quoted(text: str) -> str:
+        """What 汇总 quotes of a division's text (明细 has it whole, as checked above): its start
+        and the marker when that is shorter. The long texts here have no character outside the
+        BMP, which Excel counts twice, before the cut."""
+        if len(text) <= SUMMARY_EXCERPT + len(TRUNCATION_MARKER):
+            return text
+        return text[:SUMMARY_EXCERPT] + TRUNCATION_MARKER
+
     def joined(divisions, field: str) -> str:
         parts = []
         for d in divisions:
             text = after_round_trip(getattr(plan[d][task.number], field)).strip()
             if text:
-                parts.append(f"【{d}】{text}")
+                parts.append(f"【{d}】{quoted(text)}")
         return "\n\n".join(parts)
 
     tasks = {row["序号"].value: row for row in sheet_rows(summary, "汇总", 2)}
@@ -266,6 +275,10 @@ def check_summary(
         assert row["牵头处室完成情况"].value == joined(task.leads, "answer"), task.label
         assert (row["配合处室完成情况"].value or "") == joined(partners, "answer"), task.label
         assert row["存在问题及下步打算"].value == joined([*task.leads, *partners], "plan")
+    quoting = [r for r in tasks.values() if TRUNCATION_MARKER in r["牵头处室完成情况"].value]
+    assert quoting, "a long answer is quoted, not whole"
+    heights = load_workbook(summary)["汇总"].row_dimensions
+    assert all(heights[r].height < 400 for r in range(3, 3 + len(tasks)))  # Excel's limit: 409
 
     check_no_formulas(summary)
 

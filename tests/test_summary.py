@@ -30,6 +30,7 @@ from workbook_tools.model import (
     TaskSummary,
 )
 from workbook_tools.summary import DETAIL_TRUNCATION_MARKER, TRUNCATION_MARKER, write_summary
+from workbook_tools.summary_rows import SUMMARY_EXCERPT
 
 YANG = "养老服务处"
 JIU = "社会救助处"
@@ -245,12 +246,105 @@ def test_answer_cells_are_strings(wb):
                 assert cell.data_type == "s", cell.coordinate
 
 
-def test_combined_cell_cut_with_marker(wb):
-    cell = wb["汇总"]["H5"].value
-    assert cell.startswith(f"【{YANG}】甲甲甲")
-    assert cell.endswith(TRUNCATION_MARKER)
-    assert utf16_len(cell) <= CELL_LIMIT
-    assert f"【{SHI}】" not in cell  # cut inside the first answer
+def test_each_long_answer_quoted_in_tasks_whole_in_details(wb):
+    # Two leads, each answering with Excel's cell limit: 汇总 quotes the start of each, 明细
+    # holds both whole (test_details_exact).
+    assert wb["汇总"]["H5"].value == (
+        f"【{YANG}】{'甲' * SUMMARY_EXCERPT}{TRUNCATION_MARKER}\n\n"
+        f"【{SHI}】{'乙' * SUMMARY_EXCERPT}{TRUNCATION_MARKER}"
+    )
+
+
+# --- 汇总 quotes each answer; 明细, the JSON and the archive keep it whole ---------------------
+
+
+def numbered(n: int, word: str = "句") -> str:
+    """``n`` characters in numbered pieces, so a cut in the wrong place cannot pass."""
+    return "".join(f"第{i:03d}{word}，" for i in range(n))[:n]
+
+
+def one_task(answer: str, plan: str = "") -> Summary:
+    """One task, led by 养老服务处 alone, which answered ``answer`` and ``plan``."""
+    task = Task("1", "1", "推进养老服务体系建设", "张三", (YANG,), (), False, (CATEGORY_REPORT,))
+    master = Master("分解方案.xlsx", "Sheet1", "分解方案", 2022, (task,))
+    a = Answer("1", YANG, ROLE_LEAD, answer, "按序时推进", "按序时推进", plan, "养.xlsx", "D5")
+    return Summary(
+        2022,
+        1,
+        master,
+        (TaskSummary(task, "按序时推进", (a,), (), ()),),
+        (DivisionStatus(YANG, True, "养.xlsx", "2022-04-06", 1, 1, ()),),
+        (a,),
+        (),
+        (),
+    )
+
+
+def test_long_answer_quoted_in_tasks_whole_in_details_json_and_archive(tmp_path):
+    from workbook_tools.archive import rows_from_summary
+    from workbook_tools.merge import to_json
+
+    answer, plan = numbered(400), numbered(400, "计")
+    summary = one_task(answer, plan)
+    wb = openpyxl.load_workbook(write_summary(summary, tmp_path / "汇总.xlsx"))
+    [task] = rows(wb["汇总"], 3)
+    assert task[7] == f"【{YANG}】{answer[:SUMMARY_EXCERPT]}{TRUNCATION_MARKER}"
+    assert task[9] == f"【{YANG}】{plan[:SUMMARY_EXCERPT]}{TRUNCATION_MARKER}"
+    [detail] = rows(wb["明细"], 2)
+    assert detail[6:8] == [answer, plan]
+    assert detail[10] == ""  # nothing was cut in 明细: no note
+    [said] = to_json(summary)["tasks"][0]["answers"]
+    assert (said["answer"], said["plan"]) == (answer, plan)
+    [kept] = rows_from_summary(summary, {})
+    assert (kept.answer, kept.plan) == (answer, plan)
+
+
+MARKED = SUMMARY_EXCERPT + len(TRUNCATION_MARKER)  # what a cut text takes: its start and the marker
+
+
+@pytest.mark.parametrize(
+    ("text", "quoted"),
+    [
+        ("已完成年度目标", "已完成年度目标"),
+        (numbered(SUMMARY_EXCERPT), numbered(SUMMARY_EXCERPT)),
+        # The marker would not shorten it: whole.
+        (numbered(MARKED), numbered(MARKED)),
+        (numbered(MARKED + 1), numbered(SUMMARY_EXCERPT) + TRUNCATION_MARKER),
+        ("  " + numbered(400) + "\n", numbered(SUMMARY_EXCERPT) + TRUNCATION_MARKER),
+        # Excel counts a character outside the BMP twice; a cut never splits one.
+        ("😀" * 200, "😀" * (SUMMARY_EXCERPT // 2) + TRUNCATION_MARKER),
+        ("a" + "😀" * 200, "a" + "😀" * ((SUMMARY_EXCERPT - 1) // 2) + TRUNCATION_MARKER),
+    ],
+)
+def test_tasks_sheet_quotes_each_answer_up_to_the_excerpt(text, quoted):
+    from workbook_tools.summary_rows import task_rows
+
+    [row] = task_rows(one_task(text, text))
+    assert row.values[7] == f"【{YANG}】{quoted}"
+    assert row.values[9] == f"【{YANG}】{quoted}"
+    assert TRUNCATION_MARKER not in text  # a marker in the cell was put there by the cut
+
+
+def test_tasks_row_height_follows_the_quoted_answer(tmp_path):
+    from workbook_tools.cells import MAX_ROW_HEIGHT, row_height
+    from workbook_tools.summary_rows import TASK_COLS
+
+    answer, plan = numbered(400), numbered(400, "计")
+    wb = openpyxl.load_workbook(write_summary(one_task(answer, plan), tmp_path / "汇总.xlsx"))
+    height = wb["汇总"].row_dimensions[3].height
+    assert 100 < height < 250, height
+    # Quoted whole, the plan alone would need nearly Excel's limit.
+    assert row_height([f"【{YANG}】{plan}"], [TASK_COLS[9].width]) > 0.85 * MAX_ROW_HEIGHT
+    wb = openpyxl.load_workbook(write_summary(one_task("已完成"), tmp_path / "短.xlsx"))
+    assert wb["汇总"].row_dimensions[3].height < 40
+
+
+def test_tasks_cell_of_very_long_division_names_fits_excel():
+    from workbook_tools.summary_rows import _by_division
+
+    names = ["处" * 20_000, "室" * 20_000]  # only a broken master has such names
+    cell = _by_division(names, [], "answer", {})
+    assert utf16_len(cell) <= CELL_LIMIT and cell.endswith(TRUNCATION_MARKER)
 
 
 def test_tasks_sheet_layout(wb):
@@ -258,7 +352,8 @@ def test_tasks_sheet_layout(wb):
     assert ws.freeze_panes == "A3"
     assert ws.auto_filter.ref == "A2:K7"
     assert ws.print_title_rows == "$1:$2"
-    assert 408 <= ws.row_dimensions[5].height <= 409  # capped (xlsxwriter rounds to pixels)
+    # Two leads' quoted answers: a tall row, but not at Excel's 409 pt limit.
+    assert 200 < ws.row_dimensions[5].height < 400
     assert 20 < ws.row_dimensions[3].height < 100
     # status colours, error rows marked
     assert ws["G3"].fill.fgColor.rgb.endswith("FFF2CC")  # 未报送 (a partner)
@@ -631,6 +726,20 @@ def test_fit_cell(s, copies):
         assert cut == text
 
 
+@given(st.text(alphabet="a甲😀\n", max_size=300), st.integers(30, 200))
+def test_fit_cell_to_a_shorter_limit(text, limit):
+    cut, was_cut = fit_cell(text, TRUNCATION_MARKER, limit)
+    assert was_cut == (utf16_len(text) > limit)
+    if was_cut:
+        assert utf16_len(cut) <= limit and cut.endswith(TRUNCATION_MARKER)
+        kept = cut[: -len(TRUNCATION_MARKER)]
+        assert text.startswith(kept)
+        # As much as fits: at most one unit short (a character counted twice did not fit).
+        assert utf16_len(kept) >= limit - utf16_len(TRUNCATION_MARKER) - 1
+    else:
+        assert cut == text
+
+
 def test_fit_cell_other_marker():
     cut, was_cut = fit_cell("😀" * CELL_LIMIT, DETAIL_TRUNCATION_MARKER)
     assert was_cut and cut.endswith(DETAIL_TRUNCATION_MARKER)
@@ -661,7 +770,9 @@ DIVISION_NAMES = ["养老服务处", "社会救助处", "社会事务处", "政�
     st.lists(
         st.tuples(
             st.sampled_from(DIVISION_NAMES),
-            st.sampled_from(["", "  ", "已完成年度目标", "第一段\n第二段", "=1+1", "含\x0b控制"]),
+            st.sampled_from(
+                ["", "  ", "已完成年度目标", "第一段\n第二段", "=1+1", "含\x0b控制", "长" * 400]
+            ),
         ),
         max_size=6,
     ),

@@ -62,11 +62,13 @@ def truncation_marker(where: str) -> str:
     return f"……（内容过长，已截断，完整内容见{where}）"
 
 
-def fit_cell(text: str, marker: str) -> tuple[str, bool]:
-    """Shorten ``text`` to Excel's cell limit, ending it with ``marker``; return (text, cut)."""
-    if len(text) <= CELL_LIMIT // 2 or utf16_len(text) <= CELL_LIMIT:
+def fit_cell(text: str, marker: str, limit: int = CELL_LIMIT) -> tuple[str, bool]:
+    """Shorten ``text`` to ``limit`` UTF-16 code units (Excel's cell limit unless told), the
+    ``marker`` that ends a cut text included; return (text, cut). Text within the limit is
+    returned whole, so cutting never makes a text longer. A cut falls between characters."""
+    if len(text) <= limit // 2 or utf16_len(text) <= limit:
         return text, False
-    budget = CELL_LIMIT - utf16_len(marker)
+    budget = limit - utf16_len(marker)
     used = 0
     for i, ch in enumerate(text):
         used += 2 if ord(ch) > 0xFFFF else 1

@@ -1,5 +1,6 @@
-"""What the data rows of the summary's two large sheets say: 汇总 (one row per task) and 明细
-(one row per answer), with the vocabulary and order they share with the other sheets.
+"""What the data rows of the summary's two large sheets say: 汇总 (one row per task, quoting
+each answer up to SUMMARY_EXCERPT characters) and 明细 (one row per answer, whole), with the
+vocabulary and order they share with the other sheets.
 
 Plain values only: each row is its cell values and the look it asks for (a fill, and the
 properties some columns add); summary.py turns looks into formats and writes the workbook.
@@ -13,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from . import overview
-from .cells import CELL_LIMIT, cell_text, clean_text, fit_cell, truncation_marker
+from .cells import CELL_LIMIT, cell_text, clean_text, fit_cell, truncation_marker, utf16_len
 from .model import (
     FLAG_TYPES,
     ROLE_LEAD,
@@ -34,6 +35,7 @@ __all__ = [
     "NOT_SUBMITTED",
     "STATUS_FILLS",
     "STATUS_LABELS",
+    "SUMMARY_EXCERPT",
     "TASK_COLS",
     "TRUNCATION_MARKER",
     "Column",
@@ -48,6 +50,16 @@ __all__ = [
 
 TRUNCATION_MARKER = truncation_marker("“明细”工作表")  # in 汇总
 DETAIL_TRUNCATION_MARKER = truncation_marker("来源文件")  # in 明细 and 问题清单
+
+#: Characters of each division's answer (完成情况, 存在问题及下步打算) that 汇总 quotes. 汇总 is
+#: the overview leaders print, one row per task with every division's text in it: long answers
+#: quoted whole made rows reach Excel's 409 pt limit (a row or two to an A4 page, and the text
+#: past the limit not printed). 150 characters take eight to fourteen lines of those columns.
+#: 明细 holds every answer whole, and the marker sends the reader there.
+SUMMARY_EXCERPT = 150
+# A longer text is cut to its first SUMMARY_EXCERPT characters and the marker; one the marker
+# would not shorten is quoted whole.
+_EXCERPT_ROOM = SUMMARY_EXCERPT + utf16_len(TRUNCATION_MARKER)
 
 # A task's 总体状态 (overview.py): one of the four statuses, or 未填写 / 未报送.
 NOT_SUBMITTED = overview.NOT_SUBMITTED
@@ -162,6 +174,12 @@ TASK_COLS = [
 ]
 
 
+def _quoted(a: Answer, field: str) -> str:
+    """A division's ``field`` as 汇总 quotes it: its first SUMMARY_EXCERPT characters and
+    TRUNCATION_MARKER when longer, else whole; "" when blank."""
+    return fit_cell(cell_text(getattr(a, field)).strip(), TRUNCATION_MARKER, _EXCERPT_ROOM)[0]
+
+
 def _by_division(
     divisions: Sequence[str],
     answers: Sequence[Answer],
@@ -169,7 +187,8 @@ def _by_division(
     submitted: dict[str, bool],
     text: Callable[[object], str] = cell_text,
 ) -> str:
-    """Answers prefixed with their division (【养老服务处】…), divisions in master order.
+    """Answers prefixed with their division (【养老服务处】…), divisions in master order, each
+    quoted up to SUMMARY_EXCERPT characters (:func:`_quoted`).
 
     For 完成情况 a division without an answer is listed too, so leaders see who is missing;
     plans are listed only where one was written. ``text`` is cell_text, or a memo of it for the
@@ -190,9 +209,11 @@ def _by_division(
             if field == "answer":
                 parts.append(f"【{text(d)}】（{'未填报此事项' if submitted.get(d) else '未报送'}）")
             continue
-        answer = cell_text(getattr(a, field)).strip()
+        answer = _quoted(a, field)
         if answer or field == "answer":
             parts.append(f"【{text(d)}】{answer or '（未填写）'}")
+    # Only the answers are quoted short: a master with very long division names could still
+    # pass Excel's cell limit.
     return fit_cell("\n\n".join(parts), TRUNCATION_MARKER)[0]
 
 
@@ -207,7 +228,7 @@ def _by_division_sorted(
     rank = {d: i for i, d in enumerate(divisions)}
     entries: list[tuple[int, int, str]] = []
     for seq, a in enumerate(answers):
-        answer = cell_text(getattr(a, field)).strip()
+        answer = _quoted(a, field)
         if not answer and field != "answer":
             continue
         entries.append(
