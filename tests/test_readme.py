@@ -60,7 +60,8 @@ def test_readme_limit_messages_quote_the_same_numbers():
 
 
 def test_readme_says_how_much_of_an_answer_the_tasks_sheet_quotes():
-    from workbook_tools.summary_rows import SUMMARY_EXCERPT
+    from workbook_tools.summary_rows import SUMMARY_EXCERPT, SUMMARY_EXCERPT_MIN, SUMMARY_LINES
 
     text = README.read_text(encoding="utf-8")
     assert f"最多引用约 {SUMMARY_EXCERPT} 字，更长的截取前 {SUMMARY_EXCERPT} 字" in text
+    assert f"最少 {SUMMARY_EXCERPT_MIN} 字），\n使每格不超过 {SUMMARY_LINES} 行" in text

@@ -56,13 +56,14 @@ from openpyxl import load_workbook
 from xlsxwriter.utility import xl_col_to_name
 
 from workbook_tools import layout
+from workbook_tools.cells import utf16_len
 from workbook_tools.demo import Fill, fill_template
 from workbook_tools.inbox import collect
 from workbook_tools.layout import role_text
 from workbook_tools.master import read_master
 from workbook_tools.merge import task_number
 from workbook_tools.model import STATUSES
-from workbook_tools.summary_rows import SUMMARY_EXCERPT, TRUNCATION_MARKER
+from workbook_tools.summary_rows import SUMMARY_EXCERPT, SUMMARY_EXCERPT_MIN, TRUNCATION_MARKER
 from workbook_tools.template import target_text
 
 HERE = Path(__file__).resolve().parent
@@ -252,29 +253,34 @@ def check_summary(
             for cell in (row["完成情况"], row["存在问题及下步打算"]):
                 assert cell.data_type == "s", where
 
-    def quoted(text: str) -> str:
-        """What 汇总 quotes of a division's text (明细 has it whole, as checked above): its start
-        and the marker when that is shorter. The long texts here have no character outside the
-        BMP, which Excel counts twice, before the cut."""
-        if len(text) <= SUMMARY_EXCERPT + len(TRUNCATION_MARKER):
-            return text
-        return text[:SUMMARY_EXCERPT] + TRUNCATION_MARKER
-
-    def joined(divisions, field: str) -> str:
-        parts = []
-        for d in divisions:
-            text = after_round_trip(getattr(plan[d][task.number], field)).strip()
-            if text:
-                parts.append(f"【{d}】{quoted(text)}")
-        return "\n\n".join(parts)
+    def check_quoted(cell: str, divisions, field: str) -> None:
+        """汇总 quotes each division's text (明细 has it whole, as checked above) under its
+        division, in order: whole, or its start and the marker, the cut texts of a cell cut
+        alike, to between SUMMARY_EXCERPT_MIN and SUMMARY_EXCERPT characters."""
+        texts = [
+            (d, after_round_trip(getattr(plan[d][task.number], field)).strip()) for d in divisions
+        ]
+        texts = [(d, t) for d, t in texts if t]
+        pattern = "\n\n".join(f"【{re.escape(d)}】(.*?)" for d, _ in texts)
+        m = re.fullmatch(pattern, cell or "", re.S)
+        assert m, (task.label, field, (cell or "")[:200])
+        cuts = set()
+        for (_, whole), part in zip(texts, m.groups(), strict=True):
+            if part != whole:
+                start = part.removesuffix(TRUNCATION_MARKER)
+                assert part.endswith(TRUNCATION_MARKER) and whole.startswith(start), task.label
+                cuts.add(utf16_len(start))  # as Excel counts: an emoji twice
+        # Alike: the same length, or one less where a cut does not split an emoji.
+        assert not cuts or max(cuts) - min(cuts) <= 1, (task.label, cuts)
+        assert all(SUMMARY_EXCERPT_MIN - 1 <= n <= SUMMARY_EXCERPT for n in cuts)
 
     tasks = {row["序号"].value: row for row in sheet_rows(summary, "汇总", 2)}
     for task in master.tasks:
         row = tasks[task.label]
         partners = [d for d in task.partners if d not in task.leads]
-        assert row["牵头处室完成情况"].value == joined(task.leads, "answer"), task.label
-        assert (row["配合处室完成情况"].value or "") == joined(partners, "answer"), task.label
-        assert row["存在问题及下步打算"].value == joined([*task.leads, *partners], "plan")
+        check_quoted(row["牵头处室完成情况"].value, task.leads, "answer")
+        check_quoted(row["配合处室完成情况"].value, partners, "answer")
+        check_quoted(row["存在问题及下步打算"].value, [*task.leads, *partners], "plan")
     quoting = [r for r in tasks.values() if TRUNCATION_MARKER in r["牵头处室完成情况"].value]
     assert quoting, "a long answer is quoted, not whole"
     heights = load_workbook(summary)["汇总"].row_dimensions

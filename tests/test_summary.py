@@ -12,7 +12,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workbook_tools.cells import CELL_LIMIT, clean_text, fit_cell, utf16_len
+from workbook_tools.cells import (
+    CELL_LIMIT,
+    clean_text,
+    fit_cell,
+    lines_height,
+    text_lines,
+    utf16_len,
+)
 from workbook_tools.errors import OutputError
 from workbook_tools.model import (
     CATEGORY_LIVELIHOOD,
@@ -30,7 +37,14 @@ from workbook_tools.model import (
     TaskSummary,
 )
 from workbook_tools.summary import DETAIL_TRUNCATION_MARKER, TRUNCATION_MARKER, write_summary
-from workbook_tools.summary_rows import SUMMARY_EXCERPT
+from workbook_tools.summary_rows import (
+    SUMMARY_EXCERPT,
+    SUMMARY_EXCERPT_MIN,
+    SUMMARY_LINES,
+    TASK_COLS,
+)
+
+TASK_WIDTH = {c.header: c.width for c in TASK_COLS}
 
 YANG = "养老服务处"
 JIU = "社会救助处"
@@ -247,12 +261,19 @@ def test_answer_cells_are_strings(wb):
 
 
 def test_each_long_answer_quoted_in_tasks_whole_in_details(wb):
-    # Two leads, each answering with Excel's cell limit: 汇总 quotes the start of each, 明细
-    # holds both whole (test_details_exact).
-    assert wb["汇总"]["H5"].value == (
-        f"【{YANG}】{'甲' * SUMMARY_EXCERPT}{TRUNCATION_MARKER}\n\n"
-        f"【{SHI}】{'乙' * SUMMARY_EXCERPT}{TRUNCATION_MARKER}"
+    # Two leads, each answering with Excel's cell limit: 汇总 quotes the start of each, alike and
+    # shorter than one lead alone gets, so the cell stays within SUMMARY_LINES lines; 明细 holds
+    # both whole (test_details_exact).
+    cell = wb["汇总"]["H5"].value
+    m = re.fullmatch(
+        f"【{YANG}】(甲+){re.escape(TRUNCATION_MARKER)}\n\n"
+        f"【{SHI}】(乙+){re.escape(TRUNCATION_MARKER)}",
+        cell,
     )
+    assert m, cell
+    assert len(m[1]) == len(m[2])
+    assert SUMMARY_EXCERPT_MIN <= len(m[1]) < SUMMARY_EXCERPT
+    assert text_lines(cell, TASK_WIDTH["牵头处室完成情况"]) <= SUMMARY_LINES
 
 
 # --- 汇总 quotes each answer; 明细, the JSON and the archive keep it whole ---------------------
@@ -352,8 +373,8 @@ def test_tasks_sheet_layout(wb):
     assert ws.freeze_panes == "A3"
     assert ws.auto_filter.ref == "A2:K7"
     assert ws.print_title_rows == "$1:$2"
-    # Two leads' quoted answers: a tall row, but not at Excel's 409 pt limit.
-    assert 200 < ws.row_dimensions[5].height < 400
+    # Two leads' quoted answers: a tall row, but no taller than SUMMARY_LINES lines.
+    assert 100 < ws.row_dimensions[5].height <= lines_height(SUMMARY_LINES)
     assert 20 < ws.row_dimensions[3].height < 100
     # status colours, error rows marked
     assert ws["G3"].fill.fgColor.rgb.endswith("FFF2CC")  # 未报送 (a partner)
@@ -709,8 +730,11 @@ def test_clean_text_always_writable(s):
     assert not ILLEGAL.search(cleaned)
     assert clean_text(cleaned) == (cleaned, False)
     if not re.search("[\ud800-\udfff]", s):
-        assert cleaned == ILLEGAL.sub("", s)
-        assert removed == (cleaned != s)
+        # Word's line break (a vertical tab, or Excel's _x000B_ escape of it) becomes a line feed;
+        # that is not a removal.
+        breaks = re.sub("_x000b_", "\n", s, flags=re.IGNORECASE).replace("\x0b", "\n")
+        assert cleaned == ILLEGAL.sub("", breaks)
+        assert removed == (cleaned != breaks)
 
 
 @given(st.text(alphabet="a甲😀", max_size=40), st.integers(0, 3))
@@ -806,6 +830,6 @@ def test_same_summary_same_bytes(tmp_path):
 def test_truncation_markers_say_where_the_whole_text_is():
     from workbook_tools.cells import truncation_marker
 
-    assert TRUNCATION_MARKER == truncation_marker("“明细”工作表")
+    assert TRUNCATION_MARKER == truncation_marker("“明细”")
     assert DETAIL_TRUNCATION_MARKER == truncation_marker("来源文件")
-    assert TRUNCATION_MARKER.startswith("……（内容过长，已截断")
+    assert TRUNCATION_MARKER == "……（全文见“明细”）"  # short: 汇总 quotes many answers

@@ -59,7 +59,7 @@ def utf16_len(text: str) -> int:
 
 def truncation_marker(where: str) -> str:
     """What ends a text cut to fit a cell: says so, and where the whole text is."""
-    return f"……（内容过长，已截断，完整内容见{where}）"
+    return f"……（全文见{where}）"
 
 
 def fit_cell(text: str, marker: str, limit: int = CELL_LIMIT) -> tuple[str, bool]:

@@ -14,7 +14,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from . import overview
-from .cells import CELL_LIMIT, cell_text, clean_text, fit_cell, truncation_marker, utf16_len
+from .cells import (
+    CELL_LIMIT,
+    cell_text,
+    clean_text,
+    fit_cell,
+    text_lines,
+    truncation_marker,
+    utf16_len,
+)
 from .model import (
     FLAG_TYPES,
     ROLE_LEAD,
@@ -48,7 +56,7 @@ __all__ = [
     "task_status_label",
 ]
 
-TRUNCATION_MARKER = truncation_marker("“明细”工作表")  # in 汇总
+TRUNCATION_MARKER = truncation_marker("“明细”")  # in 汇总
 DETAIL_TRUNCATION_MARKER = truncation_marker("来源文件")  # in 明细 and 问题清单
 
 #: Characters of each division's answer (完成情况, 存在问题及下步打算) that 汇总 quotes. 汇总 is
@@ -57,9 +65,11 @@ DETAIL_TRUNCATION_MARKER = truncation_marker("来源文件")  # in 明细 and �
 #: past the limit not printed). 150 characters take eight to fourteen lines of those columns.
 #: 明细 holds every answer whole, and the marker sends the reader there.
 SUMMARY_EXCERPT = 150
-# A longer text is cut to its first SUMMARY_EXCERPT characters and the marker; one the marker
-# would not shorten is quoted whole.
-_EXCERPT_ROOM = SUMMARY_EXCERPT + utf16_len(TRUNCATION_MARKER)
+#: Lines a 汇总 text cell may take (about 200 pt). A task with several divisions quotes each
+#: of them shorter, alike, down to SUMMARY_EXCERPT_MIN characters, until its cell fits: on
+#: paper a row stops at 409 pt, and what lies below is not printed, without any mark.
+SUMMARY_LINES = 12
+SUMMARY_EXCERPT_MIN = 20
 
 # A task's 总体状态 (overview.py): one of the four statuses, or 未填写 / 未报送.
 NOT_SUBMITTED = overview.NOT_SUBMITTED
@@ -172,12 +182,32 @@ TASK_COLS = [
     Column("存在问题及下步打算", 32),
     Column("问题标记", 12, "center"),
 ]
+_WIDTH = {c.header: c.width for c in TASK_COLS}
 
 
-def _quoted(a: Answer, field: str) -> str:
-    """A division's ``field`` as 汇总 quotes it: its first SUMMARY_EXCERPT characters and
-    TRUNCATION_MARKER when longer, else whole; "" when blank."""
-    return fit_cell(cell_text(getattr(a, field)).strip(), TRUNCATION_MARKER, _EXCERPT_ROOM)[0]
+def _quoted(a: Answer, field: str, excerpt: int = SUMMARY_EXCERPT) -> str:
+    """A division's ``field`` as 汇总 quotes it: its first ``excerpt`` characters and
+    TRUNCATION_MARKER when longer (one the marker would not shorten is whole); "" when blank."""
+    room = excerpt + utf16_len(TRUNCATION_MARKER)
+    return fit_cell(cell_text(getattr(a, field)).strip(), TRUNCATION_MARKER, room)[0]
+
+
+def _quoted_cell(
+    width: float,
+    divisions: Sequence[str],
+    answers: Sequence[Answer],
+    field: str,
+    submitted: dict[str, bool],
+    text: Callable[[object], str] = cell_text,
+) -> str:
+    """:func:`_by_division` with each division quoted as long as the cell, ``width`` units
+    wide, stays within SUMMARY_LINES lines (the row-height model of cells.py)."""
+    excerpt = SUMMARY_EXCERPT
+    while True:
+        value = _by_division(divisions, answers, field, submitted, text, excerpt)
+        if excerpt <= SUMMARY_EXCERPT_MIN or text_lines(value, width) <= SUMMARY_LINES:
+            return value
+        excerpt = max(SUMMARY_EXCERPT_MIN, excerpt * 2 // 3)
 
 
 def _by_division(
@@ -186,9 +216,10 @@ def _by_division(
     field: str,
     submitted: dict[str, bool],
     text: Callable[[object], str] = cell_text,
+    excerpt: int = SUMMARY_EXCERPT,
 ) -> str:
     """Answers prefixed with their division (【养老服务处】…), divisions in master order, each
-    quoted up to SUMMARY_EXCERPT characters (:func:`_quoted`).
+    quoted up to ``excerpt`` characters (:func:`_quoted`).
 
     For 完成情况 a division without an answer is listed too, so leaders see who is missing;
     plans are listed only where one was written. ``text`` is cell_text, or a memo of it for the
@@ -199,7 +230,7 @@ def _by_division(
     found = {a.division: a for a in answers}
     listed = set(divisions)
     if len(found) < len(answers) or len(listed) < len(divisions) or not found.keys() <= listed:
-        return _by_division_sorted(divisions, answers, field, submitted, text)
+        return _by_division_sorted(divisions, answers, field, submitted, text, excerpt)
     # The usual case: at most one answer per division, each from a division of the task. The
     # order is then the divisions' (what _by_division_sorted gives, in one pass).
     parts = []
@@ -209,7 +240,7 @@ def _by_division(
             if field == "answer":
                 parts.append(f"【{text(d)}】（{'未填报此事项' if submitted.get(d) else '未报送'}）")
             continue
-        answer = _quoted(a, field)
+        answer = _quoted(a, field, excerpt)
         if answer or field == "answer":
             parts.append(f"【{text(d)}】{answer or '（未填写）'}")
     # Only the answers are quoted short: a master with very long division names could still
@@ -223,12 +254,13 @@ def _by_division_sorted(
     field: str,
     submitted: dict[str, bool],
     text: Callable[[object], str] = cell_text,
+    excerpt: int = SUMMARY_EXCERPT,
 ) -> str:
     """_by_division for any answers: by division rank, then as given."""
     rank = {d: i for i, d in enumerate(divisions)}
     entries: list[tuple[int, int, str]] = []
     for seq, a in enumerate(answers):
-        answer = _quoted(a, field)
+        answer = _quoted(a, field, excerpt)
         if not answer and field != "answer":
             continue
         entries.append(
@@ -264,7 +296,8 @@ def _task_values(
     task = ts.task
     lead_divisions = task.leads
     partner_divisions = tuple(d for d in task.partners if d not in task.leads)
-    plans = _by_division(
+    plans = _quoted_cell(
+        _WIDTH["存在问题及下步打算"],
         (*lead_divisions, *partner_divisions),
         (*ts.lead_answers, *ts.partner_answers),
         "plan",
@@ -279,8 +312,17 @@ def _task_values(
         "、".join(text(d) for d in task.leads),
         "、".join(text(d) for d in partner_divisions),
         task_status_label(ts, submitted),
-        _by_division(lead_divisions, ts.lead_answers, "answer", submitted, text),
-        _by_division(partner_divisions, ts.partner_answers, "answer", submitted, text),
+        _quoted_cell(
+            _WIDTH["牵头处室完成情况"], lead_divisions, ts.lead_answers, "answer", submitted, text
+        ),
+        _quoted_cell(
+            _WIDTH["配合处室完成情况"],
+            partner_divisions,
+            ts.partner_answers,
+            "answer",
+            submitted,
+            text,
+        ),
         plans,
         flag_kinds(ts.flags) if ts.flags else "",
     ]
