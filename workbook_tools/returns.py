@@ -632,7 +632,8 @@ def _sheet_content(sheet: _Sheet) -> list[Stray]:
 
 
 def _filler(sheet: _Sheet, header: int) -> dict[str, str]:
-    """Values right of the 填报人 / 联系电话 / 填报日期 labels above the header."""
+    """Values right of the 填报人 / 审核人 (负责人) / 联系电话 / 填报日期 labels above the header,
+    or after "：" in the label's own cell; keyed by layout.FILLER_LABELS."""
     out: dict[str, str] = {}
     for row in sheet.grid[:header]:
         texts = [value_text(v).strip() for v in row]
