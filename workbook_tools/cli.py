@@ -251,7 +251,7 @@ def _merge_with(
     from .overview import overview
     from .progress import Progress
     from .summary import write_summary
-    from .yearly import archive_rows, previous_for_merge, summary_from_archive
+    from .yearly import archive_rows, previous_for_merge, summary_from_archive, year_history
 
     previous = previous_for_merge(archive, year, quarter) if archive is not None else None
     period = f"{year}年第{quarter_name(quarter)}季度"
@@ -283,11 +283,7 @@ def _merge_with(
     listed = "，".join(f"{k} {n}" for k, n in by_kind.items() if n)
     if listed:
         click.echo(f"      {listed}")
-    history = None
-    if archive is not None:
-        earlier = [r for r in archive.history(year) if r.quarter != quarter]
-        if earlier:  # 全年进展 once the year has history
-            history = sorted([*earlier, *rows], key=lambda r: r.quarter)
+    history = year_history(archive, year, quarter, rows) if archive is not None else None
     target = out or _summary_path(Path("outbox"), year, quarter)
     ov = overview(summary)  # for both the summary's 总览 and the draft
     drafting = None

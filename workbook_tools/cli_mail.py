@@ -266,6 +266,7 @@ def remind(
       workbook-tools remind --quarter 1
     """
     from .inbox import collect as collect_inbox
+    from .mailout import late_divisions
     from .merge import merge as merge_returns
     from .sendlog import KIND_REMIND
 
@@ -274,15 +275,10 @@ def remind(
     def divisions_for(master, year, log):
         if not inbox.is_dir():
             raise click.UsageError(f"找不到回收文件夹 {inbox}；请用 --inbox 指定")
-        summary = merge_returns(master, collect_inbox(inbox), year, quarter)
-        late = []
-        for d in summary.divisions:
-            flags = [f for f in summary.flags if f.division == d.division and f.severity != "提示"]
-            if not d.submitted or any(f.severity == "错误" for f in flags):
-                late.append(d.division)
-                problems[d.division] = flags
+        late = late_divisions(merge_returns(master, collect_inbox(inbox), year, quarter))
+        problems.update(late)
         click.echo(f"需催报 {len(late)} 个：{'、'.join(late) or '无'}")
-        return late
+        return list(late)
 
     _mail_out(
         KIND_REMIND,
