@@ -8,6 +8,7 @@ import shutil
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from click.testing import CliRunner
@@ -29,8 +30,10 @@ from workbook_tools.cli import cli
 from workbook_tools.demo import fill_template
 from workbook_tools.inbox import collect
 from workbook_tools.mailin import RECEIPTS_NAME, deliveries, read_receipts
+from workbook_tools.mailout import late_divisions
 from workbook_tools.master import read_master
 from workbook_tools.merge import merge, to_json
+from workbook_tools.model import DivisionStatus, Flag
 
 pytest.importorskip("pymap")
 
@@ -462,6 +465,27 @@ def test_remind_lists_each_divisions_problems(work, certs):
     assert attachment_of(late)[1] == templates["社会事务处"].read_bytes()
     log = (tmp_path / "outbox" / "发送记录.csv").read_text(encoding="utf-8-sig")
     assert log.count("催报") == 3
+
+
+def test_remind_writes_to_the_silent_and_the_wrong_with_all_but_notes():
+    def status(division, submitted):
+        return DivisionStatus(division, submitted, "", "", 1, 1, ())
+
+    flags = (
+        Flag("进度滞后", "第1项", division="养老服务处"),  # a warning alone: no reminder
+        Flag("未填写", "第2项", division="社会救助处"),
+        Flag("答复雷同", "第3项", division="社会救助处"),  # a note: not in the mail
+        Flag("未报送", "没有收到文件", division="社会事务处"),
+    )
+    summary = SimpleNamespace(  # late_divisions reads only the divisions and the flags
+        divisions=(
+            status("养老服务处", True),
+            status("社会救助处", True),
+            status("社会事务处", False),
+        ),
+        flags=flags,
+    )
+    assert late_divisions(summary) == {"社会救助处": [flags[1]], "社会事务处": [flags[3]]}
 
 
 # --- hostile mail in a folder of .eml --------------------------------------------------------

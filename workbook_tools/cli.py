@@ -1,106 +1,32 @@
 """The command line: a thin click layer over the stages.
 
+This module holds the group and the quarter's cycle (split, merge, check, demo, targets); the
+mail commands are in cli_mail.py, and what both use (options, error reporting) in cli_common.py.
 Heavy libraries are imported inside the commands so that `workbook-tools --help` stays fast.
 """
 
 from __future__ import annotations
 
-import functools
-import os
 import sys
 from pathlib import Path
 
 import click
 
 from . import __version__
-from .errors import WorkbookToolsError
-
-DEFAULT_MASTER = Path("master") / "分解方案.xlsx"
-QUARTER = click.IntRange(1, 4)
-
-# Options several commands share.
-quarter_option = click.option("--quarter", "-q", type=QUARTER, required=True, help="季度，1-4。")
-
-
-def inbox_option(help_text: str):
-    """--inbox, with what the folder is for in this command."""
-    return click.option(
-        "--inbox",
-        type=click.Path(path_type=Path, file_okay=False),
-        default=Path("inbox"),
-        show_default=True,
-        help=help_text,
-    )
-
-
-year_option = click.option("--year", "-y", type=int, help="年度；默认取分解方案标题中的年份。")
-master_option = click.option(
-    "--master",
-    "master_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=DEFAULT_MASTER,
-    show_default=True,
-    help="分解方案（附件1）工作簿。",
+from .cli_common import (
+    QUARTER,
+    archive_file_for,
+    archive_option,
+    inbox_option,
+    load_master,
+    master_option,
+    quarter_option,
+    reports_errors,
+    resolve_year,
+    shown_path,
+    year_option,
 )
-
-
-ARCHIVE_ENV = "WORKBOOK_TOOLS_ARCHIVE"
-archive_option = click.option(
-    "--archive",
-    "archive_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    envvar=ARCHIVE_ENV,
-    help="工作目标档案（SQLite）；默认为分解方案旁的 工作目标档案.sqlite，"
-    f"也可用环境变量 {ARCHIVE_ENV} 指定。",
-)
-
-
-def _archive_path(archive_path: Path | None, master_path: Path) -> Path:
-    from .archive import default_path
-
-    return archive_path or default_path(master_path)
-
-
-def _reports_errors(func):
-    """Turn the tool's own errors into one line on stderr and exit status 1, no traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except WorkbookToolsError as err:
-            click.echo(f"错误：{err}", err=True)
-            sys.exit(1)
-
-    return wrapper
-
-
-def _load_master(path: Path):
-    from .master import read_master
-
-    master = read_master(path)
-    click.echo(
-        f"分解方案：{_shown(path)}（工作表 {master.sheet}，{len(master.tasks)} 项事项，"
-        f"{len(master.divisions)} 个处室/单位，{len(master.assignments)} 项分工）"
-    )
-    for warning in master.warnings:
-        click.echo(f"警告：{warning}", err=True)
-    return master
-
-
-def _shown(path: Path) -> str:
-    """A path given on the command line as shown in messages (see files.display_name)."""
-    from .files import display_name
-
-    return display_name(str(path))
-
-
-def _year(year: int | None, master) -> int:
-    if year is not None:
-        return year
-    if master.year is None:
-        raise click.UsageError("分解方案的标题中没有年份，请用 --year 指定，例如 --year 2022")
-    return master.year
+from .cli_mail import MAIL_COMMANDS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -133,7 +59,7 @@ def cli() -> None:
     help="覆盖子文件夹中与本次生成内容不同的同名文件（它们可能是已填写的报送文件，请先确认）。",
 )
 @archive_option
-@_reports_errors
+@reports_errors
 def split(
     quarter: int,
     year: int | None,
@@ -162,11 +88,11 @@ def split(
     from .progress import Progress
     from .template import write_templates
 
-    master = _load_master(master_path)
-    year = _year(year, master)
+    master = load_master(master_path)
+    year = resolve_year(year, master)
     folder = outbox / layout.quarter_folder(year, quarter)
     previous = None
-    archive_file = _archive_path(archive_path, master_path)
+    archive_file = archive_file_for(archive_path, master_path)
     if archive_file.exists():  # split only reads the archive; merge creates it
         from .archive import Archive
         from .yearly import previous_for_split
@@ -176,7 +102,7 @@ def split(
             before = archive.previous_quarter(year, quarter)
         if previous:
             click.echo(
-                f"上季度完成情况：取自档案 {_shown(archive_file)}（{year}年第{quarter_name(before)}季度）"
+                f"上季度完成情况：取自档案 {shown_path(archive_file)}（{year}年第{quarter_name(before)}季度）"
             )
     with Progress("生成模板", len(master.divisions)) as progress:
         infos = write_templates(
@@ -218,7 +144,7 @@ def split(
 
 def _folder_text(folder: Path) -> str:
     """A folder as shown in messages: readable, ending in a separator."""
-    text = _shown(folder)
+    text = shown_path(folder)
     return text if text.endswith(("/", "\\")) else text + "/"
 
 
@@ -259,7 +185,7 @@ def _summary_path(outbox: Path, year: int, quarter: int) -> Path:
     is_flag=True,
     help="不读取 inbox，按档案中已记录的本季度答复重新生成汇总表和通报草稿（汇总表丢失时使用）。",
 )
-@_reports_errors
+@reports_errors
 def merge(
     quarter: int,
     year: int | None,
@@ -294,13 +220,15 @@ def merge(
         raise click.UsageError("--no-archive 不能与 --from-archive 或 --archive 同时使用")
     if not from_archive and not inbox.is_dir():
         raise click.UsageError(
-            f"找不到回收文件夹 {_shown(inbox)}；请把回收的文件放入该文件夹，或用 --inbox 指定"
+            f"找不到回收文件夹 {shown_path(inbox)}；请把回收的文件放入该文件夹，或用 --inbox 指定"
         )
-    master = _load_master(master_path)
-    year = _year(year, master)
-    archive_file = None if no_archive else _archive_path(archive_path, master_path)
+    master = load_master(master_path)
+    year = resolve_year(year, master)
+    archive_file = None if no_archive else archive_file_for(archive_path, master_path)
     if from_archive and not archive_file.exists():
-        raise click.UsageError(f"找不到工作目标档案 {_shown(archive_file)}；请用 --archive 指定")
+        raise click.UsageError(
+            f"找不到工作目标档案 {shown_path(archive_file)}；请用 --archive 指定"
+        )
     archive = Archive(archive_file) if archive_file is not None else None
     try:
         _merge_with(
@@ -323,16 +251,16 @@ def _merge_with(
     from .overview import overview
     from .progress import Progress
     from .summary import write_summary
-    from .yearly import archive_rows, previous_for_merge, summary_from_archive
+    from .yearly import archive_rows, previous_for_merge, summary_from_archive, year_history
 
     previous = previous_for_merge(archive, year, quarter) if archive is not None else None
     period = f"{year}年第{quarter_name(quarter)}季度"
     if from_archive:
         if (year, quarter) not in archive.quarters(year):
-            raise click.UsageError(f"档案 {_shown(archive.path)} 中没有{period}的记录")
+            raise click.UsageError(f"档案 {shown_path(archive.path)} 中没有{period}的记录")
         rows = tuple(archive.answers(year, quarter))
         summary = summary_from_archive(master, rows, year, quarter, previous)
-        click.echo(f"据档案 {_shown(archive.path)} 重新生成{period}汇总（{len(rows)} 条答复）")
+        click.echo(f"据档案 {shown_path(archive.path)} 重新生成{period}汇总（{len(rows)} 条答复）")
     else:
         with Progress("读取回收文件") as progress:
             collected = collect(inbox, progress=progress)
@@ -355,11 +283,7 @@ def _merge_with(
     listed = "，".join(f"{k} {n}" for k, n in by_kind.items() if n)
     if listed:
         click.echo(f"      {listed}")
-    history = None
-    if archive is not None:
-        earlier = [r for r in archive.history(year) if r.quarter != quarter]
-        if earlier:  # 全年进展 once the year has history
-            history = sorted([*earlier, *rows], key=lambda r: r.quarter)
+    history = year_history(archive, year, quarter, rows) if archive is not None else None
     target = out or _summary_path(Path("outbox"), year, quarter)
     ov = overview(summary)  # for both the summary's 总览 and the draft
     drafting = None
@@ -369,16 +293,16 @@ def _merge_with(
         # A large draft is written in another process while this one writes the summary.
         drafting = start_report(summary, target.parent / report_name(year, quarter), ov)
     write_summary(summary, target, ov, history=history)
-    click.echo(f"汇总表：{_shown(target)}")
+    click.echo(f"汇总表：{shown_path(target)}")
     if drafting is not None:
-        click.echo(f"通报草稿：{_shown(drafting())}")
+        click.echo(f"通报草稿：{shown_path(drafting())}")
     if json_path:
         _write_json(summary, json_path)
-        click.echo(f"JSON：{_shown(json_path)}")
+        click.echo(f"JSON：{shown_path(json_path)}")
     if archive is not None and not from_archive:
         # Last: a merge stopped before here leaves the archive as it was.
         count = archive.record_quarter(year, quarter, rows)
-        click.echo(f"档案：{_shown(archive.path)}（{period} {count} 条答复）")
+        click.echo(f"档案：{shown_path(archive.path)}（{period} {count} 条答复）")
     if strict and has_errors(summary.flags):
         sys.exit(1)
 
@@ -400,7 +324,7 @@ def _write_json(summary, path: Path) -> None:
 @click.option("--quarter", "-q", type=QUARTER, help="应报季度；不填则按文件自身标注的季度检查。")
 @click.option("--year", "-y", type=int, help="应报年度；默认取分解方案标题中的年份。")
 @master_option
-@_reports_errors
+@reports_errors
 def check(
     files: tuple[Path, ...], quarter: int | None, year: int | None, master_path: Path
 ) -> None:
@@ -413,7 +337,7 @@ def check(
     """
     from .check import check_files
 
-    master = _load_master(master_path)
+    master = load_master(master_path)
     year = year if year is not None else master.year
     any_error = False
     for report in check_files(master, files, year, quarter):
@@ -434,7 +358,7 @@ def check(
     default=Path("demo"),
 )
 @master_option
-@_reports_errors
+@reports_errors
 def demo(directory: Path, master_path: Path) -> None:
     """在 DIRECTORY（默认 demo/）中演示完整流程：拆分、模拟填报、汇总。
 
@@ -459,7 +383,7 @@ def demo(directory: Path, master_path: Path) -> None:
 @click.option(
     "--propose", is_flag=True, help="即使分解方案已有量化指标，也列出根据事项文字提出的建议。"
 )
-@_reports_errors
+@reports_errors
 def targets(master_path: Path, propose: bool) -> None:
     """列出分解方案“量化指标”列中的指标和序时进度；没有时，根据工作事项文字提出建议。
 
@@ -475,7 +399,7 @@ def targets(master_path: Path, propose: bool) -> None:
     from .proposals import propose_for_master
     from .targets import format_target
 
-    master = _load_master(master_path)
+    master = load_master(master_path)
     shares = "，".join(
         f"第{quarter_name(q)}季度 {master.schedule.share(q) * 100:g}%" for q in range(1, 5)
     )
@@ -511,346 +435,8 @@ def targets(master_path: Path, propose: bool) -> None:
     click.echo(f"共建议 {total} 个指标。本命令不修改分解方案。")
 
 
-# --- Mail: init, contacts, send, remind, collect ----------------------------------------------
-settings_option = click.option(
-    "--settings",
-    "settings_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=Path("workbook-tools.toml"),
-    show_default=True,
-    help="邮件设置文件。",
-)
-contacts_option = click.option(
-    "--contacts",
-    "contacts_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="通讯录工作簿；默认使用分解方案中的“通讯录”工作表。",
-)
-outbox_option = click.option(
-    "--outbox",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=Path("outbox"),
-    show_default=True,
-    help="split 生成模板的文件夹。",
-)
-dry_run_option = click.option(
-    "--dry-run", is_flag=True, help="不发送，把邮件写成 .eml 文件（默认 outbox/邮件预览/）供查看。"
-)
-preview_option = click.option(
-    "--preview-dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="--dry-run 时 .eml 文件的文件夹；默认 outbox/邮件预览/。",
-)
-
-
-def _password_prompt(settings, server):
-    """The password from the environment, else typed at a terminal; never from a file."""
-    from .settings import SettingsError, password
-
-    def ask(label: str) -> str:
-        if not sys.stdin.isatty():
-            raise SettingsError(
-                f"需要 {server.user} 的邮箱密码",
-                hint=f"请设置环境变量 {settings.password_env}，或在终端中运行以便输入密码",
-            )
-        return click.prompt(label, hide_input=True, default="", show_default=False)
-
-    return lambda: password(settings, server, prompt=ask)
-
-
-def _address_book(master, master_path: Path, contacts_path: Path | None):
-    from .contacts import coverage, find_address_book
-
-    book = find_address_book(master_path, contacts_path)
-    for problem in book.problems:
-        click.echo(f"通讯录：{problem}", err=True)
-    cover = coverage(book, master.divisions)
-    if cover.unknown:
-        click.echo(f"通讯录：分解方案中没有这些处室（单位）：{'、'.join(cover.unknown)}", err=True)
-    if cover.missing:
-        click.echo(f"通讯录中没有邮箱：{'、'.join(cover.missing)}", err=True)
-    return book, cover
-
-
-@cli.command()
-@settings_option
-@click.option("--force", is_flag=True, help="覆盖已有的设置文件。")
-@_reports_errors
-def init(settings_path: Path, force: bool) -> None:
-    """在工作文件夹中生成带说明的邮件设置文件示例（workbook-tools.toml）。
-
-    示例只指向本机（127.0.0.1）；请改为本局邮件服务器和协调人邮箱。密码不写入文件。
-
-    \b
-    示例：
-      workbook-tools init
-    """
-    from .settings import write_example
-
-    write_example(settings_path, force=force)
-    click.echo(f"已生成邮件设置文件：{settings_path}；请按其中的说明修改发件邮箱和服务器")
-
-
-@cli.command()
-@master_option
-@contacts_option
-@_reports_errors
-def contacts(master_path: Path, contacts_path: Path | None) -> None:
-    """检查通讯录：分解方案中的每个处室（单位）是否都有邮箱；缺少时以状态 1 退出。
-
-    \b
-    示例：
-      workbook-tools contacts --contacts master/通讯录.xlsx
-    """
-    master = _load_master(master_path)
-    book, cover = _address_book(master, master_path, contacts_path)
-    for division in master.divisions:
-        c = book.of(division)
-        if c and c.to:
-            cc = f"（抄送 {'; '.join(c.cc)}）" if c.cc else ""
-            click.echo(f"{division}  {c.person}  {'; '.join(c.to)}{cc}")
-    have = len(master.divisions) - len(cover.missing)
-    click.echo(f"有邮箱 {have}/{len(master.divisions)} 个处室（单位）")
-    sys.exit(1 if cover.missing else 0)
-
-
-def _mail_out(
-    kind,
-    quarter,
-    year,
-    master_path,
-    contacts_path,
-    outbox,
-    settings_path,
-    dry_run,
-    preview_dir,
-    divisions_for,
-    problems=None,
-):
-    from .mailout import PREVIEW_DIR, check_outbox, deliver, plan_messages, write_previews
-    from .sendlog import open_send_log
-    from .settings import load_settings
-
-    settings = load_settings(settings_path)
-    if not dry_run:
-        settings.require("smtp")
-    master = _load_master(master_path)
-    year = _year(year, master)
-    check_outbox(outbox)
-    book, _ = _address_book(master, master_path, contacts_path)
-    # In the archive when merge has made one (the same file merge would use), else beside outbox.
-    archive = _archive_path(
-        Path(os.environ[ARCHIVE_ENV]) if os.environ.get(ARCHIVE_ENV) else None, master_path
-    )
-    log = open_send_log(outbox, archive)
-    divisions = divisions_for(master, year, log)
-    items, failed = plan_messages(
-        kind, master, book, settings, year, quarter, outbox, divisions, problems
-    )
-    if dry_run:
-        folder = preview_dir or outbox / PREVIEW_DIR
-        for path in write_previews(items, settings, folder):
-            click.echo(f"预览  {path}")
-        click.echo(f"已写出 {len(items)} 封邮件预览，位于 {folder}/，未发送")
-    else:
-        server = settings.require("smtp")
-        outcomes = deliver(items, settings, _password_prompt(settings, server), log, year, quarter)
-        sent = [o for o in outcomes if o.sent]
-        for outcome in sent:
-            note = f"（{outcome.detail}）" if outcome.detail else ""
-            click.echo(f"已发送  {outcome.division}{note}")
-        failed += [o for o in outcomes if not o.sent]
-        click.echo(f"{kind}：已发送 {len(sent)} 封，记录于 {log.path}")
-    for outcome in failed:
-        click.echo(f"未发送  {outcome.division}：{outcome.detail}", err=True)
-    if failed:
-        names = "；".join(f"{o.division}（{o.detail}）" for o in failed)
-        click.echo(f"未发送 {len(failed)} 个：{names}")
-        sys.exit(1)
-
-
-@cli.command()
-@quarter_option
-@year_option
-@master_option
-@contacts_option
-@outbox_option
-@settings_option
-@dry_run_option
-@preview_option
-@click.option(
-    "--resend",
-    multiple=True,
-    metavar="处室",
-    help="再次发送给该处室（可重复；“全部”表示所有处室）。",
-)
-@_reports_errors
-def send(
-    quarter, year, master_path, contacts_path, outbox, settings_path, dry_run, preview_dir, resend
-):
-    """把各处室的模板作为附件发到通讯录中的邮箱，每个处室一封。
-
-    已发送过的处室不再发送（记录在 outbox/发送记录.csv），除非用 --resend 指定。
-    某个地址被拒收不影响其他邮件；最后一行列出未发送的处室及原因。密码取自环境变量
-    （默认 WORKBOOK_TOOLS_PASSWORD），未设置时提示输入。
-
-    \b
-    示例：
-      workbook-tools send --quarter 1 --dry-run
-      workbook-tools send --quarter 1
-      workbook-tools send --quarter 1 --resend 养老服务处
-    """
-    from .layout import normalise_division
-    from .sendlog import KIND_SEND
-
-    wanted = {normalise_division(r) for r in resend}
-
-    def divisions_for(master, year, log):
-        unknown = wanted - set(master.divisions) - {"全部"}
-        if unknown:
-            raise click.UsageError(
-                f"--resend 的处室不在分解方案中：{'、'.join(sorted(unknown))}；"
-                f"可写：{'、'.join(master.divisions)}、全部"
-            )
-        done = set() if dry_run or "全部" in wanted else log.sent_to(KIND_SEND, year, quarter)
-        skip = [d for d in master.divisions if d in done and d not in wanted]
-        if skip:
-            click.echo(f"已发送过，跳过 {len(skip)} 个：{'、'.join(skip)}（如需再发，用 --resend）")
-        return [d for d in master.divisions if d not in skip]
-
-    _mail_out(
-        KIND_SEND,
-        quarter,
-        year,
-        master_path,
-        contacts_path,
-        outbox,
-        settings_path,
-        dry_run,
-        preview_dir,
-        divisions_for,
-    )
-
-
-@cli.command()
-@quarter_option
-@year_option
-@inbox_option("回收文件所在文件夹。")
-@master_option
-@contacts_option
-@outbox_option
-@settings_option
-@dry_run_option
-@preview_option
-@_reports_errors
-def remind(
-    quarter, year, inbox, master_path, contacts_path, outbox, settings_path, dry_run, preview_dir
-):
-    """催报：汇总 inbox/ 后，给未报送或报送有“错误”的处室各发一封邮件，列出问题并再次附上模板。
-
-    \b
-    示例：
-      workbook-tools remind --quarter 1 --dry-run
-      workbook-tools remind --quarter 1
-    """
-    from .inbox import collect as collect_inbox
-    from .merge import merge as merge_returns
-    from .sendlog import KIND_REMIND
-
-    problems: dict = {}
-
-    def divisions_for(master, year, log):
-        if not inbox.is_dir():
-            raise click.UsageError(f"找不到回收文件夹 {inbox}；请用 --inbox 指定")
-        summary = merge_returns(master, collect_inbox(inbox), year, quarter)
-        late = []
-        for d in summary.divisions:
-            flags = [f for f in summary.flags if f.division == d.division and f.severity != "提示"]
-            if not d.submitted or any(f.severity == "错误" for f in flags):
-                late.append(d.division)
-                problems[d.division] = flags
-        click.echo(f"需催报 {len(late)} 个：{'、'.join(late) or '无'}")
-        return late
-
-    _mail_out(
-        KIND_REMIND,
-        quarter,
-        year,
-        master_path,
-        contacts_path,
-        outbox,
-        settings_path,
-        dry_run,
-        preview_dir,
-        divisions_for,
-        problems,
-    )
-
-
-@cli.command("collect")
-@quarter_option
-@year_option
-@inbox_option("保存附件的文件夹。")
-@click.option(
-    "--eml",
-    "eml_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="不连接服务器，改为读取此文件夹中导出的 .eml 邮件（Foxmail、Outlook 导出）。",
-)
-@master_option
-@contacts_option
-@settings_option
-@_reports_errors
-def collect_mail(quarter, year, inbox, eml_dir, master_path, contacts_path, settings_path):
-    """收取回复邮件中的工作簿附件（含工作簿压缩包），保存到 inbox/。
-
-    只读取邮箱（不删除、不移动、不标为已读）；已收取过的附件（按内容）不再保存；inbox/ 中的
-    文件从不被覆盖。发件人和收到时间记录在 inbox/.收件记录.json。
-
-    \b
-    示例：
-      workbook-tools collect --quarter 1
-      workbook-tools collect --quarter 1 --eml 导出的邮件
-    """
-    from .contacts import read_contacts
-    from .mailin import eml_messages, imap_messages, save_attachments
-    from .master import read_master
-    from .settings import load_settings
-
-    master = read_master(master_path) if master_path.exists() else None
-    year = year if year is not None else (master.year if master else None) or 0
-    book = None
-    if contacts_path is not None:
-        book = read_contacts(contacts_path)
-    elif master is not None:
-        book = read_contacts(master_path, required=False)
-    if eml_dir is not None:
-        mails = eml_messages(eml_dir)
-        origin = str(eml_dir)
-    else:
-        settings = load_settings(settings_path)
-        server = settings.require("imap")
-        secret = _password_prompt(settings, server)()
-        mails = imap_messages(server, secret)
-        origin = f"{server.host}:{server.port} {server.folder}"
-    result = save_attachments(
-        mails,
-        inbox,
-        division_of=book.division_of if book else (lambda address: ""),
-        year=year,
-        quarter=quarter,
-    )
-    for r in result.saved:
-        who = f"[{r.division}] " if r.division else ""
-        click.echo(f"保存  {r.file}  {who}{r.sender} {r.received}")
-    for d in result.duplicates:
-        click.echo(f"已有  {d}")
-    for s in result.skipped:
-        click.echo(f"跳过  {s}")
-    click.echo(
-        f"读取 {result.messages} 封邮件（{origin}），保存 {len(result.saved)} 个附件，"
-        f"已有 {len(result.duplicates)} 个，位于 {inbox}/"
-    )
+for command in MAIL_COMMANDS:
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -35,7 +35,7 @@ from . import layout
 from .contacts import AddressBook
 from .errors import OutputError, WorkbookToolsError
 from .files import safe_filename, write_atomically
-from .model import Flag, Master, quarter_name
+from .model import SEVERITY_ERROR, SEVERITY_INFO, Flag, Master, Summary, quarter_name
 from .sendlog import KIND_REMIND, KIND_SEND, RESULT_FAILED, RESULT_SENT, LogEntry, SendLog
 from .settings import MailSettings, Server
 
@@ -120,6 +120,19 @@ def plan_messages(
         body = settings.render(f"{prefix}_body", values)
         ready.append(Outgoing(kind, division, contact.to, contact.cc, subject, body, path))
     return ready, missing
+
+
+def late_divisions(summary: Summary) -> dict[str, list[Flag]]:
+    """The divisions remind writes to, in the summary's order: those that sent nothing and those
+    whose return has an 错误; each with the flags its mail lists (all but 提示)."""
+    late: dict[str, list[Flag]] = {}
+    for d in summary.divisions:
+        flags = [
+            f for f in summary.flags if f.division == d.division and f.severity != SEVERITY_INFO
+        ]
+        if not d.submitted or any(f.severity == SEVERITY_ERROR for f in flags):
+            late[d.division] = flags
+    return late
 
 
 def describe_problems(flags: Sequence[Flag]) -> str:

@@ -7,6 +7,7 @@ answers) and the summary's 全年进展 sheet and target columns. No workbook is
   for 答复未更新 and 数据倒退, and for the grey 上季度完成情况 column of the next templates;
 * :func:`archive_rows`: what a merge records (its accepted answers, their figures and files);
 * :func:`summary_from_archive`: a quarter's Summary again, from the archive alone;
+* :func:`year_history`: the year's archived rows with this merge's in place of its quarter's;
 * :func:`year_rows`: one row per task with each recorded quarter's status and figures.
 """
 
@@ -38,6 +39,7 @@ __all__ = [
     "previous_for_merge",
     "previous_for_split",
     "summary_from_archive",
+    "year_history",
     "year_rows",
 ]
 
@@ -71,6 +73,17 @@ def archive_rows(summary: Summary, hashes: Mapping[str, str]) -> tuple[ArchiveRo
     """The rows a merge records: its accepted answers, with their figures and file hashes."""
     numbers = {(a.division, a.task_number): dict(a.figures) for a in summary.answers if a.figures}
     return rows_from_summary(summary, hashes, numbers)
+
+
+def year_history(
+    archive: Archive, year: int, quarter: int, rows: Sequence[ArchiveRow]
+) -> list[ArchiveRow] | None:
+    """The year's rows for 全年进展: the other quarters' from the archive and ``rows`` as
+    ``quarter``'s, by quarter; None while the archive holds no other quarter of ``year``."""
+    others = [r for r in archive.history(year) if r.quarter != quarter]
+    if not others:
+        return None
+    return sorted([*others, *rows], key=lambda r: r.quarter)
 
 
 def summary_from_archive(
