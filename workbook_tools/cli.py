@@ -160,7 +160,7 @@ def split(
     from .files import KEPT, REPLACED, UNCHANGED, WRITTEN, display_name
     from .model import quarter_name
     from .progress import Progress
-    from .template import write_templates
+    from .template_files import write_templates
 
     master = _load_master(master_path)
     year = _year(year, master)
