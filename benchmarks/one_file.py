@@ -28,7 +28,7 @@ from workbook_tools.inbox import Collected  # noqa: E402
 from workbook_tools.master import read_master  # noqa: E402
 from workbook_tools.merge import merge  # noqa: E402
 from workbook_tools.returns import read_return  # noqa: E402
-from workbook_tools.template import write_templates  # noqa: E402
+from workbook_tools.template_files import write_templates  # noqa: E402
 
 DIVISION = "养老服务处"
 

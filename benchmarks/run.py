@@ -82,7 +82,7 @@ class Clock:
 
 def work_ours_split(job: dict, clock: Clock) -> None:
     from workbook_tools.master import read_master
-    from workbook_tools.template import write_templates
+    from workbook_tools.template_files import write_templates
 
     shutil.rmtree(job["outbox"], ignore_errors=True)  # a second run would only compare bytes
     clock.start()

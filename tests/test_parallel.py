@@ -12,12 +12,13 @@ import pytest
 from conftest import POOL_OK
 
 from workbook_tools import inbox as inbox_module
-from workbook_tools import report, template, workers
+from workbook_tools import report, template_files, workers
 from workbook_tools.errors import OutputError
 from workbook_tools.inbox import KILLED_READER, Collected, Rejected, collect, read_inbox_file
 from workbook_tools.merge import merge
 from workbook_tools.model import Master, Task
-from workbook_tools.template import build_template, write_templates
+from workbook_tools.template import build_template
+from workbook_tools.template_files import write_templates
 
 
 @pytest.mark.parametrize("method", ["spawn", None])
@@ -58,7 +59,7 @@ def test_split_in_worker_processes_writes_the_bytes_written_here(tmp_path, metho
 
 def test_split_default_gives_the_same_files_small_or_large(tmp_path):
     # Whether write_templates chooses workers or not, the files are those built one by one.
-    for count in (3, template.POOL_MIN_ROWS // 2 + 1):  # two rows a task: at the threshold
+    for count in (3, template_files.POOL_MIN_ROWS // 2 + 1):  # two rows a task: at the threshold
         tasks = tuple(
             Task(str(n), str(n), f"第{n}项工作", "张三", ("甲处",), ("乙处",), False, ())
             for n in range(1, count + 1)

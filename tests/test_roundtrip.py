@@ -64,7 +64,7 @@ from workbook_tools.master import read_master
 from workbook_tools.merge import task_number
 from workbook_tools.model import STATUSES
 from workbook_tools.summary_rows import SUMMARY_EXCERPT, SUMMARY_EXCERPT_MIN, TRUNCATION_MARKER
-from workbook_tools.template import target_text
+from workbook_tools.template_extra import target_text
 
 HERE = Path(__file__).resolve().parent
 UNO_FILL = HERE / "uno_fill.py"

@@ -21,13 +21,9 @@ from workbook_tools.errors import InputError, OutputError
 from workbook_tools.files import safe_filename
 from workbook_tools.layout import role_text
 from workbook_tools.model import STATUSES, Master, Task
-from workbook_tools.template import (
-    EXCEL_ROW_CHARS,
-    TemplateInfo,
-    build_template,
-    write_template,
-    write_templates,
-)
+from workbook_tools.template import build_template
+from workbook_tools.template_files import TemplateInfo, write_template, write_templates
+from workbook_tools.template_guide import EXCEL_ROW_CHARS
 
 SHIPPED_MASTER = Path(__file__).resolve().parent.parent / "master" / "分解方案.xlsx"
 

@@ -86,7 +86,7 @@ def split(
     from .files import KEPT, REPLACED, UNCHANGED, WRITTEN, display_name
     from .model import quarter_name
     from .progress import Progress
-    from .template import write_templates
+    from .template_files import write_templates
 
     master = load_master(master_path)
     year = resolve_year(year, master)

@@ -326,7 +326,7 @@ def _demo_quarter(master, master_path, year, quarter, directory, work, ledger, a
     from .model import quarter_name
     from .report import report_name, write_report
     from .summary import write_summary
-    from .template import write_templates
+    from .template_files import write_templates
     from .yearly import archive_rows, previous_for_merge, previous_for_split
 
     show = lambda path: display_name(str(path))  # noqa: E731

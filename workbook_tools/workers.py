@@ -1,5 +1,5 @@
 """Worker processes, for the stages that do the same work for many items: the templates of
-split (template.write_templates) and the returns of merge (inbox.collect); and for one large
+split (template_files.write_templates) and the returns of merge (inbox.collect); and for one large
 piece of work beside another (merge's draft 通报 beside its summary workbook: :func:`beside`).
 
 Both use concurrent.futures.ProcessPoolExecutor with the platform's default start method. A

@@ -59,8 +59,8 @@ def previous_for_merge(
 
 
 def previous_for_split(archive: Archive, year: int, quarter: int):
-    """division -> task number -> template.Previous, from the latest earlier quarter."""
-    from .template import Previous
+    """division -> task number -> template_extra.Previous, from the latest earlier quarter."""
+    from .template_extra import Previous
 
     out: dict[str, dict[str, Previous]] = {}
     for (division, task), row in archive.previous_answers(year, quarter).items():
