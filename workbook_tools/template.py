@@ -52,8 +52,6 @@ PAGE_UNITS = 146
 ROLE_WIDTH = 13.0  # 本处室职责: its header on one line
 _COLS = range(len(layout.HEADERS))
 (C_NUMBER, C_TEXT, C_ROLE, C_ANSWER, C_STATUS, C_PLAN) = _COLS
-_COL_OF = dict(zip(layout.HEADERS, _COLS, strict=True))
-INPUT_COLUMNS = (C_ANSWER, C_STATUS, C_PLAN)
 
 
 def _column_widths(tasks: tuple[Task, ...], roles: list[str]) -> list[float]:
