@@ -25,7 +25,7 @@ What a client legitimately changes, asserted exactly by :func:`after_round_trip`
 Nothing else changes: leading and trailing spaces, tabs, U+3000, NBSP, zero-width spaces,
 combining marks, emoji (with ZWJ and skin tones), characters outside the BMP, numbers-as-text
 ("0027", "50%", "3/31", "TRUE") and a leading "=" or "'" all survive all three formats.
-(Tabs in .ods did not survive before returns.py spelt <text:tab/> as a character for calamine.)
+(Tabs in .ods did not survive before sheets.py spelt <text:tab/> as a character for calamine.)
 
 Expected of the summary itself, by design (summary.py): 汇总 trims each answer before it puts
 【处室】 in front; 明细 keeps the answer exactly.
