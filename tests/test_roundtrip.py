@@ -61,8 +61,8 @@ from workbook_tools.demo import Fill, fill_template
 from workbook_tools.inbox import collect
 from workbook_tools.layout import role_text
 from workbook_tools.master import read_master
-from workbook_tools.merge import task_number
 from workbook_tools.model import STATUSES
+from workbook_tools.pairing import task_number
 from workbook_tools.summary_rows import SUMMARY_EXCERPT, SUMMARY_EXCERPT_MIN, TRUNCATION_MARKER
 from workbook_tools.template import target_text
 
