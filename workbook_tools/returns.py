@@ -309,6 +309,7 @@ def _interpret(
     )
 
 
+# --- Identity: the file name, and the three sources weighed --------------------------------
 _DIVISION_LIKE = re.compile(
     r"[\u4e00-\u9fff]{1,30}(?:处|室|中心|站|院|所|馆|会|队|办|科|局|部|组|园|校|庭)(?:（[^（）]*）)?"
 )
