@@ -50,10 +50,11 @@ from workbook_tools.demo import Fill, fill_template
 from workbook_tools.inbox import Collected, collect
 from workbook_tools.limits import MAX_COLS, MAX_ROWS
 from workbook_tools.master import read_master
-from workbook_tools.merge import merge, to_json
+from workbook_tools.merge import merge
 from workbook_tools.model import FLAG_TYPES, SUMMARY_SHEETS
 from workbook_tools.report import report_name
 from workbook_tools.returns import MACRO_NOTE
+from workbook_tools.summarise import to_json
 from workbook_tools.summary import DETAIL_TRUNCATION_MARKER
 from workbook_tools.template_files import write_templates
 

@@ -32,8 +32,9 @@ from workbook_tools.inbox import collect
 from workbook_tools.mailin import RECEIPTS_NAME, deliveries, read_receipts
 from workbook_tools.mailout import late_divisions
 from workbook_tools.master import read_master
-from workbook_tools.merge import merge, to_json
+from workbook_tools.merge import merge
 from workbook_tools.model import DivisionStatus, Flag
+from workbook_tools.summarise import to_json
 
 pytest.importorskip("pymap")
 

@@ -8,16 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workbook_tools.merge import (
-    check_return,
-    looks_like_formula,
-    match_division,
-    merge,
-    normalise_status,
-    task_number,
-    to_json,
-)
+from workbook_tools.identify import match_division
+from workbook_tools.merge import merge
 from workbook_tools.model import Delivery, Master, ReturnFile, ReturnRow, Task
+from workbook_tools.pairing import task_number
+from workbook_tools.statuses import normalise_status
+from workbook_tools.summarise import to_json
+from workbook_tools.validate import check_return, looks_like_formula
 
 T1 = "完善养老服务体系，新建社区老年人服务中心（站）80个。（牵头单位：市民政局；责任单位：各区人民政府）"
 T2 = "扩大特困人员救助供养范围。（牵头单位：市民政局；责任单位：各区人民政府）"

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
 
-from workbook_tools import containers, farcells, layout, reach, returns
+from workbook_tools import containers, farcells, layout, reach, sheets
 from workbook_tools.errors import ReturnReadError
 from workbook_tools.inbox import Collected, Rejected, collect, member_name
 from workbook_tools.limits import MAX_COLS, MAX_ROWS
@@ -950,7 +950,7 @@ def test_a_sheet_cut_after_the_rows_read_reads_as_the_whole(tmp_path, rows, cut)
     facts = containers.inspect_workbook_zip(data, "xlsx", list_far=True)
     assert bool(facts.cuts) == cut
     book = farcells.without_rows_past(data, facts) if cut else data
-    whole, copy = returns._load_sheets(data, "x.xlsx"), returns._load_sheets(book, "x.xlsx")
+    whole, copy = sheets.load_sheets(data, "x.xlsx"), sheets.load_sheets(book, "x.xlsx")
     assert [(s.grid, s.rows_cut, s.beyond) for s in copy] == [
         (s.grid, s.rows_cut, s.beyond) for s in whole
     ]

@@ -25,7 +25,7 @@ What a client legitimately changes, asserted exactly by :func:`after_round_trip`
 Nothing else changes: leading and trailing spaces, tabs, U+3000, NBSP, zero-width spaces,
 combining marks, emoji (with ZWJ and skin tones), characters outside the BMP, numbers-as-text
 ("0027", "50%", "3/31", "TRUE") and a leading "=" or "'" all survive all three formats.
-(Tabs in .ods did not survive before returns.py spelt <text:tab/> as a character for calamine.)
+(Tabs in .ods did not survive before sheets.py spelt <text:tab/> as a character for calamine.)
 
 Expected of the summary itself, by design (summary.py): 汇总 trims each answer before it puts
 【处室】 in front; 明细 keeps the answer exactly.
@@ -61,8 +61,8 @@ from workbook_tools.demo import Fill, fill_template
 from workbook_tools.inbox import collect
 from workbook_tools.layout import role_text
 from workbook_tools.master import read_master
-from workbook_tools.merge import task_number
 from workbook_tools.model import STATUSES
+from workbook_tools.pairing import task_number
 from workbook_tools.summary_rows import SUMMARY_EXCERPT, SUMMARY_EXCERPT_MIN, TRUNCATION_MARKER
 from workbook_tools.template_extra import target_text
 

@@ -303,7 +303,7 @@ def one_task(answer: str, plan: str = "") -> Summary:
 
 def test_long_answer_quoted_in_tasks_whole_in_details_json_and_archive(tmp_path):
     from workbook_tools.archive import rows_from_summary
-    from workbook_tools.merge import to_json
+    from workbook_tools.summarise import to_json
 
     answer, plan = numbered(400), numbered(400, "计")
     summary = one_task(answer, plan)

@@ -9,8 +9,9 @@ from pathlib import Path
 from .errors import ReturnReadError
 from .files import display_name
 from .identify import identify
-from .merge import check_return, has_errors
+from .merge import has_errors
 from .model import Flag, Master, quarter_name
+from .validate import check_return
 
 
 @dataclass(frozen=True)

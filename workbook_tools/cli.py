@@ -311,7 +311,7 @@ def _write_json(summary, path: Path) -> None:
     import json
 
     from .files import write_atomically
-    from .merge import to_json
+    from .summarise import to_json
 
     text = json.dumps(to_json(summary), ensure_ascii=False, indent=2)
     write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), what="JSON 文件")

@@ -21,7 +21,7 @@ from pathlib import Path
 from . import layout
 from .errors import OutputError
 from .files import display_name, write_atomically
-from .merge import task_number
+from .pairing import task_number
 
 
 @dataclass(frozen=True)

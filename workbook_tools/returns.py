@@ -11,29 +11,25 @@ come back as text exactly as typed; only 序号 and 进展状态 are stripped.
 Identity (division, year, quarter) is taken, in order of trust, from the hidden identity sheet
 and the custom document properties (``模板标识``), the title above the table (``标题``), and
 the file name (``文件名``); disagreements are recorded as sentences in ``conflicts``.
+
+The parts, each in its module: :mod:`workbook_tools.sheets` (the worksheets as grids, through
+calamine), :mod:`workbook_tools.task_table` (the header, the task rows, the 填报人 lines and what is
+typed around them) and :mod:`workbook_tools.identity_sheet` (the identity sheet and document
+properties). This module checks the file, puts the parts together and weighs the identities.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
-import io
 import re
-import zipfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-import python_calamine as calamine
-from xlsxwriter.utility import xl_cell_to_rowcol, xl_col_to_name
-
 from . import layout
 from .biffshown import shown_texts as xls_shown_texts
-from .cells import value_text
 from .containers import (
-    ZIP_ERRORS,
     Sniffed,
     custom_properties,
     inspect_workbook_zip,
@@ -42,10 +38,12 @@ from .containers import (
 )
 from .errors import ReturnReadError
 from .farcells import FarCell, without_far_cells, without_rows_past
+from .identity_sheet import FIELD_NAMES, Identity, division_or_none, read_identity, shown_value
 from .limits import MAX_COLS, MAX_FILE_SIZE, MAX_ROWS, UnsafeFile
 from .loose import loose_texts
-from .model import ReturnFile, ReturnRow, ReturnTable, Stray, quarter_name
-from .shown import shown_texts
+from .model import ReturnFile, ReturnTable, Stray
+from .sheets import Sheet, load_sheets, ods_for_calamine, show_numbers_as_typed
+from .task_table import filler_values, sheet_content, task_tables
 from .xlsfile import inspect_xls, ole_has_macros, ole_last_saved
 
 __all__ = [
@@ -56,12 +54,8 @@ __all__ = [
     "sniff",
 ]
 
-#: Rows searched for the header (序号 / 责任事项 / 完成情况): notes above the table push it down.
-HEADER_SEARCH_ROWS = 50
 #: Texts outside the task rows kept whole per file; further ones are counted in one line.
 MAX_STRAYS = 200
-#: Cells right of MAX_COLS kept per sheet.
-MAX_EXTRA = 50
 
 BY_IDENTITY = "模板标识"
 BY_TITLE = "标题"
@@ -71,8 +65,6 @@ READABLE = ("xlsx", "xlsm", "xls", "ods")
 MACRO_NOTE = "含宏（VBA），仅读取数值，未运行任何宏"
 _SAVE_AS = "请用 Excel 或 WPS 打开后另存为 .xlsx 再报送"
 _USE_TEMPLATE = "请使用下发的 Excel 模板（.xlsx）填报后报送"
-#: 0 -> A, 26 -> AA; cached because a return names the same few columns on every row.
-_column_letter = functools.lru_cache(maxsize=1024)(xl_col_to_name)
 
 
 def sniff(data: bytes) -> str:
@@ -135,7 +127,7 @@ def read_return(
         modified = ole_last_saved(data)
         if ole_has_macros(data):
             notes.append(MACRO_NOTE)
-    sheets = _load_sheets(_ods_for_calamine(book) if kind == "ods" else book, source, far)
+    sheets = load_sheets(ods_for_calamine(book) if kind == "ods" else book, source, far)
     ret = _interpret(sheets, props, notes, source, kind, data, modified, mtime)
     # Comments and text boxes: typed where no answer belongs, quoted whole by merge.
     loose = [Stray(t.sheet, t.place, t.text, 0, t.kind) for t in loose_texts(data, kind)]
@@ -205,210 +197,8 @@ def _zip_notes(names: Sequence[str], kind: str) -> list[str]:
     return notes
 
 
-@dataclass
-class _Sheet:
-    name: str
-    hidden: bool
-    grid: list[list[Any]]  # rows from sheet row 1, at most MAX_COLS values each
-    rows_cut: bool  # the sheet goes on past MAX_ROWS
-    beyond: list[tuple[int, int, Any]]  # (row, col) 0-based of values right of MAX_COLS
-    beyond_more: int = 0  # further such values, not kept
-
-
-# python-calamine drops the elements ODF uses for a tab and a line break inside a cell
-# (LibreOffice writes a typed tab as <text:tab/>), joining the text around them. Spelt as
-# character references they reach calamine as the characters themselves.
-_ODS_CONTROLS = re.compile(rb"<text:(tab|line-break)(?:\s[^>]*)?/>")
-_ODS_CONTROL_TEXT = {b"tab": b"&#9;", b"line-break": b"&#10;"}
-# Gnumeric indents content.xml; calamine takes the whitespace between elements for cell text
-# and fails. Whitespace between two tags is layout, except inside a paragraph (after a text:
-# element other than the paragraph's end), where it is text.
-_ODS_LAYOUT = re.compile(rb"<(/?)([A-Za-z][\w.-]*:[\w.-]+)[^>]*>\s+(?=<)")
-
-
-def _ods_layout(match: re.Match) -> bytes:
-    closing, name = match[1], match[2]
-    in_text = name.startswith(b"text:") and not (closing and name in (b"text:p", b"text:h"))
-    return match[0] if in_text else match[0].rstrip()
-
-
-# A number shown as "85%", "12,000" or "2022/4/8" is stored as 0.85, 12000, 44659; the cell's
-# paragraph holds what the person saw. Non-text cells that have a paragraph are read as text.
-_ODS_VALUE_CELL = re.compile(
-    rb'<table:table-cell\b[^>]*\boffice:value-type="(?:float|percentage|currency|date|time)"[^>]*>'
-)
-_ODS_VALUE_ATTRS = re.compile(
-    rb'\s(?:office|calcext):(?:value-type|value|date-value|time-value|currency)="[^"]*"'
-)
-
-
-def _ods_display(match: re.Match) -> bytes:
-    tag = match[0]
-    if tag.endswith(b"/>"):
-        return tag  # no paragraph: the value is all there is
-    return _ODS_VALUE_ATTRS.sub(b"", tag)[:-1] + b' office:value-type="string">'
-
-
-def _ods_for_calamine(data: bytes) -> bytes:
-    """``data`` (an .ods already checked by inspect_workbook_zip) as calamine reads it right:
-    tabs and breaks as text, layout whitespace dropped, numbers as the text shown."""
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        content = zf.read("content.xml")
-        fixed = _ODS_CONTROLS.sub(lambda m: _ODS_CONTROL_TEXT[m[1]], content)
-        fixed = _ODS_LAYOUT.sub(_ods_layout, fixed)
-        fixed = _ODS_VALUE_CELL.sub(_ods_display, fixed)
-        if fixed == content:
-            return data
-        out = io.BytesIO()
-        with zipfile.ZipFile(out, "w") as new:  # same entries, order and compression
-            for info in zf.infolist():
-                # A fresh entry: the original's flags (data descriptors) do not fit a rewrite.
-                entry = zipfile.ZipInfo(info.filename, info.date_time)
-                entry.compress_type = info.compress_type
-                new.writestr(entry, fixed if info.filename == "content.xml" else zf.read(info))
-        return out.getvalue()
-    except (KeyError, *ZIP_ERRORS):
-        return data  # calamine reports what is wrong with it
-
-
-def _load_sheets(data: bytes, source: str, far: Sequence[FarCell] = ()) -> list[_Sheet]:
-    """Every worksheet of ``data``; ``far`` are cells left out of it, listed with their sheet's
-    cells right of MAX_COLS (``beyond``)."""
-
-    def fail(exc: BaseException) -> ReturnReadError:
-        if isinstance(exc, calamine.PasswordError):
-            return ReturnReadError(
-                "文件已加密（设置了打开密码）", file=source, hint="请取消密码后另存为 .xlsx 再报送"
-            )
-        # The file passed every check above: what failed may be the reader, not the file.
-        detail = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
-        return ReturnReadError(
-            f"本工具的表格读取程序无法解析这个文件（{type(exc).__name__}：{detail}）",
-            file=source,
-            hint="如果它在 Excel、WPS 或 LibreOffice 中能正常打开，请另存为 .xlsx 再报送，"
-            "并把原文件转给协调人以便改进；打不开则说明文件已损坏，请重新保存后再报送",
-        )
-
-    sheets = []
-    try:
-        book = calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
-        for meta in book.sheets_metadata:
-            if meta.typ != calamine.SheetTypeEnum.WorkSheet:
-                continue
-            sheet = book.get_sheet_by_name(meta.name)
-            # skip_empty_area=False keeps row 1 at index 0 and column A at index 0; iter_rows
-            # does not (it starts at the first used column).
-            rows = sheet.to_python(skip_empty_area=False, nrows=MAX_ROWS + 1)
-            grid, beyond, more = [], [], 0
-            for r, row in enumerate(rows[:MAX_ROWS]):
-                grid.append(list(row[:MAX_COLS]))
-                if len(row) > MAX_COLS:
-                    right = [
-                        (r, c, v)
-                        for c, v in enumerate(row)
-                        if c >= MAX_COLS and value_text(v).strip()
-                    ]
-                    room = MAX_EXTRA - len(beyond)
-                    beyond += right[:room]
-                    more += len(right[room:])
-            beyond += [(f.row, f.col, f.text) for f in far if f.sheet == meta.name]
-            hidden = meta.visible != calamine.SheetVisibleEnum.Visible
-            sheets.append(_Sheet(meta.name, hidden, grid, len(rows) > MAX_ROWS, beyond, more))
-    except (KeyboardInterrupt, SystemExit, MemoryError):
-        raise
-    except BaseException as exc:  # pyo3 turns Rust panics into PanicException(BaseException)
-        raise fail(exc) from None
-    return sheets
-
-
-def _cell(grid: list[list[Any]], r: int, c: int) -> str:
-    if r < len(grid) and 0 <= c < len(grid[r]):
-        return value_text(grid[r][c])
-    return ""
-
-
-def _ref(r: int, c: int) -> str:
-    return f"{_column_letter(c)}{r + 1}"
-
-
-def _find_header(sheet: _Sheet) -> tuple[int, dict[str, int]] | None:
-    """(row, template column -> index) of the first row that reads as the task table's header:
-    an answer column and a 序号 or 责任事项 column, recognised by meaning (layout.header_label)."""
-    for r, row in enumerate(sheet.grid[:HEADER_SEARCH_ROWS]):
-        texts = [value_text(v) for v in row]
-        if not any(t.strip() for t in texts) or any(layout.parse_title(t) for t in texts):
-            continue
-        cols = layout.header_columns(texts)
-        if layout.COL_ANSWER in cols and (layout.COL_NUMBER in cols or layout.COL_TEXT in cols):
-            return r, cols
-    return None
-
-
-@dataclass
-class _Table:
-    sheet: _Sheet
-    header: int
-    cols: dict[str, int]
-    rows: list[ReturnRow]
-    strays: list[Stray]
-    title: tuple[int, int, str] | None
-
-    @property
-    def answered(self) -> int:
-        return sum(1 for row in self.rows if row.answer.strip())
-
-
-def _tables(sheets: list[_Sheet], ident_rows: bool) -> list[_Table]:
-    """Every task table of the file, the template's data sheet first."""
-    found = []
-    for sheet in sorted(sheets, key=lambda s: s.name != layout.DATA_SHEET):
-        if sheet.name in (layout.IDENTITY_SHEET, layout.GUIDE_SHEET):
-            continue
-        header = _find_header(sheet)
-        if header is None and ident_rows and sheet.name == layout.DATA_SHEET:
-            # Headers rewritten beyond recognition in the template itself: its columns are where
-            # the template put them.
-            header = (layout.ROW_HEADER - 1, {h: i for i, h in enumerate(layout.HEADERS)})
-        if header is None:
-            continue
-        r, cols = header
-        rows, strays = _task_rows(sheet, r, cols)
-        found.append(_Table(sheet, r, cols, rows, strays, _title(sheet, r)))
-    return found
-
-
-def _show_numbers_as_typed(data: bytes, sheets: list[_Sheet], shown=shown_texts) -> None:
-    """Numbers and dates in ``sheets`` (past column A, where 序号 stands) replaced by the text
-    their number format showed: "85%", not 0.85 (shown.py; biffshown.py for .xls)."""
-    for sheet in sheets:
-        cells = {
-            _ref(r, c): v
-            for r, row in enumerate(sheet.grid)
-            for c, v in enumerate(row)
-            if c and v is not None and v.__class__ is not str
-        }
-        if cells:
-            for ref, text in shown(data, sheet.name, cells).items():
-                r, c = xl_cell_to_rowcol(ref)
-                sheet.grid[r][c] = text
-
-
-def _title(sheet: _Sheet, header: int) -> tuple[int, int, str] | None:
-    return next(
-        (
-            t
-            for row in sheet.grid[: max(header, 0)]
-            for v in row
-            for t in [layout.parse_title(value_text(v))]
-            if t
-        ),
-        None,
-    )
-
-
 def _interpret(
-    sheets: list[_Sheet],
+    sheets: list[Sheet],
     props: dict[str, str],
     notes: list[str],
     source: str,
@@ -418,11 +208,11 @@ def _interpret(
     mtime: float,
 ) -> ReturnFile:
     if kind in ("xlsx", "xlsm"):
-        _show_numbers_as_typed(data, sheets)
+        show_numbers_as_typed(data, sheets)
     elif kind == "xls":
-        _show_numbers_as_typed(data, sheets, xls_shown_texts)
-    ident = _identity(sheets, props, notes)
-    tables = _tables(sheets, bool(ident.rows))
+        show_numbers_as_typed(data, sheets, xls_shown_texts)
+    ident = read_identity(sheets, props, notes)
+    tables = task_tables(sheets, bool(ident.rows))
     if not tables:
         seen = "、".join(s.name for s in sheets) or "（没有工作表）"
         raise ReturnReadError(
@@ -465,7 +255,7 @@ def _interpret(
         strays += table.strays
         t = table.title or (None, None, "")
         others.append(
-            ReturnTable(table.sheet.name, tuple(table.rows), _division_or_none(t[2]), t[0], t[1])
+            ReturnTable(table.sheet.name, tuple(table.rows), division_or_none(t[2]), t[0], t[1])
         )
     table_sheets = {t.sheet.name for t in tables}
     for other in sheets:
@@ -473,19 +263,19 @@ def _interpret(
             layout.GUIDE_SHEET,
             layout.IDENTITY_SHEET,
         ):
-            strays += _sheet_content(other)
+            strays += sheet_content(other)
             if other.rows_cut:
                 extra.append(f"工作表 {other.name} 第 {MAX_ROWS + 1} 行及以后仍有内容（未读取）")
     if len(strays) > MAX_STRAYS:
         extra.append(f"另有 {len(strays) - MAX_STRAYS} 处表格以外的内容未逐一列出")
         strays = strays[:MAX_STRAYS]
 
-    filler = _filler(sheet, header)
+    filler = filler_values(sheet, header)
     title = main.title
     from_title = {}
     if title:
         from_title = {"year": title[0], "quarter": title[1]}
-        if division := _division_or_none(title[2]):
+        if division := division_or_none(title[2]):
             from_title["division"] = division
     from_file = _from_file_name(source)
     chosen, by, conflicts = _resolve(ident, from_title, from_file)
@@ -519,245 +309,7 @@ def _interpret(
     )
 
 
-_WHOLE_FLOAT = re.compile(r"\d+\.0+")  # a 序号 typed or read as 3.0
-_ANNEX = re.compile(r"附件\s*\d+")
-
-
-def _task_rows(
-    sheet: _Sheet, header: int, cols: dict[str, int]
-) -> tuple[list[ReturnRow], list[Stray]]:
-    """The rows below the header, and every typed cell outside the table's columns (and above
-    the header, other than the annex mark, the title and the 填报人 line), quoted whole."""
-    rows: list[ReturnRow] = []
-    strays = _above_header(sheet, header)
-    mapped = set(cols.values())
-    letters = {label: _column_letter(c) for label, c in cols.items()}
-    # Target pairs and 上季度完成情况 (layout.COL_TARGET…): read, or known to be the template's.
-    header_texts = (
-        [value_text(v) for v in sheet.grid[header]] if 0 <= header < len(sheet.grid) else []
-    )
-    pairs, previous = layout.extra_columns(header_texts)
-    pairs = [(t, f) for t, f in pairs if f not in mapped and t not in mapped]
-    mapped |= {c for pair in pairs for c in pair if c is not None}
-    if previous is not None:
-        mapped.add(previous)
-    read = (
-        layout.COL_NUMBER,
-        layout.COL_TEXT,
-        layout.COL_ANSWER,
-        layout.COL_STATUS,
-        layout.COL_PLAN,
-    )
-    for r in range(header + 1, len(sheet.grid)):
-        texts = [v if v.__class__ is str else value_text(v) for v in sheet.grid[r]]
-        values = {label: texts[c] if c < len(texts) else "" for label, c in cols.items()}
-        number = values.get(layout.COL_NUMBER, "").strip()
-        figures = tuple(
-            (
-                texts[t] if t is not None and t < len(texts) else "",
-                texts[f] if f < len(texts) else "",
-                _ref(r, f),
-                _ref(r, t) if t is not None else "",
-            )
-            for t, f in pairs
-        )
-        if not any(t.strip() or v.strip() for t, v, *_ in figures):
-            figures = ()
-        if any(values.get(label, "").strip() for label in read) or figures:
-            if "." in number and _WHOLE_FLOAT.fullmatch(number):
-                number = number.split(".")[0]
-            rows.append(
-                ReturnRow(
-                    row=r + 1,
-                    number=number,
-                    text=values.get(layout.COL_TEXT, ""),
-                    answer=values.get(layout.COL_ANSWER, ""),
-                    status=values.get(layout.COL_STATUS, "").strip(),
-                    plan=values.get(layout.COL_PLAN, ""),
-                    columns=letters,
-                    role=values.get(layout.COL_ROLE, ""),
-                    figures=figures,
-                    previous=texts[previous]
-                    if previous is not None and previous < len(texts)
-                    else "",
-                    previous_cell=_ref(r, previous) if previous is not None else "",
-                )
-            )
-        strays += [
-            Stray(sheet.name, f"单元格 {_ref(r, c)}", t, r + 1)
-            for c, t in enumerate(texts)
-            if c not in mapped and t and not t.isspace()
-        ]
-    strays += [
-        Stray(sheet.name, f"单元格 {_ref(r, c)}", value_text(v), r + 1) for r, c, v in sheet.beyond
-    ]
-    return rows, strays
-
-
-def _above_header(sheet: _Sheet, header: int) -> list[Stray]:
-    """Cells above the header that are not the annex mark, a title, or the 填报人 line."""
-    out = []
-    for r, row in enumerate(sheet.grid[:header]):
-        texts = [value_text(v).strip() for v in row]
-        if r < layout.ROW_TITLE and sum(1 for t in texts if t) == 1:
-            continue  # the template's 附件2 and title rows, whatever they were changed to
-        after_label = False  # the cell after a bare 填报人 label holds its value
-        for c, text in enumerate(texts):
-            if not text:
-                continue
-            norm = layout.normalise_space(text)
-            known = (
-                after_label
-                or norm.startswith(layout.LABEL_UNIT)
-                or _filler_label(norm) is not None
-                or _ANNEX.fullmatch(norm)
-                or layout.parse_title(text)
-                or "工作目标完成情况" in norm
-            )
-            after_label = norm.rstrip("：:") in _BARE_LABELS
-            if not known:
-                out.append(Stray(sheet.name, f"单元格 {_ref(r, c)}", value_text(row[c]), r + 1))
-    return out
-
-
-def _sheet_content(sheet: _Sheet) -> list[Stray]:
-    cells = [
-        (r, c, v)
-        for r, row in enumerate(sheet.grid)
-        for c, v in enumerate(row)
-        if value_text(v).strip()
-    ]
-    cells += sheet.beyond
-    return [Stray(sheet.name, f"单元格 {_ref(r, c)}", value_text(v)) for r, c, v in cells]
-
-
-def _filler(sheet: _Sheet, header: int) -> dict[str, str]:
-    """Values right of the 填报人 / 审核人 (负责人) / 联系电话 / 填报日期 labels above the header,
-    or after "：" in the label's own cell; keyed by layout.FILLER_LABELS."""
-    out: dict[str, str] = {}
-    for row in sheet.grid[:header]:
-        texts = [value_text(v).strip() for v in row]
-        for c, text in enumerate(texts):
-            norm = layout.normalise_space(text)
-            written = _filler_label(norm)
-            if written is None:
-                continue
-            label = layout.LABEL_ALIASES.get(written, written)
-            if label in out:
-                continue
-            rest = norm[len(written) :]
-            if rest.strip("：:"):  # "填报人：张三" in one cell
-                out[label] = re.split(r"[：:]", text, maxsplit=1)[-1].strip()
-                continue
-            for value in texts[c + 1 :]:
-                if layout.normalise_space(value).rstrip("：:") in _BARE_LABELS:
-                    break
-                if value:
-                    out[label] = value
-                    break
-    return out
-
-
-_BARE_LABELS = frozenset((*layout.FILLER_LABELS, *layout.LABEL_ALIASES, layout.LABEL_UNIT))
-
-
-def _filler_label(norm: str) -> str | None:
-    """The filler label (as written: 负责人 too) that ``norm`` starts with, if any."""
-    for label in (*layout.FILLER_LABELS, *layout.LABEL_ALIASES):
-        if norm.startswith(label):
-            return label
-    return None
-
-
-# --- Identity ------------------------------------------------------------------------------
-@dataclass
-class _Identity:
-    values: dict[str, Any]
-    version: str
-    fingerprints: tuple[tuple[str, str], ...]
-    conflicts: list[str]
-    rows: tuple[tuple[str, int], ...] = ()  # (task number, its row in the template)
-
-
-_FIELD_NAMES = {"division": "处室", "year": "年度", "quarter": "季度"}
-
-
-def _show(field: str, value: Any) -> str:
-    return f"第{quarter_name(value)}季度" if field == "quarter" else str(value)
-
-
-def _parse_year(text: str) -> int | None:
-    m = re.fullmatch(r"(\d{4})(?:年|\.0+)?", layout.normalise_space(text))
-    return int(m.group(1)) if m else None
-
-
-def _parse_quarter(text: str) -> int | None:
-    norm = layout.normalise_space(text)
-    m = re.fullmatch(r"第?([一二三四1-4])(?:季度)?(?:\.0+)?", norm)
-    return layout.parse_quarter(m.group(1)) if m else None
-
-
-def _division_or_none(text: str) -> str | None:
-    name = layout.normalise_division(text)
-    return name if name and "XXX" not in name.upper() else None
-
-
-def _identity_values(raw: dict[str, str]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if (year := _parse_year(raw.get("year", ""))) is not None:
-        out["year"] = year
-    if (quarter := _parse_quarter(raw.get("quarter", ""))) is not None:
-        out["quarter"] = quarter
-    if division := _division_or_none(raw.get("division", "")):
-        out["division"] = division
-    return out
-
-
-def _identity(sheets: list[_Sheet], props: dict[str, str], notes: list[str]) -> _Identity:
-    keys = {
-        layout.ID_VERSION: "version",
-        layout.ID_YEAR: "year",
-        layout.ID_QUARTER: "quarter",
-        layout.ID_DIVISION: "division",
-    }
-    from_sheet: dict[str, str] = {}
-    prints: list[tuple[str, str]] = []
-    rows: list[tuple[str, int]] = []
-    sheet = next((s for s in sheets if s.name == layout.IDENTITY_SHEET), None)
-    if sheet is not None:
-        in_table = False
-        for row in sheet.grid:
-            a, b, c = [value_text(v).strip() for v in row[:3]] + [""] * (3 - len(row[:3]))
-            if in_table:
-                if a:
-                    prints.append((a, c))
-                    if b.isdigit():
-                        rows.append((a, int(b)))
-                continue
-            if tuple(layout.normalise_space(x) for x in (a, b, c)) == layout.ID_TABLE_HEADER:
-                in_table = True
-            elif (key := keys.get(layout.normalise_space(a))) and key not in from_sheet:
-                from_sheet[key] = b
-    from_props = {
-        "version": props.get(layout.PROP_VERSION, "").strip(),
-        "year": props.get(layout.PROP_YEAR, ""),
-        "quarter": props.get(layout.PROP_QUARTER, ""),
-        "division": props.get(layout.PROP_DIVISION, ""),
-    }
-    sheet_vals, prop_vals = _identity_values(from_sheet), _identity_values(from_props)
-    conflicts = []
-    for name in ("division", "year", "quarter"):
-        if name in sheet_vals and name in prop_vals and sheet_vals[name] != prop_vals[name]:
-            conflicts.append(
-                f"文档属性中的{_FIELD_NAMES[name]}为“{_show(name, prop_vals[name])}”，"
-                f"模板标识工作表为“{_show(name, sheet_vals[name])}”，以模板标识工作表为准"
-            )
-    version = from_sheet.get("version", "").strip() or from_props["version"]
-    if version and version not in layout.KNOWN_VERSIONS:
-        notes.append(f"模板版本为 {version}，当前版本为 {layout.TEMPLATE_VERSION}")
-    return _Identity({**prop_vals, **sheet_vals}, version, tuple(prints), conflicts, tuple(rows))
-
-
+# --- Identity: the file name, and the three sources weighed --------------------------------
 _DIVISION_LIKE = re.compile(
     r"[\u4e00-\u9fff]{1,30}(?:处|室|中心|站|院|所|馆|会|队|办|科|局|部|组|园|校|庭)(?:（[^（）]*）)?"
 )
@@ -791,7 +343,7 @@ _FILE_NAME_WORDS = re.compile(
 
 
 def _resolve(
-    ident: _Identity, title: dict[str, Any], file_name: dict[str, Any]
+    ident: Identity, title: dict[str, Any], file_name: dict[str, Any]
 ) -> tuple[dict[str, Any], str, list[str]]:
     sources = [(BY_IDENTITY, ident.values), (BY_TITLE, title), (BY_FILE_NAME, file_name)]
     chosen: dict[str, Any] = {}
@@ -807,7 +359,7 @@ def _resolve(
             elif value != chosen[name] and name != "division":  # merge judges the division
                 where = f"{by}中的" if by != BY_IDENTITY else by
                 conflicts.append(
-                    f"{where}{_FIELD_NAMES[name]}为“{_show(name, value)}”，{chosen_by[name]}为"
-                    f"“{_show(name, chosen[name])}”，以{chosen_by[name]}为准"
+                    f"{where}{FIELD_NAMES[name]}为“{shown_value(name, value)}”，{chosen_by[name]}为"
+                    f"“{shown_value(name, chosen[name])}”，以{chosen_by[name]}为准"
                 )
     return chosen, chosen_by.get("division", ""), conflicts

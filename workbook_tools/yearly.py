@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .archive import Archive, ArchiveRow, rows_from_summary
-from .merge import summarise
 from .model import (
     ROLE_LEAD,
     Answer,
@@ -29,6 +28,7 @@ from .model import (
     Task,
     quarter_name,
 )
+from .summarise import summarise
 from .targets import BUCKETS, _amount, _pct, task_progress
 
 __all__ = [
@@ -171,7 +171,7 @@ def figure_lines(task: Task, progress) -> str:
 
 def year_rows(master: Master, history: Iterable[ArchiveRow]) -> list[YearRow]:
     """One row per task of ``master``: each quarter's status and figures as recorded."""
-    from .merge import worst_status
+    from .statuses import worst_status
 
     by_quarter: dict[int, dict[str, list[ArchiveRow]]] = {}
     for row in history:
