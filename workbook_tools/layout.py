@@ -1,4 +1,5 @@
-"""The Annex 2 contract shared by the writer (template.py) and the reader (returns.py).
+"""The Annex 2 contract shared by the writer (template.py) and the reader (returns.py and
+task_table.py).
 
 Everything `merge` relies on to recognise a returned file lives here, so that the two sides
 cannot drift apart.

@@ -1,7 +1,8 @@
 """Plain data passed between the stages. No I/O here.
 
 master.py -> Master; template.py reads Master; returns.py -> ReturnFile;
-merge.py (Master + ReturnFiles) -> Summary; summary.py writes Summary.
+merge.py (Master + ReturnFiles; validate.py checks each, summarise.py totals) -> Summary;
+summary.py writes Summary.
 """
 
 from __future__ import annotations
