@@ -12,7 +12,7 @@ import pytest
 from conftest import POOL_OK
 
 from workbook_tools import inbox as inbox_module
-from workbook_tools import report, template_files, workers
+from workbook_tools import report, report_text, template_files, workers
 from workbook_tools.errors import OutputError
 from workbook_tools.inbox import KILLED_READER, Collected, Rejected, collect, read_inbox_file
 from workbook_tools.merge import merge
@@ -206,7 +206,7 @@ def test_a_large_draft_written_in_a_worker_is_the_draft_written_here(tmp_path):
     )
     master = Master("m.xlsx", "Sheet1", "2022年方案", 2022, tasks)
     summary = merge(master, Collected((), (), ()), 2022, 1)
-    assert len(report.compose(summary).table) >= report.BESIDE_MIN_ROWS
+    assert len(report_text.compose(summary).table) >= report.BESIDE_MIN_ROWS
     drafting = report.start_report(summary, tmp_path / "beside.docx")
     here = report.write_report(summary, tmp_path / "here.docx")
     assert drafting().read_bytes() == here.read_bytes()

@@ -28,7 +28,8 @@ from workbook_tools.model import (
     TaskSummary,
 )
 from workbook_tools.overview import WORST_FIRST, overview, percent, task_state
-from workbook_tools.report import LISTED_TASKS, compose, report_name, write_report
+from workbook_tools.report import report_name, write_report
+from workbook_tools.report_text import LISTED_TASKS, compose
 
 STATES = (*STATUSES, "未填写", "未报送")
 

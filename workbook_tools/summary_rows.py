@@ -3,7 +3,8 @@ each answer up to SUMMARY_EXCERPT characters) and 明细 (one row per answer, wh
 vocabulary and order they share with the other sheets.
 
 Plain values only: each row is its cell values and the look it asks for (a fill, and the
-properties some columns add); summary.py turns looks into formats and writes the workbook.
+properties some columns add); summary_book.py turns looks into formats and summary.py writes
+the workbook.
 Every piece of user text goes through :func:`cells.cell_text`.
 """
 
@@ -76,8 +77,8 @@ NOT_SUBMITTED = overview.NOT_SUBMITTED
 NOT_FILLED = overview.NOT_FILLED
 STATUS_LABELS = overview.STATE_LABELS
 
-# Light fills for the rows of each status (the charts' stronger colours are in summary.py), and
-# the look of a task's 问题标记 when it has an error.
+# Light fills for the rows of each status (the charts' stronger colours are in
+# summary_overview.py), and the look of a task's 问题标记 when it has an error.
 STATUS_FILLS = {
     "已完成": "#E2EFDA",
     "按序时推进": "#DDEBF7",
