@@ -55,7 +55,7 @@ from workbook_tools.model import FLAG_TYPES, SUMMARY_SHEETS
 from workbook_tools.report import report_name
 from workbook_tools.returns import MACRO_NOTE
 from workbook_tools.summarise import to_json
-from workbook_tools.summary import DETAIL_TRUNCATION_MARKER
+from workbook_tools.summary_rows import DETAIL_TRUNCATION_MARKER
 from workbook_tools.template_files import write_templates
 
 REPO = Path(__file__).resolve().parent.parent

@@ -36,12 +36,14 @@ from workbook_tools.model import (
     Task,
     TaskSummary,
 )
-from workbook_tools.summary import DETAIL_TRUNCATION_MARKER, TRUNCATION_MARKER, write_summary
+from workbook_tools.summary import write_summary
 from workbook_tools.summary_rows import (
+    DETAIL_TRUNCATION_MARKER,
     SUMMARY_EXCERPT,
     SUMMARY_EXCERPT_MIN,
     SUMMARY_LINES,
     TASK_COLS,
+    TRUNCATION_MARKER,
 )
 
 TASK_WIDTH = {c.header: c.width for c in TASK_COLS}

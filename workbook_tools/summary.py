@@ -21,7 +21,7 @@ import xlsxwriter
 from xlsxwriter.exceptions import XlsxFileError
 
 from . import summary_year
-from .cells import CELL_LIMIT, cell_text, clean_text, fit_cell, row_height
+from .cells import cell_text, fit_cell, row_height
 from .files import write_atomically
 from .model import (
     SEVERITY_ERROR,
@@ -46,19 +46,15 @@ from .summary_overview import write_overview
 from .summary_rows import (
     DETAIL_COLS,
     DETAIL_TRUNCATION_MARKER,
-    NOT_FILLED,
     NOT_SUBMITTED,
     STATUS_FILLS,
-    STATUS_LABELS,
     TASK_COLS,
-    TRUNCATION_MARKER,
     Column,
     DataRow,
     detail_rows,
     flag_kinds,
     ordered_flags,
     task_rows,
-    task_status_label,
 )
 
 WORKBOOK_OPTIONS = {
@@ -318,16 +314,4 @@ def write_summary(summary: Summary, path: Path, ov: Overview | None = None, hist
     )
 
 
-__all__ = [
-    "CELL_LIMIT",
-    "DETAIL_TRUNCATION_MARKER",
-    "NOT_FILLED",
-    "NOT_SUBMITTED",
-    "STATUS_LABELS",
-    "TRUNCATION_MARKER",
-    "clean_text",
-    "fit_cell",
-    "ordered_flags",
-    "task_status_label",
-    "write_summary",
-]
+__all__ = ["write_summary"]
