@@ -624,7 +624,7 @@ def main(argv: list[str] | None = None) -> int:
         load_before = os.getloadavg()[0]
         print(f"workbook-tools benchmark: {tasks} tasks, {divisions} divisions, in {work}")
         print(f"{os.cpu_count()} CPUs, load average {load_before:.2f} before the run")
-        from workbook_tools.master import MAX_ROWS
+        from workbook_tools.master_file import MAX_ROWS
 
         if tasks > MAX_ROWS - 4:  # 附件1, title, header and footnote rows
             raise SystemExit(

@@ -16,12 +16,9 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from workbook_tools.errors import MasterLayoutError
-from workbook_tools.master import (
-    parse_category_note,
-    parse_city_units,
-    read_master,
-    split_divisions,
-)
+from workbook_tools.master import read_master
+from workbook_tools.master_categories import parse_category_note
+from workbook_tools.master_divisions import parse_city_units, split_divisions
 from workbook_tools.model import CATEGORY_LIVELIHOOD as LIVE
 from workbook_tools.model import CATEGORY_REPORT as REPORT
 
@@ -593,7 +590,7 @@ def test_a_master_longer_than_the_cap_is_refused_not_cut(tmp_path):
     """Rows past the read cap are refused, not dropped silently with the footnote."""
     import xlsxwriter
 
-    from workbook_tools.master import MAX_ROWS
+    from workbook_tools.master_file import MAX_ROWS
 
     path = tmp_path / "长表.xlsx"
     wb = xlsxwriter.Workbook(str(path))
@@ -655,12 +652,12 @@ STRUCTURED_UNIT_TEXT = st.tuples(
 @example("说明(责任单位:乙、丙)")
 @example("﹙配合单位：丁﹚")
 def test_city_units_need_only_the_normalised_tail(text):
-    from workbook_tools import master
+    from workbook_tools import master_divisions
 
-    fast = master.parse_city_units(text)
-    original = master._normalise_tail
+    fast = master_divisions.parse_city_units(text)
+    original = master_divisions._normalise_tail
     try:
-        master._normalise_tail = lambda t: unicodedata.normalize("NFKC", t)
-        assert master.parse_city_units(text) == fast
+        master_divisions._normalise_tail = lambda t: unicodedata.normalize("NFKC", t)
+        assert master_divisions.parse_city_units(text) == fast
     finally:
-        master._normalise_tail = original
+        master_divisions._normalise_tail = original

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from workbook_tools import limits, master
+from workbook_tools import limits, master_file
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
@@ -45,7 +45,7 @@ def test_readme_limits_are_the_code_constants():
         "读取行数": [limits.MAX_ROWS],
         "读取列数": [limits.MAX_COLS],
         "单个工作表的内容范围": [limits.MAX_SHEET_CELLS],
-        "分解方案行数": [master.MAX_ROWS],
+        "分解方案行数": [master_file.MAX_ROWS],
     }
     assert set(rows) == set(expected)  # every row of the table is checked here
     for name, numbers in expected.items():
