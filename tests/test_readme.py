@@ -1,4 +1,4 @@
-"""The README's limits table states the limits the code enforces."""
+"""The README states what the code does: its limits, its quotes, its layout."""
 
 from __future__ import annotations
 
@@ -65,3 +65,15 @@ def test_readme_says_how_much_of_an_answer_the_tasks_sheet_quotes():
     text = README.read_text(encoding="utf-8")
     assert f"最多引用约 {SUMMARY_EXCERPT} 字，更长的截取前 {SUMMARY_EXCERPT} 字" in text
     assert f"最少 {SUMMARY_EXCERPT_MIN} 字），\n使每格不超过 {SUMMARY_LINES} 行" in text
+
+
+def test_readme_layout_names_every_module():
+    """The layout table names each module of the package, and no module that is gone."""
+    text = README.read_text(encoding="utf-8")
+    table = text[text.index("Layout: `workbook_tools/`") :]
+    table = table[: table.index("Workbooks are written through")]
+    package = README.parent / "workbook_tools"
+    modules = {p.name for p in package.glob("*.py")} - {"__init__.py", "__main__.py"}
+    named = set(re.findall(r"`(\w+\.py)`", table))
+    assert modules - named == set(), "modules the README layout does not name"
+    assert named - modules == set(), "modules the README layout names that do not exist"
