@@ -1136,6 +1136,36 @@ def test_row_inserted(kit, tmp_path):
     ]
 
 
+@pytest.mark.parametrize(
+    "typed, quoted",
+    [
+        ("填报单位：社会救助处（代填）", "社会救助处（代填）"),  # typed over the locked cell
+        ("填报单位（盖章）：养老服务处", None),  # the same division, as many forms print it
+        ("填报单位：养老服务处（盖章）", None),
+    ],
+)
+def test_unit_typed_over_is_quoted(kit, tmp_path, typed, quoted):
+    """填报单位 is written by split and locked; another unit typed there is quoted, never lost."""
+
+    def edit(wb):
+        wb[layout.DATA_SHEET].cell(layout.ROW_UNIT, 1).value = typed
+
+    name = std_name(YL)
+    o = run_merge(kit, tmp_path, make_inbox(kit, tmp_path, {name: edited(kit, YL, edit)}))
+    accepted(o, name, YL)
+    assert o.answers(YL) == YL_ANSWERS
+    expected = []
+    if quoted:
+        expected.append(
+            (
+                "内容未读入",
+                WARNING,
+                f"表格上方的填报单位为“{quoted}”，与{YL}不一致，未读入；请核实（{name}，工作表 完成情况）",
+            )
+        )
+    assert [(f["type"], f["severity"], f["detail"]) for f in o.flags(name)] == expected
+
+
 def test_row_deleted(kit, tmp_path):
     def edit(wb):
         wb[layout.DATA_SHEET].delete_rows(layout.ROW_FIRST_TASK + 2)  # task 7

@@ -202,6 +202,7 @@ def test_identity_from_sheet_and_properties(tmp_path):
         ("1", layout.fingerprint(ROWS[0][1])),
         ("7", layout.fingerprint(ROWS[1][1])),
     )
+    assert r.unit == DIVISION
     assert (r.filled_by, r.reviewer, r.phone, r.fill_date) == (
         "张三",
         "李四",

@@ -300,6 +300,7 @@ class ReturnFile:
     conflicts: tuple[str, ...] = ()  # e.g. "文件名为养老服务处，模板标识为社会救助处"
     extra: tuple[str, ...] = ()  # content outside the task table, described with its cell
     notes: tuple[str, ...] = ()  # non-fatal things seen while reading (macros, external links…)
+    unit: str = ""  # 填报单位 as the file says it (split writes the division's name)
     filled_by: str = ""
     reviewer: str = ""  # 审核人 (or 负责人)
     phone: str = ""

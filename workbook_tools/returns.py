@@ -295,6 +295,7 @@ def _interpret(
         conflicts=tuple(ident.conflicts + conflicts),
         extra=tuple(extra),
         notes=tuple(dict.fromkeys(notes)),
+        unit=filler.get(layout.LABEL_UNIT, ""),
         filled_by=filler.get(layout.LABEL_FILLED_BY, ""),
         reviewer=filler.get(layout.LABEL_REVIEWER, ""),
         phone=filler.get(layout.LABEL_PHONE, ""),

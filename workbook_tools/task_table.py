@@ -173,7 +173,6 @@ def _above_header(sheet: Sheet, header: int) -> list[Stray]:
             norm = layout.normalise_space(text)
             known = (
                 after_label
-                or norm.startswith(layout.LABEL_UNIT)
                 or _filler_label(norm) is not None
                 or _ANNEX.fullmatch(norm)
                 or layout.parse_title(text)
@@ -198,8 +197,9 @@ def sheet_content(sheet: Sheet) -> list[Stray]:
 
 
 def filler_values(sheet: Sheet, header: int) -> dict[str, str]:
-    """Values right of the 填报人 / 审核人 (负责人) / 联系电话 / 填报日期 labels above the header,
-    or after "：" in the label's own cell; keyed by layout.FILLER_LABELS."""
+    """Values right of the 填报单位 / 填报人 / 审核人 (负责人) / 联系电话 / 填报日期 labels above
+    the header, or after "：" in the label's own cell; keyed by layout.LABEL_UNIT and
+    layout.FILLER_LABELS."""
     out: dict[str, str] = {}
     for row in sheet.grid[:header]:
         texts = [value_text(v).strip() for v in row]
@@ -228,8 +228,9 @@ _BARE_LABELS = frozenset((*layout.FILLER_LABELS, *layout.LABEL_ALIASES, layout.L
 
 
 def _filler_label(norm: str) -> str | None:
-    """The filler label (as written: 负责人 too) that ``norm`` starts with, if any."""
-    for label in (*layout.FILLER_LABELS, *layout.LABEL_ALIASES):
+    """The label above the table (填报单位, or a filler label as written: 负责人 too) that
+    ``norm`` starts with, if any."""
+    for label in (layout.LABEL_UNIT, *layout.FILLER_LABELS, *layout.LABEL_ALIASES):
         if norm.startswith(label):
             return label
     return None

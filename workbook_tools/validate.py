@@ -214,6 +214,17 @@ def check_part(
             report_stray(ret, stray, task, flag)
         for item in ret.extra:
             flag("多余内容", f"事项表以外的内容：{item}（{ret.source}）")
+        unit = normalise_space(ret.unit)
+        for stamp in ("(盖章)", "盖章"):  # 填报单位（盖章）：… as many forms print it
+            unit = unit.removesuffix(stamp)
+        if unit and unit != normalise_space(division):
+            # Split writes the division there and locks it: a different unit was typed over it
+            # (or the template came from another division). Quoted, so it is never lost.
+            flag(
+                "内容未读入",
+                f"表格上方的填报单位为“{ret.unit}”，与{division}不一致，未读入；请核实"
+                f"（{ret.source}，工作表 {part.sheet}）",
+            )
     return Checked(tuple(answers), tuple(flags), len(tasks))
 
 
