@@ -54,7 +54,7 @@ def clean_text(s: str) -> tuple[str, bool]:
 
 def utf16_len(text: str) -> int:
     """Length as Excel counts it: characters outside the BMP count twice."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def truncation_marker(where: str) -> str:
@@ -68,13 +68,11 @@ def fit_cell(text: str, marker: str, limit: int = CELL_LIMIT) -> tuple[str, bool
     returned whole, so cutting never makes a text longer. A cut falls between characters."""
     if len(text) <= limit // 2 or utf16_len(text) <= limit:
         return text, False
-    budget = limit - utf16_len(marker)
-    used = 0
-    for i, ch in enumerate(text):
-        used += 2 if ord(ch) > 0xFFFF else 1
-        if used > budget:
-            return text[:i] + marker, True
-    return text, False  # unreachable: the text was over the limit
+    budget = max(0, limit - utf16_len(marker))
+    units = text.encode("utf-16-le", "surrogatepass")[: 2 * budget]
+    if units and 0xD8 <= units[-1] <= 0xDB:  # the first half of a pair: not split, left out
+        units = units[:-2]
+    return units.decode("utf-16-le", "surrogatepass") + marker, True
 
 
 def value_text(value: object) -> str:
