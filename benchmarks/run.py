@@ -380,10 +380,13 @@ def fill_fast(src: Path, dst: Path, division: str, seed: int) -> int:
     Returns the number of task rows filled. Equivalent to demo.fill_template for what merge reads
     (checked by --quick), and much cheaper: it edits XML instead of loading the workbook.
     """
+    from xlsxwriter.utility import xl_rowcol_to_cell
+
     from workbook_tools import layout
 
     filler_cells = {  # the cell right of each label above the table, e.g. "B4": "填报人"
-        f"{'ABCDEFGH'[col + 1]}{row}": label for label, (row, col) in layout.FILLER_CELLS.items()
+        xl_rowcol_to_cell(row - 1, col + 1): label
+        for label, (row, col) in layout.FILLER_CELLS.items()
     }
     with zipfile.ZipFile(src) as zin:
         parts = {i.filename: zin.read(i) for i in zin.infolist()}

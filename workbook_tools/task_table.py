@@ -224,13 +224,14 @@ def filler_values(sheet: Sheet, header: int) -> dict[str, str]:
     return out
 
 
-_BARE_LABELS = frozenset((*layout.FILLER_LABELS, *layout.LABEL_ALIASES, layout.LABEL_UNIT))
+#: The labels above the table as they may be written: 填报单位, the filler labels, 负责人.
+_LABELS = (layout.LABEL_UNIT, *layout.FILLER_LABELS, *layout.LABEL_ALIASES)
+_BARE_LABELS = frozenset(_LABELS)
 
 
 def _filler_label(norm: str) -> str | None:
-    """The label above the table (填报单位, or a filler label as written: 负责人 too) that
-    ``norm`` starts with, if any."""
-    for label in (layout.LABEL_UNIT, *layout.FILLER_LABELS, *layout.LABEL_ALIASES):
+    """The label of _LABELS that ``norm`` starts with, if any."""
+    for label in _LABELS:
         if norm.startswith(label):
             return label
     return None
