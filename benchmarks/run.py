@@ -180,6 +180,37 @@ def work_pandas_merge(job: dict, clock: Clock) -> None:
     clock.extra.update(files=len(files), rows=len(merged))
 
 
+def work_summary_floor(job: dict, clock: Clock) -> None:
+    """A lower bound for any merge that writes our summary through xlsxwriter's public API:
+    the finished summary's cells (read back before the clock starts) written again, with one
+    format, no row heights, no reading of returns, no merging, no draft."""
+    import xlsxwriter
+    from python_calamine import CalamineWorkbook
+
+    book = CalamineWorkbook.from_path(job["summary"])
+    sheets = [(name, book.get_sheet_by_name(name).to_python()) for name in book.sheet_names]
+    clock.start()
+    options = {"in_memory": True, "strings_to_numbers": False, "strings_to_formulas": False}
+    workbook = xlsxwriter.Workbook(job["out"], {**options, "strings_to_urls": False})
+    cell = workbook.add_format({"text_wrap": True, "border": 1, "valign": "vcenter"})
+    cells = 0
+    for name, rows in sheets:
+        ws = workbook.add_worksheet(name)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if isinstance(value, str) and value:
+                    ws.write_string(r, c, value, cell)
+                elif isinstance(value, int | float) and not isinstance(value, bool):
+                    ws.write_number(r, c, value, cell)
+                else:
+                    continue
+                cells += 1
+    clock.lap("write")
+    workbook.close()
+    clock.lap("close")
+    clock.extra.update(cells=cells)
+
+
 CALAMINE = ("calamine", "xlsxwriter")  # the peer: pandas' fastest plain engines
 OPENPYXL = ("openpyxl", "openpyxl")
 
@@ -188,6 +219,7 @@ WORKERS = {
     "ours-merge": work_ours_merge,
     "pandas-split": work_pandas_split,
     "pandas-merge": work_pandas_merge,
+    "summary-floor": work_summary_floor,
 }
 
 
@@ -706,6 +738,10 @@ def main(argv: list[str] | None = None) -> int:
         if one_cpu:
             merge_turns.append(("ours-merge 1 CPU", [*one_cpu, *merge_cli, str(work / "s1.xlsx")]))
         runs += run_turns(merge_turns, work, args.repeat)
+        floor_job = {"summary": str(work / "summary.xlsx"), "out": str(work / "floor.xlsx")}
+        runs += run_turns(
+            [("summary floor", {**floor_job, "worker": "summary-floor"})], work, args.repeat
+        )
 
         help_m = timed_best(
             "help-m", [sys.executable, "-m", "workbook_tools", "--help"], work, help_runs
@@ -747,6 +783,15 @@ def main(argv: list[str] | None = None) -> int:
         for name, measured, goal, ok in checks:
             print(f"{name:<34}{measured:<40}{goal:<11}{verdict(ok)}")
         print()
+        floor = by["summary floor"]
+        allowed = by["pandas-merge"].process_wall / MERGE_SPEEDUP
+        print(
+            f"  summary floor: writing the summary's {floor.extra['cells']:,} cells again with "
+            f"xlsxwriter, nothing else, takes {floor.wall:.2f} s of work, "
+            f"{floor.process_wall:.2f} s as a whole process;\n"
+            f"  the merge target allows the whole merge command {allowed:.2f} s "
+            f"(pandas-merge / {MERGE_SPEEDUP:g})"
+        )
         for ours, theirs in (
             ("ours-split", "pandas-split openpyxl"),
             ("ours-merge", "pandas-merge openpyxl"),
