@@ -180,8 +180,8 @@ def _rows_grow_with_text(xlsx: bytes, rows: Sequence[int]) -> bytes:
             data = src.read(info)
             if info.filename == _DATA_PART:
                 data = _ROW_TAG.sub(unmark, data)
-            # Deflated again at the fastest level: a template is a small email attachment,
-            # and this copy is a fifth of the time split spends on one (benchmarks/README.md).
+            # Deflated again at the fastest level: every template pays for this copy, and a
+            # few kilobytes more on a small email attachment cost nobody anything.
             dst.writestr(info, data, compresslevel=1)
     assert changed == len(wanted), "xlsxwriter wrote the task rows in an unexpected form"
     return out.getvalue()
