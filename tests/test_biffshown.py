@@ -33,12 +33,29 @@ ROWS = (
     ),
     ("3", (0.425, "0.0%"), "滞后", (1234567.891, "#,##0.00")),
     ("4", (3.5, "General"), "已完成", (123456789, "#,##0")),
+    # Halves as Excel rounds them (away from zero), a 12-hour clock, names of months and days.
+    ("5", (0.125, "0%"), "已完成", (1234.5, "#,##0")),
+    (
+        "6",
+        (dt.datetime(2022, 3, 31, 15, 30), "h:mm AM/PM"),
+        "已完成",
+        (dt.datetime(2022, 3, 31), 'yyyy"年"m"月"d"日" aaaa'),
+    ),
+    (
+        "7",
+        (dt.datetime(2022, 3, 31), "mmmm d, yyyy"),
+        "已完成",
+        (dt.datetime(2022, 3, 31), "d-mmm-yy"),
+    ),
 )
 SHOWN = [
     ("85%", "50%", "12,000"),
     ("2022年4月8日", "按序时推进", "2022/3/31"),
     ("42.5%", "滞后", "1,234,567.89"),
     ("3.5", "已完成", "123,456,789"),
+    ("13%", "已完成", "1,235"),
+    ("3:30 PM", "已完成", "2022年3月31日 星期四"),
+    ("March 31, 2022", "已完成", "31-Mar-22"),
 ]
 
 
@@ -226,3 +243,20 @@ def test_random_damage_never_raises(lo_xls, data):
         pos = data.draw(st.integers(0, len(stream) - 1))
         stream[pos] = data.draw(st.integers(0, 255))
     shown_safely(with_stream(original, bytes(stream)))
+
+
+@pytest.mark.parametrize(
+    ("value", "code", "shown"),
+    [
+        (dt.datetime(2022, 3, 31, 15, 30), '上午/下午h"时"mm"分"', "下午3时30分"),
+        (dt.datetime(2022, 3, 31, 9, 5), "hh:mm A/P", "09:05 A"),
+        (dt.datetime(2022, 3, 31, 0, 5), "h:mm AM/PM", "12:05 AM"),
+        (dt.datetime(2022, 3, 31), "ddd aaa", "Thu 四"),
+        (dt.datetime(2022, 3, 31, 15, 30, 5), 'h"时"mm"分"ss"秒"', "15时30分05秒"),
+        (0.145, "0%", "15%"),  # 14.4999… to 15 digits is 14.5
+        (-2.5, "0", "-3"),
+        (3.0, "0.00", "3.00"),
+    ],
+)
+def test_rendered_as_excel_shows_it(value, code, shown):
+    assert biffshown.render(value, code) == shown

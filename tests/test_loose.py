@@ -16,6 +16,7 @@ import openpyxl
 import pytest
 import xlsxwriter
 from openpyxl.comments import Comment
+from openpyxl.worksheet.hyperlink import Hyperlink
 
 from workbook_tools import loose
 from workbook_tools.loose import LooseText, loose_texts
@@ -316,3 +317,21 @@ def test_xls_bytes_are_never_taken_for_a_path(originals, soffice, tmp_path):
     assert len(read(xls)) == 4
     # olefile takes short bytes for a file name; the bytes of a return must never open a file
     assert loose_texts(str(xls).encode(), "xls") == []
+
+
+def test_links_on_cells_give_their_addresses(soffice, tmp_path):
+    path = tmp_path / "links.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "完成情况"
+    ws["D6"] = "本季度进展详见附件报告"
+    ws["D6"].hyperlink = "https://mz.example.gov.cn/报告.pdf"
+    ws["D7"] = "见第二张表"
+    # Within the workbook: nothing to quote.
+    ws["D7"].hyperlink = Hyperlink(ref="D7", location="Sheet2!A1")
+    wb.create_sheet("Sheet2")
+    wb.save(path)
+    want = [LooseText("完成情况", "单元格 D6 的链接", "链接", "https://mz.example.gov.cn/报告.pdf")]
+    assert read(path) == want
+    assert read(soffice.convert(path, "ods", tmp_path / "ods")) == want
+    assert read(soffice.convert(path, "xlsx", tmp_path / "lo")) == want

@@ -1184,3 +1184,79 @@ def test_member_name_decoding():
     info = zipfile.ZipInfo("养老.xlsx")
     info.flag_bits |= 0x800
     assert member_name(info) == "养老.xlsx"
+
+
+def test_a_deleted_header_row_leaves_the_first_task_read(tmp_path):
+    import openpyxl
+
+    path = build_return(tmp_path / "built.xlsx")
+    wb = openpyxl.load_workbook(path)
+    wb[layout.DATA_SHEET].delete_rows(layout.ROW_HEADER)  # the first task moves up into its row
+    wb.save(tmp_path / "deleted.xlsx")
+    r = read(tmp_path / "deleted.xlsx")
+    assert [(x.row, x.number, x.answer, x.plan) for x in r.rows] == [
+        (layout.ROW_HEADER, "*1", ROWS[0][3], ROWS[0][5]),
+        (layout.ROW_HEADER + 1, "7", ROWS[1][3], ROWS[1][5]),
+    ]
+    assert r.filled_by == "张三"
+
+
+def test_folders_not_read_are_named_and_zip_paths_with_dots_are_read(tmp_path):
+    inbox = tmp_path / "inbox"
+    (inbox / ".草稿").mkdir(parents=True)
+    build_return(inbox / ".草稿" / "养老服务处.xlsx")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (inbox / "链接").symlink_to(elsewhere, target_is_directory=True)
+    data = build_return(tmp_path / "x.xlsx").read_bytes()
+    with zipfile.ZipFile(inbox / "returns.zip", "w") as zf:
+        zf.writestr("./a/养老服务处.xlsx", data)
+        zf.writestr(".报送/社会救助处.xlsx", data)
+        zf.writestr("../儿童福利处.xlsx", data)
+        zf.writestr("__MACOSX/._养老服务处.xlsx", b"\0")
+    got = collect(inbox, processes=0)
+    assert [r.source for r in got.returns] == [
+        "returns.zip/../儿童福利处.xlsx",
+        "returns.zip/.报送/社会救助处.xlsx",
+        "returns.zip/a/养老服务处.xlsx",
+    ]
+    assert [folder for folder, _ in got.unread_folders] == [".草稿", "链接"]
+    assert "隐藏文件夹" in got.unread_folders[0][1] and "链接" in got.unread_folders[1][1]
+
+
+def test_characters_cut_between_xls_records_come_back_whole(tmp_path, soffice):
+    # A long text is stored in an .xls in pieces of about 8 KB; with a four-byte character on
+    # every third position, some piece ends between the two halves of one.
+    answer = "完成率😀𠀀" * 3000
+    rows = (("*1", "推进养老服务体系建设", "牵头", answer, "已完成", "无"),)
+    (tmp_path / "src").mkdir()
+    original = build_return(tmp_path / "src" / "a.xlsx", rows=rows)
+    converted = soffice.convert(original, "xls", tmp_path / "out")
+    book = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(converted.read_bytes()))
+    as_decoded = book.get_sheet_by_name(layout.DATA_SHEET).to_python()[layout.ROW_HEADER][3]
+    assert "\ufffd" in as_decoded  # what python-calamine gives: the case is real
+    assert read(converted).rows[0].answer == answer
+
+
+def test_string_texts_of_what_is_no_xls_is_nothing():
+    from workbook_tools.biffshown import string_texts
+
+    assert string_texts(b"\xd0\xcf\x11\xe0 not an ole file", "完成情况", ["D6"]) == {}
+    assert string_texts(make_ole({"Workbook": b"\x09\x08\x02"}), "完成情况", ["D6"]) == {}
+
+
+def test_a_link_is_quoted_unless_its_cell_shows_the_address(tmp_path):
+    import openpyxl
+
+    rows = (
+        ("*1", "推进养老服务体系建设", "牵头", "https://mz.example.gov.cn/a", "已完成", "无"),
+        ("7", "提升社会救助水平", "配合", "详见附件报告", "滞后", "资金未到位"),
+    )
+    wb = openpyxl.load_workbook(build_return(tmp_path / "built.xlsx", rows=rows))
+    ws = wb[layout.DATA_SHEET]
+    ws["D6"].hyperlink = "https://mz.example.gov.cn/a"  # a typed address, made a link
+    ws["D7"].hyperlink = "https://mz.example.gov.cn/报告.pdf"
+    wb.save(tmp_path / "links.xlsx")
+    r = read(tmp_path / "links.xlsx")
+    links = [(s.place, s.text) for s in r.strays if s.kind == "链接"]
+    assert links == [("单元格 D7 的链接", "https://mz.example.gov.cn/报告.pdf")]

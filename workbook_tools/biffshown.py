@@ -1,4 +1,5 @@
-"""The text a person saw in an .xls cell that holds a number, as shown.py gives it for xlsx.
+"""The text a person saw in an .xls cell that holds a number, as shown.py gives it for xlsx;
+and the text of a cell whose characters python-calamine could not decode (:func:`string_texts`).
 
 python-calamine reads an .xls cell's value (0.85, 12000.0) but not its number format. The format
 is reached through BIFF8 records of the Workbook stream: the globals hold FORMAT records (format
@@ -24,6 +25,7 @@ from .xlsfile import biff_records, biff_short_string, open_ole, workbook_stream
 MAX_RECORDS = 1_000_000
 
 _BOF, _EOF, _FILEPASS, _BOUNDSHEET = 0x0809, 0x000A, 0x002F, 0x0085
+_SST, _CONTINUE, _LABELSST = 0x00FC, 0x003C, 0x00FD
 _FORMAT, _XF = 0x041E, 0x00E0
 _NUMBER, _RK, _MULRK, _FORMULA = 0x0203, 0x027E, 0x00BD, 0x0006
 _BIFF8 = 0x0600
@@ -159,3 +161,114 @@ def _unicode_string(body: bytes, pos: int) -> str:
 
 def _u16(body: bytes, pos: int) -> int:
     return struct.unpack_from("<H", body, pos)[0]
+
+
+def string_texts(data: bytes, sheet: str, refs: list[str]) -> dict[str, str]:
+    """{cell reference: text} for the ``refs`` of ``sheet`` that hold a shared string (LABELSST),
+    decoded whole. A long string is stored in pieces (SST, then CONTINUE records), and a
+    character outside the BMP (an emoji, a rare name such as 𠀀) can be cut between its two
+    UTF-16 halves; python-calamine decodes each piece alone and gives U+FFFD for both halves,
+    so the pieces are joined here before decoding. Anything unreadable gives {}."""
+    try:
+        wanted: dict[int, dict[int, str]] = {}
+        for ref in refs:
+            if m := _REF.fullmatch(ref):
+                wanted.setdefault(int(m[2]) - 1, {})[column_index(m[1])] = ref
+        ole = open_ole(data)
+        if ole is None or not wanted:
+            return {}
+        with ole:
+            stream = workbook_stream(ole)
+        pieces, offset = _sst_pieces(stream, sheet)
+        if not pieces or offset is None:
+            return {}
+        indexes = dict(_shared_string_cells(stream, offset, wanted))
+        strings = _shared_strings(pieces, max(indexes.values(), default=-1) + 1)
+        return {ref: strings[i] for ref, i in indexes.items() if i < len(strings)}
+    except Exception:  # hostile or odd files: keep the values as read
+        return {}
+
+
+def _sst_pieces(stream: bytes, sheet: str) -> tuple[list[bytes], int | None]:
+    """(the SST body and the CONTINUE bodies after it, offset of ``sheet``'s BOF)."""
+    pieces: list[bytes] = []
+    offset = None
+    in_sst = False  # the SST record and the CONTINUE records right after it
+    for pos, rtype, body in biff_records(stream, 0, MAX_RECORDS):
+        if pos == 0 and (rtype != _BOF or len(body) < 2 or _u16(body, 0) != _BIFF8):
+            return [], None
+        if rtype == _FILEPASS:
+            return [], None
+        if rtype == _EOF:
+            break
+        if rtype == _SST:
+            pieces = [body]
+        elif rtype == _CONTINUE and in_sst:
+            pieces.append(body)
+        elif rtype == _BOUNDSHEET and len(body) >= 8 and offset is None:
+            if biff_short_string(body[6:]) == sheet:
+                offset = struct.unpack_from("<I", body)[0]
+        in_sst = rtype in (_SST, _CONTINUE) and bool(pieces)
+    return pieces, offset
+
+
+def _shared_string_cells(stream: bytes, offset: int, wanted: dict[int, dict[int, str]]):
+    """(reference, shared string index) of the wanted LABELSST cells of the sheet at ``offset``."""
+    depth = 0
+    for pos, rtype, body in biff_records(stream, offset, MAX_RECORDS):
+        if rtype == _BOF:
+            depth += 1
+        elif pos == offset:
+            return
+        elif rtype == _EOF:
+            depth -= 1
+            if depth <= 0:
+                return
+        if depth == 1 and rtype == _LABELSST and len(body) >= 10:
+            ref = wanted.get(_u16(body, 0), {}).get(_u16(body, 2))
+            if ref:
+                yield ref, struct.unpack_from("<I", body, 6)[0]
+
+
+def _shared_strings(pieces: list[bytes], count: int) -> list[str]:
+    """The first ``count`` strings of the SST whose record bodies are ``pieces``. Each string's
+    UTF-16 code units are gathered across the pieces (a piece that goes on with a string's
+    characters starts with its own 8-bit/16-bit flag) and decoded once."""
+    strings: list[str] = []
+    k, data = 0, pieces[0]
+    pos = 8  # cstTotal, cstUnique
+    while len(strings) < count:
+        if pos >= len(data):
+            k += 1
+            data, pos = pieces[k], 0  # IndexError on a short table: the caller gives up
+        chars, flags = _u16(data, pos), data[pos + 2]
+        pos += 3
+        runs = _u16(data, pos) if flags & 0x08 else 0
+        pos += 2 if flags & 0x08 else 0
+        extra = struct.unpack_from("<i", data, pos)[0] if flags & 0x04 else 0
+        pos += 4 if flags & 0x04 else 0
+        units = bytearray()
+        wide = flags & 0x01
+        got = 0
+        while True:
+            if wide:
+                n = min((len(data) - pos) // 2, chars - got)
+                units += data[pos : pos + 2 * n]
+                pos += 2 * n
+            else:
+                n = min(len(data) - pos, chars - got)
+                units += data[pos : pos + n].decode("latin-1").encode("utf-16-le")
+                pos += n
+            got += n
+            if got >= chars:
+                break
+            k += 1
+            data = pieces[k]
+            wide, pos = data[0] & 0x01, 1
+        strings.append(units.decode("utf-16-le", "replace"))
+        pos += 4 * runs + max(extra, 0)  # formatting runs and phonetic text, unused
+        while pos > len(data) and k + 1 < len(pieces):  # they may run into the next piece
+            pos -= len(data)
+            k += 1
+            data = pieces[k]
+    return strings

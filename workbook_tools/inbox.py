@@ -60,6 +60,9 @@ class Collected:
     returns: tuple[ReturnFile, ...]
     rejected: tuple[Rejected, ...]
     skipped: tuple[str, ...]
+    #: (folder, why) of the skipped folders that are neither system nor lock folders: returns
+    #: may lie in them, so merge names each.
+    unread_folders: tuple[tuple[str, str], ...] = ()
 
 
 _SYSTEM_NAMES = {
@@ -111,6 +114,7 @@ def collect(
         raise InputError("收件箱文件夹不存在或不是文件夹", file=str(inbox), hint="请检查路径")
     found: list[str] = []
     skipped: list[str] = []
+    unread: list[tuple[str, str]] = []
     rejected: list[Rejected] = []
 
     def walk_error(exc: OSError) -> None:
@@ -121,8 +125,13 @@ def collect(
         keep = []
         for d in dirnames:
             rel = _relative(inbox, os.path.join(dirpath, d))
-            if os.path.islink(os.path.join(dirpath, d)) or is_ignored_name(d):
+            if os.path.islink(os.path.join(dirpath, d)):
                 skipped.append(rel)  # symlinked folders are not followed: no loops, no escapes
+                unread.append((rel, _LINKED_FOLDER))
+            elif is_ignored_name(d):
+                skipped.append(rel)
+                if d.lower() not in _SYSTEM_NAMES:
+                    unread.append((rel, _HIDDEN_FOLDER))
             else:
                 keep.append(d)
         dirnames[:] = sorted(keep)
@@ -146,8 +155,15 @@ def collect(
         skipped += file_skipped
     key = lambda x: x.source  # noqa: E731
     return Collected(
-        tuple(sorted(returns, key=key)), tuple(sorted(rejected, key=key)), tuple(sorted(skipped))
+        tuple(sorted(returns, key=key)),
+        tuple(sorted(rejected, key=key)),
+        tuple(sorted(skipped)),
+        tuple(sorted(unread)),
     )
+
+
+_LINKED_FOLDER = "这是指向其他位置的链接文件夹，其中的文件未读取；如有报送文件，请复制到收件箱中"
+_HIDDEN_FOLDER = "名称以“.”开头的隐藏文件夹，其中的文件未读取；如有报送文件，请移到收件箱中"
 
 
 def read_path(path: Path, source: str | None = None) -> ReturnFile:
@@ -396,6 +412,13 @@ def member_name(info: zipfile.ZipInfo) -> str:
     return name
 
 
+def _member_path(info: zipfile.ZipInfo) -> str:
+    """A member's path as shown: "/" separated, without empty or "." parts."""
+    parts = member_name(info).replace("\\", "/").split("/")
+    kept = [p for p in parts if p not in ("", ".")]
+    return "/".join(kept) + ("/" if parts[-1] == "" and kept else "")
+
+
 def _collect_archive(data: bytes, rel: str, returns: list, rejected: list, skipped: list) -> None:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -406,14 +429,15 @@ def _collect_archive(data: bytes, rel: str, returns: list, rejected: list, skipp
     except (zipfile.BadZipFile, OSError, ValueError, EOFError):
         rejected.append(Rejected(rel, "压缩包已损坏，无法解开；请重新打包后再报送"))
         return
-    members = sorted(
-        ((member_name(i).replace("\\", "/").lstrip("/"), i) for i in infos), key=lambda m: m[0]
-    )
+    members = sorted(((_member_path(i), i) for i in infos), key=lambda m: m[0])
     for name, info in members:
-        if info.is_dir() or name.endswith("/"):
+        if info.is_dir() or not name or name.endswith("/"):
             continue
         source = display_name(f"{rel}/{name}")
-        if any(is_ignored_name(part) for part in name.split("/")):
+        # Nothing is unpacked to disk, so ./ and ../ are only names; folders are skipped only
+        # for what system tools put there (__MACOSX), files as lock and system files.
+        *folders, base = name.split("/")
+        if is_ignored_name(base) or any(f.lower() in _SYSTEM_NAMES for f in folders):
             skipped.append(source)
             continue
         if info.flag_bits & 0x1:

@@ -1,13 +1,16 @@
-"""Text a person typed outside cells in a returned workbook: cell comments and text boxes.
+"""Text a person typed outside cells in a returned workbook: cell comments, text boxes, and the
+addresses of links put on cells (a cell reading 详见附件报告 that opens a web page).
 
 Merge quotes each whole under the flag 内容未读入, with its sheet and place. Sources:
 
 - xlsx/xlsm: legacy comments (``xl/comments*.xml``), threaded comments, and shapes with text in
   drawings, found through the workbook's and each sheet's relationships. The VML copies Excel
-  keeps of comments are ignored, and so is the legacy copy of a threaded comment.
-- ods: ``office:annotation`` in cells, and text in frames and shapes (in cells or ``table:shapes``).
+  keeps of comments are ignored, and so is the legacy copy of a threaded comment. Links to
+  outside the workbook (a sheet's ``hyperlink`` with an external relationship).
+- ods: ``office:annotation`` in cells, text in frames and shapes (in cells or ``table:shapes``),
+  and the address of each ``text:a`` in a cell.
 - xls (BIFF8): the text of OBJ/TXO records; NOTE records give a comment's cell, the drawing's
-  client anchor a text box's. A shape's name is not read there.
+  client anchor a text box's. A shape's name is not read there, nor are links (HLINK records).
 
 The input is hostile: XML is parsed by defusedxml with DTDs refused, each member is read up to
 :data:`MAX_MEMBER` bytes, at most :data:`MAX_TEXTS` texts are listed (then one note of how many
@@ -31,7 +34,7 @@ MAX_MEMBER = 20 << 20
 #: Most texts listed; beyond it, one closing entry says how many more there were.
 MAX_TEXTS = 500
 
-COMMENT, BOX = "批注", "文本框"
+COMMENT, BOX, LINK = "批注", "文本框", "链接"
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ class _Found:
     def result(self) -> list[LooseText]:
         if not self.more:
             return list(self.texts)
-        note = f"另有 {self.more} 处批注或文本框未逐一列出（超过 {MAX_TEXTS} 处），请打开原文件查看"
+        note = f"另有 {self.more} 处批注、文本框或链接未逐一列出（超过 {MAX_TEXTS} 处），请打开原文件查看"
         return [*self.texts, LooseText("", "其余", COMMENT, note)]
 
 
@@ -120,14 +123,19 @@ def _zip_parts(data: bytes):
     zf = zipfile.ZipFile(io.BytesIO(data))
     infos = {info.filename.lower(): info for info in zf.infolist()}
 
-    def part(name: str):
+    def raw(name: str) -> bytes | None:
         info = infos.get(name.lower())
         if info is None or info.file_size > MAX_MEMBER:
             return None
         with zf.open(info) as stream:
-            raw = stream.read(MAX_MEMBER + 1)
-        return None if len(raw) > MAX_MEMBER else safe_et.fromstring(raw, forbid_dtd=True)
+            data = stream.read(MAX_MEMBER + 1)
+        return None if len(data) > MAX_MEMBER else data
 
+    def part(name: str):
+        data = raw(name)
+        return None if data is None else safe_et.fromstring(data, forbid_dtd=True)
+
+    part.raw = raw  # the member's bytes, for a part too large to parse whole
     return part
 
 
@@ -165,6 +173,33 @@ def _ooxml_sheet(part, sheet: str, path: str, found: _Found) -> None:
     for _rid, kind, target in rels:
         if kind in readers:
             _guard(lambda r=readers[kind], t=target: r(part(t), sheet, found, threaded))
+    _guard(_links, part, sheet, path, found)
+
+
+def _links(part, sheet: str, path: str, found: _Found) -> None:
+    """The outside addresses a sheet's cells link to: a sheet's ``hyperlink`` elements come
+    after its cells, so the sheet is streamed, and not parsed at all without one."""
+    raw = part.raw(path)
+    if raw is None or b"hyperlink" not in raw:
+        return
+    folder, base = posixpath.split(path)
+    external = {
+        rel.get("Id", ""): unquote(rel.get("Target", ""))
+        for rel in _iter_local(
+            part(posixpath.join(folder, "_rels", base + ".rels")), "Relationship"
+        )
+        if rel.get("TargetMode") == "External"
+    }
+    for _, el in safe_et.iterparse(io.BytesIO(raw), forbid_dtd=True):
+        name = _local(el.tag)
+        if name == "hyperlink":
+            rid = next((v for k, v in el.attrib.items() if _local(k) == "id"), "")
+            target = external.get(rid, "")
+            # A link within the workbook (location=, or a target "#Sheet2!A1") says nothing new.
+            if target and not target.startswith("#"):
+                found.add(sheet, f"单元格 {el.get('ref', '')} 的链接", LINK, target)
+        elif name in ("c", "row"):
+            el.clear()
 
 
 def _guard(func, *args) -> None:
@@ -251,6 +286,7 @@ _ODF = "urn:oasis:names:tc:opendocument:xmlns:"
 _TABLE, _OFFICE, _TEXT, _DRAW = (
     f"{{{_ODF}{n}:1.0}}" for n in ("table", "office", "text", "drawing")
 )
+_XLINK = "{http://www.w3.org/1999/xlink}"
 _ROW_GROUPS = {_TABLE + n for n in ("table-header-rows", "table-rows", "table-row-group")}
 _CELLS = {_TABLE + "table-cell", _TABLE + "covered-table-cell"}
 
@@ -290,6 +326,10 @@ def _ods_table(table, sheet: str, found: _Found) -> None:
 
 
 def _ods_cell(cell, sheet: str, where: str, found: _Found) -> None:
+    for link in cell.iter(_TEXT + "a"):
+        target = link.get(_XLINK + "href", "")
+        if target and not target.startswith("#"):  # "#Sheet2.A1": within the workbook
+            found.add(sheet, f"单元格 {where} 的链接", LINK, unquote(target))
     for el in cell:
         if el.tag == _OFFICE + "annotation":
             creator = el.find("{http://purl.org/dc/elements/1.1/}creator")

@@ -27,8 +27,11 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Any
 
+from xlsxwriter.utility import xl_cell_to_rowcol
+
 from . import layout
 from .biffshown import shown_texts as xls_shown_texts
+from .cells import value_text
 from .containers import (
     Sniffed,
     custom_properties,
@@ -40,9 +43,15 @@ from .errors import ReturnReadError
 from .farcells import FarCell, without_far_cells, without_rows_past
 from .identity_sheet import FIELD_NAMES, Identity, division_or_none, read_identity, shown_value
 from .limits import MAX_COLS, MAX_FILE_SIZE, MAX_ROWS, UnsafeFile
-from .loose import loose_texts
+from .loose import LINK, LooseText, loose_texts
 from .model import ReturnFile, ReturnTable, Stray
-from .sheets import Sheet, load_sheets, ods_for_calamine, show_numbers_as_typed
+from .sheets import (
+    Sheet,
+    load_sheets,
+    mend_split_characters,
+    ods_for_calamine,
+    show_numbers_as_typed,
+)
 from .task_table import filler_values, sheet_content, task_tables
 from .xlsfile import inspect_xls, ole_has_macros, ole_last_saved
 
@@ -129,11 +138,31 @@ def read_return(
             notes.append(MACRO_NOTE)
     sheets = load_sheets(ods_for_calamine(book) if kind == "ods" else book, source, far)
     ret = _interpret(sheets, props, notes, source, kind, data, modified, mtime)
-    # Comments and text boxes: typed where no answer belongs, quoted whole by merge.
-    loose = [Stray(t.sheet, t.place, t.text, 0, t.kind) for t in loose_texts(data, kind)]
+    # Comments, text boxes and links: typed where no answer belongs, quoted whole by merge.
+    loose = [
+        Stray(t.sheet, t.place, t.text, 0, t.kind)
+        for t in loose_texts(data, kind)
+        if not _shown_in_cell(t, sheets)
+    ]
     if loose:
         ret = dataclasses.replace(ret, strays=ret.strays + tuple(loose))
     return ret
+
+
+_LINKED_CELL = re.compile(r"单元格 ([A-Z]{1,3}[1-9][0-9]{0,6})")
+
+
+def _shown_in_cell(text: LooseText, sheets: Sequence[Sheet]) -> bool:
+    """Whether ``text`` is a link whose address its cell shows already (a web address typed
+    into a cell, which Excel and WPS turn into a link): quoting it again says nothing new."""
+    if text.kind != LINK or not (m := _LINKED_CELL.match(text.place)):
+        return False
+    sheet = next((s for s in sheets if s.name == text.sheet), None)
+    r, c = xl_cell_to_rowcol(m[1])
+    if sheet is None or r >= len(sheet.grid) or c >= len(sheet.grid[r]):
+        return False
+    address = re.sub(r"^(?:https?://|mailto:)", "", text.text.strip(), flags=re.I).rstrip("/")
+    return address.lower() in value_text(sheet.grid[r][c]).lower()
 
 
 def _far_notes(counts: dict[str, int], listed: Sequence[FarCell]) -> list[str]:
@@ -211,6 +240,7 @@ def _interpret(
         show_numbers_as_typed(data, sheets)
     elif kind == "xls":
         show_numbers_as_typed(data, sheets, xls_shown_texts)
+        mend_split_characters(data, sheets)
     ident = read_identity(sheets, props, notes)
     tables = task_tables(sheets, bool(ident.rows))
     if not tables:

@@ -157,6 +157,24 @@ def cell_ref(r: int, c: int) -> str:
     return f"{column_letter(c)}{r + 1}"
 
 
+def mend_split_characters(data: bytes, sheets: list[Sheet]) -> None:
+    """Text cells of an .xls that python-calamine read with U+FFFD in them, decoded again from
+    the file (biffshown.string_texts): a character cut between two records comes back whole."""
+    from .biffshown import string_texts
+
+    for sheet in sheets:
+        refs = [
+            cell_ref(r, c)
+            for r, row in enumerate(sheet.grid)
+            for c, v in enumerate(row)
+            if v.__class__ is str and "\ufffd" in v
+        ]
+        if refs:
+            for ref, text in string_texts(data, sheet.name, refs).items():
+                r, c = xl_cell_to_rowcol(ref)
+                sheet.grid[r][c] = text
+
+
 def show_numbers_as_typed(data: bytes, sheets: list[Sheet], shown=shown_texts) -> None:
     """Numbers and dates in ``sheets`` (past column A, where 序号 stands) replaced by the text
     their number format showed: "85%", not 0.85 (shown.py; biffshown.py for .xls)."""

@@ -14,6 +14,7 @@ import posixpath
 import re
 import zipfile
 from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
 
 from defusedxml.ElementTree import fromstring, iterparse
 
@@ -23,11 +24,20 @@ _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 
 # Excel's built-in formats of these kinds (ECMA-376 18.8.30; 31, 57, 58 as Chinese Excel shows).
 BUILTIN = {
+    1: "0",
+    2: "0.00",
     3: "#,##0",
     4: "#,##0.00",
     9: "0%",
     10: "0.00%",
     14: "yyyy/m/d",
+    15: "d-mmm-yy",
+    16: "d-mmm",
+    17: "mmm-yy",
+    18: "h:mm AM/PM",
+    19: "h:mm:ss AM/PM",
+    20: "h:mm",
+    21: "h:mm:ss",
     22: "yyyy/m/d h:mm",
     31: 'yyyy"年"m"月"d"日"',
     57: 'yyyy"年"m"月"',
@@ -91,7 +101,15 @@ def _cell_styles(zf: zipfile.ZipFile, path: str, refs: set[str]) -> Iterable[tup
 
 _SECTION = re.compile(r'(?:"[^"]*"|\\.|[^;])*')
 _NOISE = re.compile(r"\[[^\]]*\]|_.|\*.")
-_DATE_TOKEN = re.compile(r'"[^"]*"|\\.|yyyy|yy|mm|m|dd|d|hh|h|ss|s|.', re.IGNORECASE)
+_DATE_TOKEN = re.compile(
+    r'"[^"]*"|\\.|AM/PM|A/P|上午/下午|yyyy|yy|m{1,5}|d{1,4}|a{3,4}|hh|h|ss|s|.', re.IGNORECASE
+)
+_MONTHS = (
+    "January February March April May June July August September October November December"
+).split()
+_DAYS = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+_CHINESE_DAYS = "一二三四五六日"
+_PART = re.compile(r"y+|m+|d+|h+|s+", re.IGNORECASE)
 
 
 def render(value: object, code: str) -> str | None:
@@ -111,12 +129,19 @@ def render(value: object, code: str) -> str | None:
             return None
     decimals = len(m[1]) if (m := re.search(r"\.([0#?]+)", bare)) else 0
     if "%" in bare:
-        return f"{value * 100:.{decimals}f}%"
+        return f"{_rounded(value * 100, decimals)}%"
     if "," in bare and re.search(r"[0#]", bare):
-        return f"{value:,.{decimals}f}"
+        return f"{_rounded(value, decimals):,}"
     if _PLAIN_NUMBER.fullmatch(bare.strip()):
-        return f"{value:.{decimals}f}"
+        return str(_rounded(value, decimals))
     return None
+
+
+def _rounded(value: float, decimals: int) -> Decimal:
+    """``value`` rounded as Excel shows it: to its 15 significant digits, then halves away from
+    zero (0.125 as "0%" is 13%, 2.5 as "0" is 3), not to the nearest even binary fraction."""
+    exact = Decimal(format(value, ".15g"))
+    return exact.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
 
 _EPOCH = dt.datetime(1899, 12, 30)  # day 0 of Excel's 1900 date system, as serial days count
@@ -129,25 +154,44 @@ def _render_date(value: dt.date | dt.time, section: str) -> str:
     elif not isinstance(value, dt.datetime):
         value = dt.datetime.combine(value, dt.time())
     tokens = _DATE_TOKEN.findall(section)
+    twelve = any(t.upper() in ("AM/PM", "A/P", "上午/下午") for t in tokens)
     out = []
     for i, tok in enumerate(tokens):
         low = tok.lower()
-        if tok.startswith('"'):
+        if low in ("am/pm", "a/p", "上午/下午"):
+            morning = value.hour < 12
+            out.append(
+                {"am/pm": ("AM", "PM"), "a/p": ("A", "P"), "上午/下午": ("上午", "下午")}[low][
+                    0 if morning else 1
+                ]
+            )
+        elif low in ("mmm", "mmmm", "mmmmm"):
+            name = _MONTHS[value.month - 1]
+            out.append({3: name[:3], 4: name, 5: name[:1]}[len(low)])
+        elif low in ("ddd", "dddd"):
+            name = _DAYS[value.weekday()]
+            out.append(name[:3] if low == "ddd" else name)
+        elif low in ("aaa", "aaaa"):  # Chinese Excel's day of the week
+            day = _CHINESE_DAYS[value.weekday()]
+            out.append(day if low == "aaa" else f"星期{day}")
+        elif tok.startswith('"'):
             out.append(tok[1:-1])
         elif tok.startswith("\\"):
             out.append(tok[1:])
         elif low in ("yyyy", "yy"):
             out.append(f"{value.year:04d}" if low == "yyyy" else f"{value.year % 100:02d}")
         elif low in ("m", "mm"):
-            before = "".join(t.lower() for t in tokens[:i] if t.strip(": "))
-            after = "".join(t.lower() for t in tokens[i + 1 :] if t.strip(": "))
-            minutes = before.endswith(("h", "hh")) or after.startswith("s")
+            # Minutes right after an hour or before a second, whatever is written between.
+            before = [t.lower()[0] for t in tokens[:i] if _PART.fullmatch(t)]
+            after = [t.lower()[0] for t in tokens[i + 1 :] if _PART.fullmatch(t)]
+            minutes = before[-1:] == ["h"] or after[:1] == ["s"]
             n = value.minute if minutes else value.month
             out.append(f"{n:02d}" if low == "mm" else str(n))
         elif low in ("d", "dd"):
             out.append(f"{value.day:02d}" if low == "dd" else str(value.day))
         elif low in ("h", "hh"):
-            out.append(f"{value.hour:02d}" if low == "hh" else str(value.hour))
+            hour = (value.hour % 12 or 12) if twelve else value.hour
+            out.append(f"{hour:02d}" if low == "hh" else str(hour))
         elif low in ("s", "ss"):
             out.append(f"{value.second:02d}" if low == "ss" else str(value.second))
         else:

@@ -58,14 +58,18 @@ def task_tables(sheets: list[Sheet], ident_rows: bool) -> list[Table]:
         if sheet.name in (layout.IDENTITY_SHEET, layout.GUIDE_SHEET):
             continue
         header = _find_header(sheet)
+        first = None
         if header is None and ident_rows and sheet.name == layout.DATA_SHEET:
             # Headers rewritten beyond recognition in the template itself: its columns are where
-            # the template put them.
-            header = (layout.ROW_HEADER - 1, {h: i for i, h in enumerate(layout.HEADERS)})
+            # the template put them. If the header row was deleted instead, the first task row
+            # moved up into its place, and it is read like the rows below it.
+            r = layout.ROW_HEADER - 1
+            header = (r, {h: i for i, h in enumerate(layout.HEADERS)})
+            first = r if _numbered(sheet, r) else None
         if header is None:
             continue
         r, cols = header
-        rows, strays = _task_rows(sheet, r, cols)
+        rows, strays = _task_rows(sheet, r, cols, first)
         found.append(Table(sheet, r, cols, rows, strays, _title(sheet, r)))
     return found
 
@@ -84,21 +88,33 @@ def _title(sheet: Sheet, header: int) -> tuple[int, int, str] | None:
 
 
 _WHOLE_FLOAT = re.compile(r"\d+\.0+")  # a 序号 typed or read as 3.0
+_TASK_NUMBER = re.compile(r"[*＊]?\s*\d+(\.0+)?")
 _ANNEX = re.compile(r"附件\s*\d+")
 
 
+def _numbered(sheet: Sheet, r: int) -> bool:
+    """Whether row ``r`` (0-based) starts with a task's 序号 (3, *3, 3.0): a task row."""
+    row = sheet.grid[r] if 0 <= r < len(sheet.grid) else []
+    return bool(row) and _TASK_NUMBER.fullmatch(value_text(row[0]).strip()) is not None
+
+
 def _task_rows(
-    sheet: Sheet, header: int, cols: dict[str, int]
+    sheet: Sheet, header: int, cols: dict[str, int], first: int | None = None
 ) -> tuple[list[ReturnRow], list[Stray]]:
-    """The rows below the header, and every typed cell outside the table's columns (and above
-    the header, other than the annex mark, the title and the 填报人 line), quoted whole."""
+    """The rows below the header (from row ``first`` when the header row itself is a task row),
+    and every typed cell outside the table's columns (and above the header, other than the
+    annex mark, the title and the 填报人 line), quoted whole."""
     rows: list[ReturnRow] = []
     strays = _above_header(sheet, header)
     mapped = set(cols.values())
     letters = {label: column_letter(c) for label, c in cols.items()}
+    if first is None:
+        first = header + 1
     # Target pairs and 上季度完成情况 (layout.COL_TARGET…): read, or known to be the template's.
     header_texts = (
-        [value_text(v) for v in sheet.grid[header]] if 0 <= header < len(sheet.grid) else []
+        [value_text(v) for v in sheet.grid[header]]
+        if 0 <= header < len(sheet.grid) and first > header
+        else []
     )
     pairs, previous = layout.extra_columns(header_texts)
     pairs = [(t, f) for t, f in pairs if f not in mapped and t not in mapped]
@@ -112,7 +128,7 @@ def _task_rows(
         layout.COL_STATUS,
         layout.COL_PLAN,
     )
-    for r in range(header + 1, len(sheet.grid)):
+    for r in range(first, len(sheet.grid)):
         texts = [v if v.__class__ is str else value_text(v) for v in sheet.grid[r]]
         values = {label: texts[c] if c < len(texts) else "" for label, c in cols.items()}
         number = values.get(layout.COL_NUMBER, "").strip()
