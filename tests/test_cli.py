@@ -262,6 +262,37 @@ def test_check_reports_each_file(tmp_path):
     assert "非本期文件" in other.output
 
 
+def test_check_says_what_merge_judges_about_the_answers(tmp_path):
+    templates = split_shipped(tmp_path / "outbox")
+    inbox = tmp_path / "inbox"
+    fill_all(templates, inbox, overrides={"社会救助处": {"5": Fill("无", "按序时推进", "")}})
+    path = inbox / templates["社会救助处"].name
+    checked = run_cli("check", "-q", "1", "--master", SHIPPED_MASTER, path)
+    merged = run_cli(
+        "merge",
+        "-q",
+        "1",
+        "--inbox",
+        inbox,
+        "--master",
+        SHIPPED_MASTER,
+        "--out",
+        tmp_path / "s.xlsx",
+        "--json",
+        tmp_path / "r.json",
+        "--no-report",
+    )
+    assert merged.exit_code == 0, merged.output
+    said = [
+        f"[{f['severity']}] {f['type']}：{f['detail']}"
+        for f in json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["flags"]
+        if f["source"] == path.name
+    ]
+    assert any("答复过简" in line for line in said)
+    for line in said:
+        assert line.replace(path.name, str(path)) in checked.output
+
+
 def test_demo_shows_the_whole_cycle(tmp_path, soffice):
     result = run_cli("demo", tmp_path / "demo", "--master", SHIPPED_MASTER)
     assert result.exit_code == 0, result.output
@@ -303,3 +334,11 @@ def test_importing_the_main_module_runs_nothing():
 
 def test_cli_object_is_the_console_script():
     assert cli.name in ("cli", "workbook-tools")
+
+
+def test_check_names_a_lock_file_for_what_it_is(tmp_path):
+    lock = tmp_path / "~$养老服务处.xlsx"
+    lock.write_bytes(b"\x04zhang" + b"\x00" * 100)
+    result = run_cli("check", "-q", "1", "--master", SHIPPED_MASTER, lock)
+    assert result.exit_code == 1
+    assert "锁定文件，不是报送文件" in result.output

@@ -1276,7 +1276,13 @@ def test_symlink_loop(kit, tmp_path):
     (inbox / "自己").symlink_to(".", target_is_directory=True)
     o = run_merge(kit, tmp_path, inbox)
     accepted(o, f"养老/{std_name(YL)}", YL)
-    assert len(o.data["files"]) == len(GOOD) + 1  # each file once, the links not followed
+    # Each file once; the linked folders are not followed, and each is named as not read.
+    read = [f for f in o.data["files"] if not f["reason"].startswith("未读取")]
+    assert len(read) == len(GOOD) + 1
+    assert sorted(f["source"] for f in o.data["files"] if f not in read) == [
+        "养老/上一级/",
+        "自己/",
+    ]
 
 
 def test_read_only_inbox(kit, tmp_path):

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from workbook_tools.identify import match_division
+from workbook_tools.inbox import Collected
 from workbook_tools.merge import merge
 from workbook_tools.model import Delivery, Master, ReturnFile, ReturnRow, Task
 from workbook_tools.pairing import task_number
@@ -62,7 +63,7 @@ def ret(source, division, rows, year=2022, quarter=1, sha=None, modified="", **k
 
 
 def collected(*returns, rejected=()):
-    return SimpleNamespace(returns=tuple(returns), rejected=tuple(rejected), skipped=())
+    return Collected(tuple(returns), tuple(rejected), ())
 
 
 def kinds(flags):
@@ -219,6 +220,12 @@ def test_small_helpers():
     assert task_number("＊1") == "1" and task_number(" 7.0 ") == "7"
     assert normalise_status("推进中") == ("按序时推进", "进展状态“推进中”按“按序时推进”处理")
     assert normalise_status(" 滞后 ") == ("滞后", "")
+    # A zero-width space pasted along: read, and shown where the note names it.
+    assert normalise_status("\u200b已完成") == (
+        "已完成",
+        "进展状态“\\u200b已完成”中有看不见的字符，按“已完成”处理",
+    )
+    assert normalise_status("基本完成") == ("", "")
     assert match_division("养老服务处（已填）", ("养老服务处", "社会救助处")) == "养老服务处"
     assert (
         match_division("政策法规处(局信息中心)", ("政策法规处（局信息中心）",))
@@ -331,3 +338,203 @@ def test_text_typed_over_last_quarters_answer_is_quoted_whole():
     assert [(f.task, f.division) for f in unread] == [("3", "养老服务处")]
     assert "“这一季度新建了12个站点，写在了旁边这一栏”" in unread[0].detail
     assert "单元格 G6" in unread[0].detail
+
+
+def test_a_blank_file_sent_again_never_displaces_the_answers():
+    a, b, c = full_returns()
+    older = ret("a.xlsx", "养老服务处", a.rows, modified="2022-04-01T10:00:00")
+    blank_rows = [row(5, "*1", T1, answer="", status=""), row(6, "3", T3, answer="", status="")]
+    blank = ret("模板.xlsx", "养老服务处", blank_rows, modified="2022-04-09T10:00:00")
+    s = merge(make_master(), collected(older, blank, b, c), 2022, 1)
+    assert [(x.source, x.answer) for x in s.answers if x.division == "养老服务处"] == [
+        ("a.xlsx", "已完成工作"),
+        ("a.xlsx", "已完成工作"),
+    ]
+    assert kinds(s.flags) == ["重复报送"]
+    assert s.flags[0].source == "模板.xlsx" and "本文件未填写任何内容" in s.flags[0].detail
+    verdict = next(v for v in s.files if v.source == "模板.xlsx")
+    assert not verdict.accepted and verdict.reason == "未填写任何内容，采用已填写的 a.xlsx"
+
+
+def test_what_an_older_file_answers_where_the_newest_is_empty_is_quoted():
+    a, b, c = full_returns()
+    older = ret(
+        "a.xlsx",
+        "养老服务处",
+        [row(5, "*1", T1, answer="旧的一"), row(6, "3", T3, answer="旧的三", plan="计划三")],
+        modified="2022-04-01T10:00:00",
+    )
+    correction = ret(
+        "更正.xlsx",
+        "养老服务处",
+        [row(5, "*1", T1, answer="更正后的一"), row(6, "3", T3, answer="", status="")],
+        modified="2022-04-09T10:00:00",
+    )
+    s = merge(make_master(), collected(older, correction, b, c), 2022, 1)
+    unread = [f for f in s.flags if f.kind == "内容未读入"]
+    # Task 1 was answered in both: the newer answer is the correction, and nothing is quoted.
+    assert [(f.task, f.source) for f in unread] == [("3", "a.xlsx"), ("3", "a.xlsx")]
+    assert "在采用的更正.xlsx 中没有填写" in unread[0].detail
+    assert "“旧的三”" in unread[0].detail and "“计划三”" in unread[1].detail
+    assert [x.answer for x in s.answers if x.division == "养老服务处"] == ["更正后的一", ""]
+
+
+def test_a_file_only_named_for_another_division_never_displaces_a_divisions_own():
+    a, b, c = full_returns()
+    own = ret("养老服务处.xlsx", "养老服务处", a.rows, modified="2022-04-01T10:00:00")
+    own = own.__class__(**{**own.__dict__, "identity_division": "养老服务处"})
+    saved_as = ret(
+        "社会救助处.xlsx",
+        "养老服务处",
+        [row(5, "*1", T1, answer="误存的"), row(6, "3", T3, answer="误存的")],
+        modified="2022-04-09T10:00:00",
+        identity_division="养老服务处",
+        file_division="社会救助处",
+    )
+    s = merge(make_master(), collected(own, saved_as, b, c), 2022, 1)
+    assert {x.source for x in s.answers if x.division == "养老服务处"} == {"养老服务处.xlsx"}
+    assert any(f.kind == "内容未读入" and "“误存的”" in f.detail for f in s.flags)
+
+
+def test_rows_sorted_with_their_texts_cleared_go_by_their_numbers():
+    m = make_master()
+    rows = [row(5, "3", "", answer="答复三"), row(6, "*1", "", answer="答复一")]
+    a = ret("a.xlsx", "养老服务处", rows)
+    _, b, c = full_returns()
+    s = merge(m, collected(a, b, c), 2022, 1)
+    got = {x.task_number: x.answer for x in s.answers if x.division == "养老服务处"}
+    assert got == {"1": "答复一", "3": "答复三"}
+
+
+def test_a_second_sheet_of_a_divisions_own_tasks_stays_its_own():
+    from workbook_tools.model import ReturnTable
+
+    # Task 3 is all that 儿童福利处 has: a sheet holding only task 3 is exactly its task set.
+    tasks = (
+        Task("1", "*1", T1, "张明武", ("养老服务处",), (), True, ("民生实事",)),
+        Task("3", "3", T3, "张明武", ("养老服务处",), ("儿童福利处",), False, ("政府工作报告",)),
+    )
+    m = Master("m.xlsx", "Sheet1", "2022年方案", 2022, tasks)
+    moved = ReturnTable("配合事项", (row(2, "3", T3, answer="配合的答复"),), None, None, None)
+    own = ret("a.xlsx", "养老服务处", [row(5, "*1", T1)], tables=(moved,))
+    # 儿童福利处 has not reported: the sheet must not stand in for it.
+    s = merge(m, collected(own), 2022, 1)
+    assert "儿童福利处" not in {x.division for x in s.answers}
+    assert any(f.kind == "未报送" and f.division == "儿童福利处" for f in s.flags)
+    quoted = [f for f in s.flags if f.kind == "内容未读入" and f.division == "养老服务处"]
+    assert quoted and "“配合的答复”" in quoted[0].detail and "配合事项" in quoted[0].detail
+
+
+def test_folders_not_read_are_named_in_the_problems_and_the_files_received():
+    why = "名称以“.”开头的隐藏文件夹，其中的文件未读取；如有报送文件，请移到收件箱中"
+    got = Collected(full_returns(), (), (".草稿",), ((".草稿", why),))
+    s = merge(make_master(), got, 2022, 1)
+    assert [(f.kind, f.severity, f.source, f.detail) for f in s.flags] == [
+        ("文件无法读取", "警告", ".草稿/", why)
+    ]
+    assert any(v.source == ".草稿/" and v.reason == f"未读取：{why}" for v in s.files)
+
+
+@pytest.fixture
+def beijing(monkeypatch):
+    import time
+
+    if not hasattr(time, "tzset"):
+        pytest.skip("time zones cannot be switched here")
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_the_newest_file_is_found_across_time_zones(beijing):
+    a, b, c = full_returns()
+    # An .ods draft saved at 10:00 Beijing time (stored without a zone), then a correction
+    # saved in Excel at 11:00 Beijing time (stored as 03:00 UTC).
+    draft = ret(
+        "草稿.ods",
+        "养老服务处",
+        [row(5, "*1", T1, answer="草稿"), row(6, "3", T3)],
+        modified="2022-04-09T10:00:00.123456789",
+    )
+    fixed = ret(
+        "更正.xlsx",
+        "养老服务处",
+        [row(5, "*1", T1, answer="更正"), row(6, "3", T3)],
+        modified="2022-04-09T03:00:00Z",
+    )
+    s = merge(make_master(), collected(draft, fixed, b, c), 2022, 1)
+    assert s.answers[0].source == "更正.xlsx" and s.answers[0].answer == "更正"
+
+
+def test_a_file_retitled_for_this_quarter_is_a_warning_that_says_so():
+    a, b, c = full_returns()
+    reused = ret(
+        "2022年第二季度-养老服务处.xlsx",
+        "养老服务处",
+        a.rows,
+        quarter=1,
+        conflicts=("标题中的季度为“第二季度”，模板标识为“第一季度”，以模板标识为准",),
+    )
+    s = merge(make_master(), collected(reused, b, c), 2022, 2)
+    flag = next(f for f in s.flags if f.kind == "非本期文件")
+    assert flag.severity == "警告"
+    assert "标题中的季度为“第二季度”" in flag.detail and "本期模板重新报送" in flag.detail
+    plain = merge(make_master(), collected(a, b, c), 2022, 2)
+    assert next(f for f in plain.flags if f.kind == "非本期文件").severity == "提示"
+
+
+def test_last_quarters_file_left_in_the_inbox_is_known_by_its_bytes():
+    from workbook_tools.archive import ArchiveRow
+
+    a, b, c = full_returns()
+    # Pasted into a new workbook: nothing in it names a period.
+    pasted = ret(
+        "新建 Microsoft Excel 工作表.xlsx", None, a.rows, year=None, quarter=None, sha="abc"
+    )
+    before = {
+        ("养老服务处", "1"): ArchiveRow(
+            2022,
+            1,
+            "养老服务处",
+            "1",
+            "牵头",
+            "已完成工作",
+            "按序时推进",
+            "",
+            "",
+            pasted.source,
+            "abc",
+            "2022-04-10",
+        ),
+    }
+    s = merge(make_master(), collected(pasted, b, c), 2022, 2, previous=before)
+    assert "养老服务处" not in {x.division for x in s.answers if x.source == pasted.source}
+    flag = next(f for f in s.flags if f.source == pasted.source)
+    assert flag.kind == "非本期文件" and "与2022年第一季度已采用的文件" in flag.detail
+    assert any(f.kind == "未报送" and f.division == "养老服务处" for f in s.flags)
+
+
+def test_an_edited_number_in_a_task_text_is_shown_where_it_changed():
+    a, b, c = full_returns()
+    edited = T1.replace("80个", "85个")
+    s = merge(
+        make_master(),
+        collected(ret("a.xlsx", "养老服务处", [row(5, "*1", edited), a.rows[1]]), b, c),
+        2022,
+        1,
+    )
+    flag = next(f for f in s.flags if f.kind == "事项被改动")
+    assert "相似度 100%" not in flag.detail
+    assert "80个" in flag.detail and "85个" in flag.detail and "改为" in flag.detail
+
+
+def test_a_task_text_cut_to_a_word_keeps_the_row_on_its_number():
+    a, b, c = full_returns()
+    rows = [row(5, "*1", T1, answer="一"), row(6, "3", "资助", answer="三")]
+    s = merge(make_master(), collected(ret("a.xlsx", "养老服务处", rows), b, c), 2022, 1)
+    got = {x.task_number: x.answer for x in s.answers if x.division == "养老服务处"}
+    assert got == {"1": "一", "3": "三"}
+    assert not any(f.kind in ("缺少事项", "内容未读入") for f in s.flags)
+    assert any(f.kind == "事项被改动" and f.task == "3" for f in s.flags)

@@ -240,6 +240,13 @@ _INVISIBLE = {
     "\u200f",
     *(chr(c) for c in range(0x202A, 0x202F)),
     *(chr(c) for c in range(0x2066, 0x206A)),
+    # Zero-width and soft characters: a cell holding "\u200b已完成" looks like 已完成.
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u2060",
+    "\ufeff",
+    "\u00ad",
 }
 _SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -282,6 +289,12 @@ def _from_bytes(part: str) -> str:
     if text is not None and not any(unicodedata.category(c) in ("Co", "Cc") for c in text):
         return text
     return raw.decode("utf-8", "backslashreplace")
+
+
+def visible_text(text: str) -> str:
+    """``text`` with what cannot be seen on a line (control, zero-width and direction
+    characters, line breaks) shown as escapes, as :func:`display_name` shows file names."""
+    return _escape_controls(text)
 
 
 def _escape_controls(text: str) -> str:

@@ -137,9 +137,17 @@ def identify(master: Master, ret: ReturnFile, year: int | None, quarter: int | N
             if quarter
             else f"{year}年"
         )
-        flag = Flag(
-            "非本期文件", f"该文件属于{got}，本期为{want}，未采用", claimed or "", "", ret.source
-        )
+        detail, severity = f"该文件属于{got}，本期为{want}，未采用", ""
+        # The title or file name saying another period than the identity: most likely last
+        # quarter's file, retitled and filled in for this one. Its answers must not go unseen.
+        said = [c for c in ret.conflicts if "年度为" in c or "季度为" in c]
+        if said:
+            detail += (
+                f"。但{'；'.join(said)}：可能是沿用其他季度的文件填写了本期内容，请核实；"
+                "如是，请该处室把内容填入本期模板重新报送"
+            )
+            severity = SEVERITY_WARNING
+        flag = Flag("非本期文件", detail, claimed or "", "", ret.source, severity)
         return Identified(claimed, (flag,), f"非本期文件（{got}）")
     found = row_tasks(master, ret.rows)
     owner = owner_of(master, found.values())
@@ -193,7 +201,9 @@ def identify(master: Master, ret: ReturnFile, year: int | None, quarter: int | N
             ret.source,
             SEVERITY_WARNING,
         )
-        return Identified(division, (flag, *conflicts), found=found)
+        # Doubtful all the same: a file the division saved under its own name, with its own
+        # names inside, is surer to be its return than one that arrived under another name.
+        return Identified(division, (flag, *conflicts), doubtful=True, found=found)
     detail = (
         f"文件中的处室名称不一致（{names}）" if len(said) > 1 else f"文件标明为{claimed}（{names}）"
     )
@@ -248,7 +258,10 @@ def parts_of(master: Master, ret: ReturnFile, ident: Identified) -> list[Part]:
     for table in ret.tables:
         named = match_division(table.division, master.divisions)
         t_found = row_tasks(master, table.rows)
-        who = named or owner_of(master, t_found.values()) or division
+        # Unnamed rows that are all tasks of the file's own division stay its: a division that
+        # moved some of its rows to a sheet of their own is not another division reporting.
+        ours = bool(t_found) and all(t.number in mine for t in t_found.values())
+        who = named or (division if ours else owner_of(master, t_found.values())) or division
         note = f"{ret.source} 的工作表 {table.sheet}"
         parts.append(Part(ret, who, table.rows, table.sheet, 1, False, note))
     return parts

@@ -12,6 +12,7 @@ part is :mod:`workbook_tools.validate`, judging the tasks and building the Summa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
@@ -36,10 +37,24 @@ from .validate import Checked, check_part, joined, report_stray, where_in
 
 def _sort_time(ret: ReturnFile) -> tuple:
     """Newest wins: the saved time in the document, else the file time; ties by name."""
-    stamp = ret.modified or ""
-    if not stamp and ret.mtime:
-        stamp = datetime.fromtimestamp(ret.mtime).isoformat(timespec="seconds")
-    return (stamp, ret.mtime, ret.source)
+    return (saved_at(ret.modified) or ret.mtime, ret.mtime, ret.source)
+
+
+def saved_at(stamp: str) -> float:
+    """A saved time as the file stores it, as seconds since the epoch; 0.0 if unreadable.
+
+    Excel writes UTC ("…Z") and LibreOffice's .ods local time without a zone, so the texts
+    cannot be compared as they are: a draft saved in LibreOffice in Beijing would look eight
+    hours newer than a correction saved an hour later in Excel. A time without a zone is this
+    computer's local time, as the bureau's files are made in one time zone."""
+    if not stamp:
+        return 0.0
+    text = stamp.strip().replace("Z", "+00:00").replace("z", "+00:00")
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text)  # LibreOffice writes nanoseconds
+    try:
+        return datetime.fromisoformat(text).timestamp()  # naive: local time
+    except (ValueError, OverflowError, OSError):
+        return 0.0
 
 
 def fill_time(ret: ReturnFile) -> str:
@@ -80,9 +95,24 @@ def merge(
     for bad in sorted(collected.rejected, key=lambda r: r.source):
         flags.append(Flag("文件无法读取", bad.reason, "", "", bad.source))
         verdicts.append(FileVerdict(bad.source, False, "", f"无法读取：{bad.reason}"))
+    for folder, why in collected.unread_folders:
+        flags.append(Flag("文件无法读取", why, "", "", f"{folder}/", SEVERITY_WARNING))
+        verdicts.append(FileVerdict(f"{folder}/", False, "", f"未读取：{why}"))
 
+    # The files last quarter's answers came from: the same bytes again are that quarter's return
+    # left in the inbox, even when nothing in it names a period (a table pasted into a new
+    # workbook).
+    earlier = {getattr(r, "sha256", ""): r for r in (previous or {}).values()}
+    earlier.pop("", None)
     candidates: dict[str, list[Part]] = {d: [] for d in divisions}
     for ret in sorted(collected.returns, key=lambda r: r.source):
+        old = earlier.get(ret.sha256)
+        if old is not None and (old.year, old.quarter) != (year, quarter):
+            got = f"{old.year}年第{quarter_name(old.quarter)}季度"
+            detail = f"与{got}已采用的文件 {old.source} 完全相同，是{got}的报送，未采用"
+            flags.append(Flag("非本期文件", detail, old.division, "", ret.source))
+            verdicts.append(FileVerdict(ret.source, False, old.division, f"非本期文件（{got}）"))
+            continue
         ident = identify(master, ret, year, quarter)
         flags += ident.flags
         if ident.rejection or ident.division is None:
@@ -98,7 +128,10 @@ def merge(
     for division in divisions:
         expected = len(master.tasks_of(division))
         parts = sorted(candidates[division], key=lambda p: _sort_time(p.ret), reverse=True)
-        parts.sort(key=lambda p: p.rank)  # stable: newest first within a rank
+        # Stable, so newest first within each kind: a part with something typed in it before one
+        # with nothing (a blank template sent again by mistake never displaces answers), and the
+        # division's own file before a doubtful or borrowed one.
+        parts.sort(key=lambda p: (not _typed(p), p.rank))
         if not parts:
             flag = Flag(
                 "未报送", f"{division}没有报送{period}的完成情况（应报 {expected} 项）", division
@@ -166,9 +199,22 @@ def merge(
     return summarise(master, year, quarter, answers, statuses, flags, verdicts, previous)
 
 
+def _typed(part: Part) -> bool:
+    """Whether anything was typed into the part's answer cells."""
+    return any(
+        r.answer.strip()
+        or r.status.strip()
+        or r.plan.strip()
+        or any(typed.strip() for _, typed, _, _ in r.figures)
+        for r in part.rows
+    )
+
+
 def _set_aside_reason(used: Part, other: Part) -> str:
     if other.ret.sha256 == used.ret.sha256:
         return f"与 {used.ret.source} 内容完全相同，按一份计"
+    if not _typed(other) and _typed(used):
+        return f"未填写任何内容，采用已填写的 {used.ret.source}"
     if other.rank == 0:
         return f"重复报送，采用 {used.ret.source}"
     return f"未采用：{used.division}另有采用的报送文件 {used.ret.source}（本文件的内容见问题清单）"
@@ -178,46 +224,61 @@ def _not_used(
     master: Master, division: str, used: Part, other: Part, checked: Checked, seen: set[str]
 ) -> list[Flag]:
     """Flags for a part of ``division`` that another part was preferred to. An older return of
-    the division's own is 重复报送; anything else typed in it that differs from what was used is
-    quoted whole (内容未读入), so that nothing typed is lost."""
+    the division's own is 重复报送, and what it answers where the file used left the cell empty
+    is quoted (内容未读入): a correction sent with only the changed rows loses nothing. Anything
+    else typed in any other part that differs from what was used is quoted whole, so that
+    nothing typed is lost."""
     source = other.ret.source
-    if other.main and other.rank == 0:
-        if other.ret.sha256 in seen:
-            return []
-        return [
+    own = other.main and other.rank == 0
+    if own and other.ret.sha256 in seen:
+        return []
+    flags = []
+    if own:
+        blank = "本文件未填写任何内容，" if not _typed(other) else ""
+        newest = "已填写的" if blank else "最新的"
+        flags.append(
             Flag(
                 "重复报送",
-                f"{division}报送了多份文件，采用最新的 {used.ret.source}，未采用本文件",
+                f"{division}报送了多份文件，{blank}采用{newest} {used.ret.source}，未采用本文件",
                 division,
                 "",
                 source,
             )
-        ]
-    flags = []
+        )
+    # A note may end in 中 itself ("与…的报送在同一工作表中").
+    where = (other.note or "文件").removesuffix("中")
     used_text = {a.task_number: (a.answer, a.plan) for a in checked.answers}
     pairing = pair_rows(master.tasks_of(division), other.rows)
     for number, rows in pairing.rows.items():
         task = master.task(number)
         for label, name, i in (("完成情况", "answer", 0), ("存在问题及下步打算", "plan", 1)):
             text = joined(rows, name)
-            if text.strip() and not same_text(text, used_text.get(number, ("", ""))[i]):
-                flags.append(
-                    Flag(
-                        "内容未读入",
-                        f"未采用的{other.note or '文件'}中，序号 {task.label} 的{label}与采用的"
-                        f"{used.ret.source} 不同，未读入：“{text}”"
-                        f"（{where_in(other.ret, rows[0], label, other.sheet)}）",
-                        division,
-                        number,
-                        source,
-                    )
+            kept = used_text.get(number, ("", ""))[i]
+            if not text.strip() or same_text(text, kept) or (own and kept.strip()):
+                continue
+            compare = (
+                f"与采用的{used.ret.source} 不同"
+                if kept.strip()
+                else f"在采用的{used.ret.source} 中没有填写"
+            )
+            flags.append(
+                Flag(
+                    "内容未读入",
+                    f"未采用的{where}中，序号 {task.label} 的{label}{compare}，未读入：“{text}”"
+                    f"（{where_in(other.ret, rows[0], label, other.sheet)}）",
+                    division,
+                    number,
+                    source,
                 )
+            )
+    if own:
+        return flags
     for row in pairing.left:
         if row.answer.strip() or row.plan.strip():
             flags.append(
                 Flag(
                     "内容未读入",
-                    f"未采用的{other.note or '文件'}中第{row.row}行未读入："
+                    f"未采用的{where}中第{row.row}行未读入："
                     f"“{row.answer}{('；' + row.plan) if row.plan.strip() else ''}”"
                     f"（{source}，工作表 {other.sheet}）",
                     division,

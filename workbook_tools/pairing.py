@@ -185,16 +185,25 @@ def pair_rows(
         if number not in out.rows and row.row not in owner:
             place(row, by_number[number], BY_TEXT)
     loose = [r for r in loose if r.row not in owner]
-    # 3. As many rows left as tasks: the master's order, for rows whose text does not say
-    # otherwise, unless every 序号 says the same.
+    # 3. As many rows left as tasks: their 序号 when these name the open tasks one each (rows
+    # sorted or reversed keep their 序号; a text shortened past recognition does not undo
+    # that), else the master's order (rows renumbered 1, 2, 3…) for rows whose text does not
+    # say otherwise.
     open_tasks = [t for t in tasks if t.number not in out.rows]
     if loose and len(loose) == len(open_tasks):
-        agree = all(
-            task_number(r.number) == t.number for r, t in zip(loose, open_tasks, strict=True)
-        )
-        for row, task in zip(loose, open_tasks, strict=True):
-            if not row.text.strip() or text_score(row.text, task.text) >= TEXT_CONTRADICTS:
-                place(row, task, BY_NUMBER if agree else BY_ORDER)
+        numbers = [task_number(r.number) for r in loose]
+        named = {t.number: t for t in open_tasks}
+        if sorted(numbers) == sorted(named):
+            pairs, how = [(r, named[n]) for r, n in zip(loose, numbers, strict=True)], BY_NUMBER
+        else:
+            pairs, how = list(zip(loose, open_tasks, strict=True)), BY_ORDER
+        for row, task in pairs:
+            if (
+                how == BY_NUMBER
+                or not row.text.strip()
+                or text_score(row.text, task.text) >= TEXT_CONTRADICTS
+            ):
+                place(row, task, how)
         loose = [r for r in loose if r.row not in owner]
     # 4. Otherwise the 序号, where the text is empty or fits that task best of those left; then
     # the row the template put the task in.
@@ -202,7 +211,8 @@ def pair_rows(
         task = by_number.get(task_number(row.number))
         if task is None or task.number in out.rows:
             continue
-        if row.text.strip():
+        # A text that is part of the task its 序号 names (a short title such as 同城化) agrees.
+        if row.text.strip() and normalise_space(row.text) not in normalise_space(task.text):
             open_tasks = [t for t in tasks if t.number not in out.rows]
             scores = {t.number: text_score(row.text, t.text) for t in open_tasks}
             if scores[task.number] < max(scores.values()) or scores[task.number] < TEXT_CONTRADICTS:

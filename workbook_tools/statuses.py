@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
+from .files import visible_text
 from .layout import normalise_space
 from .model import STATUSES
 
@@ -51,10 +53,16 @@ def normalise_status(raw: str) -> tuple[str, str]:
         return "", ""
     if key in STATUSES:
         return key, ""
-    if key in STATUS_VARIANTS:
-        status = STATUS_VARIANTS[key]
-        return status, f"进展状态“{raw.strip()}”按“{status}”处理"
+    seen = _ZERO_WIDTH.sub("", key)  # pasted from Word or a web page along with the word
+    if seen != key and seen in STATUSES:
+        return seen, f"进展状态“{visible_text(raw.strip())}”中有看不见的字符，按“{seen}”处理"
+    if seen in STATUS_VARIANTS:
+        status = STATUS_VARIANTS[seen]
+        return status, f"进展状态“{visible_text(raw.strip())}”按“{status}”处理"
     return "", ""
+
+
+_ZERO_WIDTH = re.compile("[\u200b-\u200d\u2060\ufeff\u00ad]")
 
 
 def worst_status(statuses: Iterable[str]) -> str:

@@ -8,11 +8,14 @@ the division, cells outside the table, comments) is quoted whole, so nothing typ
 
 from __future__ import annotations
 
+import difflib
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .cells import clean_text
+from .files import visible_text
 from .identify import Part
 from .layout import normalise_space, role_text
 from .model import (
@@ -102,7 +105,8 @@ def check_part(
             state = (
                 "内容为空"
                 if not row.text.strip()
-                else f"与分解方案不一致（相似度 {similarity(row.text, task.text):.0%}）"
+                else f"与分解方案不一致（相似度 {math.floor(similarity(row.text, task.text) * 100)}%"
+                f"，{first_change(task.text, row.text)}）"
             )
             flag(
                 "事项被改动",
@@ -153,7 +157,7 @@ def check_part(
             )
         if not status:
             detail = (
-                f"进展状态“{status_raw.strip()}”不是可选值，应为{'、'.join(STATUSES)}之一"
+                f"进展状态“{visible_text(status_raw.strip())}”不是可选值，应为{'、'.join(STATUSES)}之一"
                 if status_raw.strip()
                 else f"序号 {task.label} 未选择进展状态"
             )
@@ -317,3 +321,16 @@ def _report_left(master: Master, part: Part, left: Sequence[ReturnRow], flag) ->
             f"第{row.row}行不是{part.division}的事项{why}，未读入：“{content}”"
             f"（{ret.source}，工作表 {part.sheet}）",
         )
+
+
+def first_change(original: str, edited: str, context: int = 4, most: int = 30) -> str:
+    """Where ``edited`` first departs from ``original``, as “…”改为“…” with a few characters
+    around it: a changed number in a long task text is seen at once."""
+    a, b = original, edited
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op != "equal" and normalise_space(a[i1:i2]) != normalise_space(b[j1:j2]):
+            lo_a, lo_b = max(0, i1 - context), max(0, j1 - context)
+            old = a[lo_a : min(len(a), i2 + context)][:most]
+            new = b[lo_b : min(len(b), j2 + context)][:most]
+            return f"如“{old}”改为“{new}”"
+    return "仅空白或全角半角不同"
