@@ -37,15 +37,9 @@ def shown_texts(data: bytes, sheet: str, cells: dict[str, object]) -> dict[str, 
     the .xls ``data`` whose number format is a percent, thousands or date format. Anything
     unreadable gives {}."""
     try:
-        wanted: dict[int, dict[int, str]] = {}  # row -> column -> reference
-        for ref in cells:
-            if m := _REF.fullmatch(ref):
-                wanted.setdefault(int(m[2]) - 1, {})[column_index(m[1])] = ref
-        ole = open_ole(data)
-        if ole is None or not wanted:
+        wanted, stream = _wanted_cells(data, cells)
+        if not wanted:
             return {}
-        with ole:
-            stream = workbook_stream(ole)
         codes, offset = _globals(stream, sheet)
         out = {}
         for ref, xf, number in _cells(stream, offset, wanted) if offset is not None else ():
@@ -63,6 +57,37 @@ def shown_texts(data: bytes, sheet: str, cells: dict[str, object]) -> dict[str, 
         return out
     except Exception:  # hostile or odd files: keep the values as read
         return {}
+
+
+def _wanted_cells(data: bytes, refs) -> tuple[dict[int, dict[int, str]], bytes]:
+    """(row -> column -> reference of ``refs``, the Workbook stream); ({}, b"") when the data
+    is no OLE file or no reference is valid."""
+    wanted: dict[int, dict[int, str]] = {}
+    for ref in refs:
+        if m := _REF.fullmatch(ref):
+            wanted.setdefault(int(m[2]) - 1, {})[column_index(m[1])] = ref
+    ole = open_ole(data) if wanted else None
+    if ole is None:
+        return {}, b""
+    with ole:
+        return wanted, workbook_stream(ole)
+
+
+def _sheet_records(stream: bytes, offset: int):
+    """(type, body) of the records of the sheet whose substream starts at ``offset``, without
+    those of a chart's substream inside it."""
+    depth = 0
+    for pos, rtype, body in biff_records(stream, offset, MAX_RECORDS):
+        if rtype == _BOF:
+            depth += 1
+        elif pos == offset:
+            return  # BOUNDSHEET pointed elsewhere than a sheet's start
+        elif rtype == _EOF:
+            depth -= 1
+            if depth <= 0:
+                return
+        if depth == 1:
+            yield rtype, body
 
 
 def _globals(stream: bytes, sheet: str) -> tuple[dict[int, str], int | None]:
@@ -92,17 +117,8 @@ def _cells(stream: bytes, offset: int, wanted: dict[int, dict[int, str]]):
     """(reference, XF index, stored number or None) of the wanted cells of the sheet whose
     substream starts at ``offset``."""
     left = sum(map(len, wanted.values()))
-    depth = 0
-    for pos, rtype, body in biff_records(stream, offset, MAX_RECORDS):
-        if rtype == _BOF:
-            depth += 1
-        elif pos == offset:
-            return  # BOUNDSHEET pointed elsewhere than a sheet's start
-        elif rtype == _EOF:
-            depth -= 1
-            if depth <= 0:
-                return
-        if depth != 1 or len(body) < 6:  # a chart's substream inside the sheet, or too short
+    for rtype, body in _sheet_records(stream, offset):
+        if len(body) < 6:
             continue
         row = wanted.get(_u16(body, 0))
         if row is None:
@@ -170,15 +186,9 @@ def string_texts(data: bytes, sheet: str, refs: list[str]) -> dict[str, str]:
     UTF-16 halves; python-calamine decodes each piece alone and gives U+FFFD for both halves,
     so the pieces are joined here before decoding. Anything unreadable gives {}."""
     try:
-        wanted: dict[int, dict[int, str]] = {}
-        for ref in refs:
-            if m := _REF.fullmatch(ref):
-                wanted.setdefault(int(m[2]) - 1, {})[column_index(m[1])] = ref
-        ole = open_ole(data)
-        if ole is None or not wanted:
+        wanted, stream = _wanted_cells(data, refs)
+        if not wanted:
             return {}
-        with ole:
-            stream = workbook_stream(ole)
         pieces, offset = _sst_pieces(stream, sheet)
         if not pieces or offset is None:
             return {}
@@ -214,17 +224,8 @@ def _sst_pieces(stream: bytes, sheet: str) -> tuple[list[bytes], int | None]:
 
 def _shared_string_cells(stream: bytes, offset: int, wanted: dict[int, dict[int, str]]):
     """(reference, shared string index) of the wanted LABELSST cells of the sheet at ``offset``."""
-    depth = 0
-    for pos, rtype, body in biff_records(stream, offset, MAX_RECORDS):
-        if rtype == _BOF:
-            depth += 1
-        elif pos == offset:
-            return
-        elif rtype == _EOF:
-            depth -= 1
-            if depth <= 0:
-                return
-        if depth == 1 and rtype == _LABELSST and len(body) >= 10:
+    for rtype, body in _sheet_records(stream, offset):
+        if rtype == _LABELSST and len(body) >= 10:
             ref = wanted.get(_u16(body, 0), {}).get(_u16(body, 2))
             if ref:
                 yield ref, struct.unpack_from("<I", body, 6)[0]
