@@ -261,3 +261,31 @@ def test_rows_from_a_real_merge(tmp_path):
     with Archive(path) as archive:
         archive.record_quarter(2022, 1, rows_from_summary(again, hashes, numbers))
     assert dump(path) == before
+
+
+def test_a_summary_rebuilt_from_the_archive_flags_what_its_answers_show():
+    from workbook_tools.archive import ArchiveRow
+    from workbook_tools.master import read_master
+    from workbook_tools.yearly import summary_from_archive
+
+    master = read_master(SHIPPED_MASTER)
+    division = "社会救助处"
+    rows = []
+    for i, task in enumerate(master.tasks_of(division)):
+        answer, status = (
+            [("", "按序时推进"), ("资金未到位", "滞后")][i] if i < 2 else ("做了", "按序时推进")
+        )
+        role = "牵头" if division in task.leads else "配合"
+        rows.append(
+            ArchiveRow(
+                2022, 1, division, task.number, role, answer, status, "", "", "a.xlsx", "x", "t"
+            )
+        )
+    summary = summary_from_archive(master, rows, 2022, 1)
+    mine = [
+        (f.kind, f.task)
+        for f in summary.flags
+        if f.division == division and f.kind in ("未填写", "进度滞后")
+    ]
+    first, second = (t.number for t in master.tasks_of(division)[:2])
+    assert mine == [("未填写", first), ("进度滞后", second)]

@@ -351,14 +351,23 @@ def check_draft(summary: Path, draft: Path) -> None:
     # the tasks named: done, behind (with lead and reason), unknown
     tasks = {r["序号"].value: r for r in sheet_rows(summary, "汇总", 2)}
     progress = "\n".join(section(texts, "任务推进情况"))
+    said: dict[str, set[tuple[str, str]]] = {}  # task -> (职责, 进展状态) of its divisions
+    for r in sheet_rows(summary, "明细", 1):
+        said.setdefault(r["序号"].value, set()).add((r["职责"].value, r["进展状态"].value))
     for label, row in tasks.items():
         state = row["进展状态"].value
         named = f"序号{label}“" in progress
         bucket = row["序时进度情况"].value if "序时进度情况" in row else None
-        assert named == (state in ("已完成", "滞后", "未启动") or bucket == "未达序时"), (
-            label,
-            state,
-        )
+        # Also named: a task a lead reports done, counted otherwise (and why), and a task a
+        # division reports behind, counted 未报送 or 未填写.
+        lead_done = ("牵头", "已完成") in said.get(label, set())
+        behind = {s for _, s in said.get(label, set())} & {"滞后", "未启动"}
+        assert named == (
+            state in ("已完成", "滞后", "未启动")
+            or bucket == "未达序时"
+            or lead_done
+            or bool(behind and state in ("未填写", "未报送"))
+        ), (label, state)
         if state in ("滞后", "未启动"):
             lead = row["牵头处室"].value
             [line, *_] = [t for t in section(texts, "任务推进情况") if f"序号{label}“" in t]
@@ -366,7 +375,10 @@ def check_draft(summary: Path, draft: Path) -> None:
     for state in ("未填写", "未报送"):
         labels = [k for k, r in tasks.items() if r["进展状态"].value == state]
         if labels:
-            assert f"序号{'、'.join(labels)}的任务，因有应报处室{state}" in progress
+            assert (
+                f"序号{'、'.join(labels)}的任务，因有应报处室{state}，本季度总体进展无法确认"
+                in (progress)
+            )
 
     # 报送情况: the divisions named are 总览's
     reported = "\n".join(section(texts, "报送情况"))
@@ -494,9 +506,11 @@ def test_long_answers_stay_inside_the_page(tmp_path, templates, soffice, poppler
 # --- the rule, on hand-made summaries ----------------------------------------------------------
 
 
-def _summary(answers: dict[str, list[tuple[str, str, str]]], missing=(), n_tasks: int = 2):
+def _summary(
+    answers: dict[str, list[tuple[str, str, str]]], missing=(), n_tasks: int = 2, plan="计划"
+):
     """Tasks 1..n, each led by 甲处 with 乙处 assisting; answers: number -> (division, answer,
-    status)."""
+    status); every answer's 存在问题及下步打算 is ``plan``."""
     tasks = tuple(
         Task(str(i), str(i), f"事项{i}", "张三", ("甲处",), ("乙处",), False, ("政府工作报告",))
         for i in range(1, n_tasks + 1)
@@ -505,7 +519,7 @@ def _summary(answers: dict[str, list[tuple[str, str, str]]], missing=(), n_tasks
     summaries, every = [], []
     for task in tasks:
         given = [
-            Answer(task.number, d, ROLE_LEAD if d == "甲处" else ROLE_ASSIST, a, s, s, "计划", "f")
+            Answer(task.number, d, ROLE_LEAD if d == "甲处" else ROLE_ASSIST, a, s, s, plan, "f")
             for d, a, s in answers.get(task.number, [])
         ]
         every += given
@@ -580,3 +594,68 @@ def test_control_characters_and_formulas_are_plain_text(tmp_path):
 )
 def test_percent_rounds_as_excel_shows(share, shown):
     assert percent(share) == shown
+
+
+def _draft_texts(summary) -> list[str]:
+    return [b.text for b in compose(summary).blocks]
+
+
+def test_a_lead_reporting_done_counted_otherwise_is_explained():
+    answers = {"1": [("甲处", "全部建成", "已完成"), ("乙处", "配合推进", "按序时推进")]}
+    texts = _draft_texts(_summary(answers, n_tasks=1))
+    assert "本季度暂无已完成的任务。" in texts
+    assert (
+        "序号1“事项1”的牵头处室报告已完成，但乙处（配合）按序时推进，总体状态计为按序时推进，"
+        "未列入上述已完成的任务。"
+    ) in texts
+
+
+def test_a_task_reported_behind_is_listed_even_when_a_partner_did_not_report():
+    answers = {"1": [("甲处", "资金未到位", "滞后")]}
+    texts = _draft_texts(_summary(answers, missing={"乙处"}, n_tasks=1, plan="争取财政支持"))
+    assert "（二）滞后的任务" in texts
+    assert (
+        "1. 序号1“事项1”（牵头处室：甲处）。甲处报告滞后：争取财政支持。"
+        "（另有乙处（配合）未报送，总体状态计为未报送）"
+    ) in texts
+    assert "序号1的任务，因有应报处室未报送，本季度总体进展无法确认。" in texts
+
+
+def test_a_placeholder_plan_gives_way_to_the_answer_as_the_reason():
+    answers = {"1": [("甲处", "受审批影响进度滞后", "滞后"), ("乙处", "配合", "按序时推进")]}
+    texts = _draft_texts(_summary(answers, n_tasks=1, plan="无"))
+    assert any("甲处报告滞后：受审批影响进度滞后。" in t for t in texts)
+
+
+def test_problems_say_only_what_happened():
+    # Both reported; 乙处 left task 2 empty. Nobody was late, and no flag was raised.
+    answers = {
+        "1": [("甲处", "做了", "未启动"), ("乙处", "做了", "按序时推进")],
+        "2": [("甲处", "做了", "按序时推进")],
+    }
+    texts = "\n".join(_draft_texts(_summary(answers)))
+    assert "报送不完整。" in texts and "不及时" not in texts
+    assert "共列出问题0个" not in texts and "（）" not in texts
+
+
+def test_a_task_reported_done_below_its_target_says_so():
+    from dataclasses import replace
+
+    from workbook_tools.model import Target
+    from workbook_tools.targets import TargetProgress, TaskProgress
+
+    summary = _summary({"1": [("甲处", "建成", "已完成"), ("乙处", "建成", "已完成")]}, n_tasks=1)
+    beds = Target("家庭养老床位", 3000.0, "张")
+    progress = TaskProgress(
+        "1", (TargetProgress(beds, 600.0, "甲处", 0.25, "未达序时"),), "未达序时"
+    )
+    summary = replace(summary, tasks=(replace(summary.tasks[0], progress=progress),))
+    texts = "\n".join(_draft_texts(summary))
+    assert "但所报家庭养老床位累计完成数为目标的20%，与“已完成”不符，请核实。" in texts
+
+
+def test_the_annex_says_whose_state_a_row_shows():
+    answers = {"1": [("甲处", "任务全部完成", "已完成"), ("乙处", "系统改造延误", "滞后")]}
+    [row] = compose(_summary(answers, n_tasks=1, plan="下步加快")).table
+    assert row[3] == "滞后"
+    assert row[4] == "任务全部完成\n（乙处（配合）报告滞后：下步加快）"

@@ -20,6 +20,8 @@ from fractions import Fraction
 from .cells import clean_text
 from .model import BUREAU, SEVERITIES, Summary, quarter_name
 from .overview import BUCKET_SCHEME, Group, Overview, Part, TaskView, overview, percent
+from .quality import is_placeholder
+from .targets import amount_text, percent_text
 
 #: Styles of the draft's paragraphs (the keys of report._STYLES, which defines them).
 TITLE, MARK, ADDRESSEE, BODY, HEADING1, HEADING2 = (
@@ -127,9 +129,13 @@ def _group_sentence(group: Group, labels: Sequence[str], who: str) -> str:
 
 
 def _reason(part: Part) -> str:
-    """What a division said about its part: its 存在问题及下步打算, else its 完成情况."""
+    """What a division said about its part: its 存在问题及下步打算, else its 完成情况 (a plan
+    that is only 无 or another placeholder says no reason)."""
     answer = part.answer
-    said = (answer.plan.strip() or answer.answer.strip()) if answer else ""
+    plan = answer.plan.strip() if answer else ""
+    if plan and is_placeholder(plan):
+        plan = ""
+    said = (plan or answer.answer.strip()) if answer else ""
     role = "" if part.role == "牵头" else "（配合）"
     text = _cut(said, REASON_CHARS) if said else "未说明原因"
     return f"{_plain(part.division)}{role}报告{part.state}：{_sentence(text)}"
@@ -145,18 +151,58 @@ def _task_lines(views: Sequence[TaskView], count: int, line) -> list[Block]:
 def _done_line(view: TaskView) -> str:
     answers = [p.answer.answer for p in view.parts if p.role == "牵头" and p.answer]
     said = _sentence(_cut(answers[0], ANSWER_CHARS)) if answers else ""
-    return f"{task_name(view)}（牵头处室：{_leads(view)}）。{said}"
+    short = [
+        f"{p.target.name}累计完成数为目标的{percent_text(p.completion)}"
+        for p in (view.summary.progress.targets if view.summary.progress else ())
+        if p.reported is not None and p.completion is not None and p.completion < 1
+    ]
+    check = f"但所报{'，'.join(short)}，与“已完成”不符，请核实。" if short else ""
+    return f"{task_name(view)}（牵头处室：{_leads(view)}）。{said}{check}"
 
 
-def _behind_line(view: TaskView) -> str:
-    reasons = "".join(_reason(p) for p in view.parts_in(view.state))
+def _behind_line(view: TaskView, state: str = "") -> str:
+    """A task behind, with the reasons of the divisions that report it so (``state``: the one
+    they report, when the task is counted under another)."""
+    reasons = "".join(_reason(p) for p in view.parts_in(state or view.state))
     return f"{task_name(view)}（牵头处室：{_leads(view)}）。{reasons}"
 
 
+def _others(view: TaskView, state: str) -> str:
+    """The divisions of ``view`` not in ``state``, with theirs: 市慈善服务中心未报送."""
+    return "、".join(
+        f"{_plain(p.division)}{'' if p.role == '牵头' else '（配合）'}{p.state}"
+        for p in view.parts
+        if p.state != state
+    )
+
+
+def _not_counted(view: TaskView, label: str) -> str:
+    return (
+        f"{task_name(view)}的牵头处室报告{label}，但{_others(view, label)}，"
+        f"总体状态计为{view.state}，未列入上述{label}的任务。"
+    )
+
+
+def _why_counted(view: TaskView, unknown: Sequence[str]) -> str:
+    """Why a task a division reports behind is counted under 未报送 or 未填写."""
+    who = "、".join(
+        f"{_plain(p.division)}{'' if p.role == '牵头' else '（配合）'}{p.state}"
+        for p in view.parts
+        if p.state in unknown
+    )
+    return f"另有{who}，总体状态计为{view.state}"
+
+
 def _summary_cell(view: TaskView, ov: Overview) -> str:
-    """完成情况摘要 in the 附件: the lead's answer, cut; who did not report or fill in."""
+    """完成情况摘要 in the 附件: the lead's answer, cut; who did not report or fill in, and a
+    partner behind with its reason (the row's state may be the partner's)."""
     unknown = [p for p in view.parts if p.state in ov.scheme.unknown]
     notes = [f"{_plain(p.division)}{p.state}" for p in unknown]
+    notes += [
+        _reason(p).removesuffix("。")
+        for p in view.parts
+        if p.role != "牵头" and p.state in ov.scheme.behind
+    ]
     answers = [
         (p.division, p.answer.answer)
         for p in view.parts
@@ -234,11 +280,29 @@ def compose(summary: Summary, ov: Overview | None = None) -> Draft:
                 blocks += _task_lines(done, ov.counts[label], _done_line)
             else:
                 blocks.append(Block(BODY, f"本季度暂无{label}的任务。"))
+            # A lead that reports the task done while another division of it does not: said,
+            # so that the figures' 已完成 below and this list do not seem to disagree.
+            blocks += [
+                Block(BODY, _not_counted(v, label))
+                for v in ov.tasks
+                if v.state != label and any(p.role == "牵头" for p in v.parts_in(label))
+            ][:LISTED_TASKS]
         for label in scheme.behind:
             behind = ov.in_bucket(label)
-            if behind:
+            # Reported behind by a division, counted under 未报送 or 未填写 by the worst-of rule:
+            # still a task leaders must see among those behind.
+            hidden = [v for v in ov.tasks if v.state in scheme.unknown and v.parts_in(label)]
+            if behind or hidden:
                 blocks.append(Block(HEADING2, f"（{next(sub)}）{label}的任务"))
                 blocks += _task_lines(behind, ov.counts[label], _behind_line)
+                first = min(len(behind), LISTED_TASKS) + 1
+                blocks += [
+                    Block(
+                        BODY,
+                        f"{i}. {_behind_line(v, label)}（{_why_counted(v, scheme.unknown)}）",
+                    )
+                    for i, v in enumerate(hidden[:LISTED_TASKS], first)
+                ]
         blocks += _behind_targets(summary, sub)
         unknown = [(label, ov.in_bucket(label)) for label in scheme.unknown]
         if any(views for _, views in unknown):
@@ -250,7 +314,7 @@ def compose(summary: Summary, ov: Overview | None = None) -> Draft:
                     blocks.append(
                         Block(
                             BODY,
-                            f"序号{shown}{more}的任务，因有应报处室{label}，本季度进展无法确认。",
+                            f"序号{shown}{more}的任务，因有应报处室{label}，本季度总体进展无法确认。",
                         )
                     )
 
@@ -307,8 +371,9 @@ def _bucket_count(summary: Summary) -> list[Block]:
         Block(HEADING2, "（三）按量化指标序时进度"),
         Block(
             BODY,
-            f"按各项任务量化指标的累计完成数与序时进度比较（以牵头处室填报的数字为准，"
-            f"有多个指标的取最差的一个），{ov.total}项任务中，{_buckets(labels, counts, ov.total)}。",
+            f"按各项任务量化指标的累计完成数与序时进度比较（以牵头处室填报的数字为准，牵头处室"
+            f"未填报的取配合处室所填，有多个指标的取最差的一个），{ov.total}项任务中，"
+            f"{_buckets(labels, counts, ov.total)}。",
         ),
     ]
 
@@ -325,8 +390,6 @@ def _behind_targets(summary: Summary, sub) -> list[Block]:
 
 
 def _figures_line(view: TaskView) -> str:
-    from .targets import _amount, _pct
-
     said = []
     for p in view.summary.progress.targets if view.summary.progress else ():
         t = p.target
@@ -334,11 +397,18 @@ def _figures_line(view: TaskView) -> str:
             said.append(f"{t.name}未填报累计完成数")
         elif p.bucket == "未达序时":
             said.append(
-                f"{t.name}累计完成{_amount(p.reported)}{t.unit}，为目标的{_pct(p.completion)}，"
-                f"低于序时进度{_pct(p.expected)}"
+                f"{t.name}累计完成{amount_text(p.reported)}{t.unit}，为目标的{percent_text(p.completion)}，"
+                f"低于序时进度{percent_text(p.expected)}"
             )
     return f"{task_name(view)}（牵头处室：{_leads(view)}）。{'；'.join(said)}。"
 
+
+#: How many of what each figures flag counts: a target, or a division's row of a task.
+_FIGURE_FLAGS = {
+    "未达序时": "未达序时的量化指标{}个",
+    "状态与数据不符": "进展状态与所报数据不符{}处",
+    "数据倒退": "累计完成数比上季度减少的量化指标{}个",
+}
 
 #: 问题类型 that mean a return did not follow the template.
 _FORM_KINDS = ("事项被改动", "缺少事项", "多余内容", "无法识别处室", "文件无法读取", "非本期文件")
@@ -359,10 +429,13 @@ def _problems(ov: Overview) -> tuple[list[str], list[str]]:
         if ov.incomplete:
             said.append(f"{len(ov.incomplete)}个处室（单位）报送不完整")
         tasks = "、".join(f"{n}项任务因有处室{label}" for label, n in unknown)
+        what = "、".join(
+            w for w, shown in (("报送不及时", ov.missing), ("报送不完整", ov.incomplete)) if shown
+        )
         problems.append(
-            f"报送不及时、不完整。{'，'.join(said)}，{tasks}而无法确认进展。"
+            f"{what}。{'，'.join(said)}，{tasks}而无法确认进展。"
             if tasks
-            else f"报送不及时、不完整。{'，'.join(said)}。"
+            else f"{what}。{'，'.join(said)}。"
         )
         requests.append(
             "请未报送和报送不完整的处室（单位）于  月  日前补报，逐项填写完成情况、进展状态和存在问题。"
@@ -384,7 +457,7 @@ def _problems(ov: Overview) -> tuple[list[str], list[str]]:
         )
     numbers = [(k, flags[k]) for k in ("未达序时", "状态与数据不符", "数据倒退") if flags.get(k)]
     if numbers:
-        said = "、".join(f"{kind}{n}个" for kind, n in numbers)
+        said = "、".join(_FIGURE_FLAGS[kind].format(n) for kind, n in numbers)
         problems.append(
             f"部分量化指标进度不足或数据不实。汇总时发现{said}，详见汇总表“问题清单”和“全年进展”。"
         )
@@ -404,8 +477,8 @@ def _problems(ov: Overview) -> tuple[list[str], list[str]]:
         requests.append(
             "请各处室（单位）使用下发的模板填报，不改动事项内容和表格结构，按时报送本期文件。"
         )
-    if problems:
-        total, *by_severity = ov.flag_totals
+    total, *by_severity = ov.flag_totals
+    if problems and total:
         counted = "、".join(f"{s}{n}个" for s, n in zip(SEVERITIES, by_severity, strict=True) if n)
         problems.append(f"汇总表“问题清单”共列出问题{total}个（{counted}），请逐条核实。")
     requests.append(

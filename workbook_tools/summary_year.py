@@ -14,7 +14,7 @@ from dataclasses import replace
 from .cells import cell_text
 from .model import Master, Summary, quarter_name
 from .summary_rows import STATUS_FILLS, Column, DataRow, ordered_tasks
-from .targets import BUCKETS, _amount, _pct
+from .targets import BUCKETS, amount_text, percent_text
 from .yearly import BUCKET_FILLS, NOT_REPORTED, year_rows
 
 YEAR_SHEET = "全年进展"
@@ -40,10 +40,10 @@ def target_values(ts) -> list[str]:
     names, reported, shares, expected = [], [], [], []
     for p in progress.targets:
         t = p.target
-        names.append(f"{t.name}：{_amount(t.amount)}{t.unit}")
-        reported.append("未填报" if p.reported is None else f"{_amount(p.reported)}{t.unit}")
-        shares.append("—" if p.completion is None else _pct(p.completion))
-        expected.append(_pct(p.expected))
+        names.append(f"{t.name}：{amount_text(t.amount)}{t.unit}")
+        reported.append("未填报" if p.reported is None else f"{amount_text(p.reported)}{t.unit}")
+        shares.append("—" if p.completion is None else percent_text(p.completion))
+        expected.append(percent_text(p.expected))
     return [progress.bucket, *("\n".join(x) for x in (names, reported, shares, expected))]
 
 
@@ -100,7 +100,7 @@ def year_data_rows(master: Master, history) -> list[DataRow]:
             cell_text(task.label),
             cell_text(task.text),
             "、".join(cell_text(d) for d in task.leads),
-            "\n".join(f"{t.name}：{_amount(t.amount)}{t.unit}" for t in task.targets),
+            "\n".join(f"{t.name}：{amount_text(t.amount)}{t.unit}" for t in task.targets),
         ]
         overrides: dict[int, dict] = {}
         for cell in yr.quarters:

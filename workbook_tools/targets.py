@@ -180,9 +180,9 @@ def format_target(target: Target) -> str:
     """A target as a line of the 量化指标 column (what parse_targets reads back)."""
     amount = target.amount
     number = (
-        f"{_amount(amount / 10_000)}万"
+        f"{amount_text(amount / 10_000)}万"
         if amount >= 10_000 and amount % 1000 == 0
-        else _amount(amount)
+        else amount_text(amount)
     )
     due = f"（第{quarter_name(target.due_quarter)}季度）" if target.due_quarter else ""
     return f"{target.name}：{number}{target.unit}{due}"
@@ -296,7 +296,7 @@ def parse_schedule(rows: Sequence[Sequence[object]]) -> tuple[Schedule | None, t
         if values[q - 1] + _EPS < values[q - 2]:
             problems.append(
                 f"单元格 {shares[q][1]}：第{quarter_name(q)}季度的序时进度"
-                f"（{_pct(values[q - 1])}）低于上一季度（{_pct(values[q - 2])}）"
+                f"（{percent_text(values[q - 1])}）低于上一季度（{percent_text(values[q - 2])}）"
             )
     if abs(values[3] - 1) > _EPS:
         problems.append(f"单元格 {shares[4][1]}：第四季度的序时进度应为100%")
@@ -504,15 +504,15 @@ def target_flags(
             flag(
                 "未达序时",
                 lead,
-                f"“{t.name}”（目标{_amount(t.amount)}{t.unit}）未填报截至{q}累计完成数，按未达序时计",
+                f"“{t.name}”（目标{amount_text(t.amount)}{t.unit}）未填报截至{q}累计完成数，按未达序时计",
             )
         else:
             flag(
                 "未达序时",
                 p.division,
-                f"“{t.name}”截至{q}累计完成{_amount(p.reported)}{t.unit}，"
-                f"为目标{_amount(t.amount)}{t.unit}的{_pct(p.completion)}，"  # type: ignore[arg-type]
-                f"低于序时进度{_pct(p.expected)}",
+                f"“{t.name}”截至{q}累计完成{amount_text(p.reported)}{t.unit}，"
+                f"为目标{amount_text(t.amount)}{t.unit}的{percent_text(p.completion)}，"  # type: ignore[arg-type]
+                f"低于序时进度{percent_text(p.expected)}",
             )
     expected_of = {p.target: p.expected for p in progress.targets}
     for division in sorted(figures, key=_order_key(task)):
@@ -523,7 +523,7 @@ def target_flags(
                 continue
             completion = value / t.amount
             behind = completion + _EPS < expected_of.get(t, expected_share(quarter, t))
-            what = f"“{t.name}”累计完成{_amount(value)}{t.unit}（{_pct(completion)}）"
+            what = f"“{t.name}”累计完成{amount_text(value)}{t.unit}（{percent_text(completion)}）"
             if status == "已完成" and completion < 1 - _EPS:
                 flag("状态与数据不符", division, f"进展状态为“已完成”，但{what}，未达到目标")
             elif status == "按序时推进" and behind:
@@ -535,16 +535,16 @@ def target_flags(
                 flag(
                     "数据倒退",
                     division,
-                    f"“{t.name}”截至{q}累计完成{_amount(value)}{t.unit}，"
-                    f"少于上季度末的{_amount(before)}{t.unit}",
+                    f"“{t.name}”截至{q}累计完成{amount_text(value)}{t.unit}，"
+                    f"少于上季度末的{amount_text(before)}{t.unit}",
                 )
     for d in progress.disagreements:
         unit = next((t.unit for t in task.targets if t.name == d.target), "")
         flag(
             "状态不一致",
             d.division,
-            f"“{d.target}”的累计完成数不一致：{d.used_division}填报{_amount(d.used)}{unit}（采用），"
-            f"{d.division}填报{_amount(d.reported)}{unit}",
+            f"“{d.target}”的累计完成数不一致：{d.used_division}填报{amount_text(d.used)}{unit}（采用），"
+            f"{d.division}填报{amount_text(d.reported)}{unit}",
         )
     return flags
 
@@ -554,11 +554,11 @@ def _order_key(task: Task):
     return lambda d: (order.get(d, len(order)), d)
 
 
-def _amount(x: float) -> str:
+def amount_text(x: float) -> str:
     """3000.0 -> "3000", 1.1 -> "1.1" (never an exponent)."""
     return f"{int(x)}" if float(x).is_integer() else f"{x:.6f}".rstrip("0").rstrip(".")
 
 
-def _pct(share: float) -> str:
+def percent_text(share: float) -> str:
     text = f"{share * 100:.1f}".removesuffix(".0")
     return f"{text}%"

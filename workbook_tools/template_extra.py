@@ -47,7 +47,7 @@ def target_text(target: Target) -> str:
 
 def previous_text(previous: Previous, targets: tuple[Target, ...]) -> str:
     """The 上季度完成情况 cell: the answer, the status chosen and the figures reported."""
-    from .targets import _amount
+    from .targets import amount_text
 
     units = {t.name: t.unit for t in targets}
     lines = [previous.answer.strip() or "（未填写）"]
@@ -55,7 +55,7 @@ def previous_text(previous: Previous, targets: tuple[Target, ...]) -> str:
         lines.append(f"进展状态：{previous.status}")
     for name, value in previous.figures:
         if name in units:
-            shown = "未填报" if value is None else f"{_amount(value)}{units[name]}"
+            shown = "未填报" if value is None else f"{amount_text(value)}{units[name]}"
             lines.append(f"{name}累计完成：{shown}")
     text, _ = fit_cell("\n".join(lines), truncation_marker("上季度汇总表"))
     return text

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from .archive import Archive, ArchiveRow, rows_from_summary
 from .model import (
     ROLE_LEAD,
+    SEVERITY_WARNING,
     Answer,
     DivisionStatus,
     FileVerdict,
@@ -29,7 +30,7 @@ from .model import (
     quarter_name,
 )
 from .summarise import summarise
-from .targets import BUCKETS, _amount, _pct, task_progress
+from .targets import BUCKETS, amount_text, percent_text, task_progress
 
 __all__ = [
     "BUCKET_FILLS",
@@ -86,12 +87,35 @@ def year_history(
     return sorted([*others, *rows], key=lambda r: r.quarter)
 
 
+def _answer_flags(master: Master, division: str, answers: Sequence[Answer]) -> tuple[Flag, ...]:
+    """What the recorded answers themselves show, as merge flagged them when they were read:
+    an empty answer or a task with none (未填写), no status (未填写), 滞后 (进度滞后)."""
+    flags = []
+    given = {a.task_number: a for a in answers}
+    for task in master.tasks_of(division):
+        a = given.get(task.number)
+        where = f"据档案，来源文件 {a.source}" if a is not None else "据档案"
+        if a is None or not a.answer.strip():
+            detail = f"序号 {task.label} 的完成情况为空（{where}）"
+            flags.append(Flag("未填写", detail, division, task.number, a.source if a else ""))
+            if a is None:
+                continue
+        if not a.status:
+            detail = f"序号 {task.label} 未选择进展状态（{where}）"
+            flags.append(Flag("未填写", detail, division, task.number, a.source, SEVERITY_WARNING))
+        elif a.status == "滞后":
+            detail = f"{division}报告序号 {task.label} 进度滞后（{where}）"
+            flags.append(Flag("进度滞后", detail, division, task.number, a.source))
+    return tuple(flags)
+
+
 def summary_from_archive(
     master: Master, rows: Sequence[ArchiveRow], year: int, quarter: int, previous=None
 ) -> Summary:
     """The Summary of a recorded quarter, rebuilt from its archive rows: the answers, statuses
-    and figures are as accepted; problems found in the files themselves (cells outside the
-    table, edited tasks…) are not in the archive and are not listed again."""
+    and figures are as accepted, and what they show is flagged again (未填写, 进度滞后);
+    problems found in the files themselves (cells outside the table, edited tasks…) are not in
+    the archive and are not listed again."""
     answers = []
     for row in rows:
         task = master.task_or_none(row.task)
@@ -128,8 +152,10 @@ def summary_from_archive(
             statuses.append(DivisionStatus(division, False, "", "", expected, 0, (flag,)))
             continue
         answered = sum(1 for a in mine if a.answer.strip())
+        found = _answer_flags(master, division, mine)
+        flags += found
         statuses.append(
-            DivisionStatus(division, True, sources[division], "", expected, answered, ())
+            DivisionStatus(division, True, sources[division], "", expected, answered, found)
         )
     files = [
         FileVerdict(source, True, "、".join(d for d, s in sources.items() if s == source), "据档案")
@@ -165,7 +191,9 @@ def figure_lines(task: Task, progress) -> str:
         if p.reported is None:
             lines.append(f"{t.name}：未填报")
         else:
-            lines.append(f"{t.name}：{_amount(p.reported)}{t.unit}（{_pct(p.completion)}）")
+            lines.append(
+                f"{t.name}：{amount_text(p.reported)}{t.unit}（{percent_text(p.completion)}）"
+            )
     return "\n".join(lines)
 
 
