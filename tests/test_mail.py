@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import json
+import re
 import shutil
 from email import policy
 from email.message import EmailMessage
@@ -670,8 +671,13 @@ def test_nested_forwards_and_part_floods_are_bounded(tmp_path, work):
     inbox = tmp_path / "inbox"
     result = run("collect", "-q", 1, "--inbox", inbox, "--eml", folder, "--master", SHIPPED_MASTER)
     assert result.exit_code == 0, result.output
-    assert "deep.eml：转发层数过多，未展开" in result.output
-    assert "flood.eml：邮件部分超过 200 个，其余未读取" in result.output
+    # Each named as a mail client shows it: sender, subject, time.
+    assert re.search(
+        r"deep\.eml（fw@localhost，“[^”]*”，[^）]+）：转发层数过多，未展开", result.output
+    )
+    assert re.search(
+        r"flood\.eml（flood@localhost，“”，[^）]+）：邮件部分超过 200 个", result.output
+    )
 
 
 def test_imap_folder_names_in_modified_utf7():
@@ -712,3 +718,96 @@ def test_attachment_names_cannot_leave_or_hide_in_the_inbox(tmp_path, work):
     assert {"区划地名处", "社会事务处", "规划财务处"} <= {
         d.division for d in summary.divisions if d.submitted
     }
+
+
+def test_collect_names_what_it_leaves_and_never_takes_the_notice_for_a_return(
+    work, certs, monkeypatch
+):
+    from email.headerregistry import Address
+
+    from workbook_tools import mailin
+
+    tmp_path, templates, contacts = work
+    monkeypatch.setattr(mailin, "MAX_MESSAGES", 6)
+    old = EmailMessage()
+    old["From"], old["Subject"] = "someone@localhost", "去年的邮件"
+    old.set_content("很早以前")
+    # The coordinator's own copy of a notice, with the blank template.
+    notice = one_return(templates["养老服务处"], USER)
+    # A display name with a comma once decoded: the address must survive it.
+    comma = EmailMessage()
+    comma["From"] = Address(
+        "张三, 社会救助处", addr_spec=address(DIVISIONS.index("社会救助处") + 1)
+    )
+    comma["Subject"] = "报送"
+    comma.set_content("见附件")
+    comma.add_attachment(templates["社会救助处"].read_bytes(), "application", "octet-stream",
+                         filename=templates["社会救助处"].name)  # fmt: skip
+    # Outlook's RTF wrapping and a .rar: the return may be inside; a reply without a file.
+    wrapped = EmailMessage()
+    wrapped["From"], wrapped["Subject"] = address(1), "报送（RTF）"
+    wrapped.set_content("见附件")
+    wrapped.add_attachment(b"\x78\x9f\x3e\x22", "application", "ms-tnef", filename="winmail.dat")
+    wrapped.add_attachment(b"Rar!\x1a\x07\x00", "application", "octet-stream", filename="表.rar")
+    forgot = EmailMessage()
+    forgot["From"], forgot["Subject"] = address(2), "见附件"
+    forgot.set_content("报表见附件（忘了附）")
+    with IMAPServer(certs=certs) as imap:
+        imap.append(old.as_bytes(policy=policy.SMTP))  # the oldest: beyond the newest 6
+        imap.append(old.as_bytes(policy=policy.SMTP))
+        for m in (notice, comma.as_bytes(policy=policy.SMTP), wrapped.as_bytes(policy=policy.SMTP),
+                  forgot.as_bytes(policy=policy.SMTP)):  # fmt: skip
+            imap.append(m)
+        imap.append(one_return(templates["儿童福利处"], address(DIVISIONS.index("儿童福利处") + 1)))
+        imap.append(one_return(templates["区划地名处"], address(DIVISIONS.index("区划地名处") + 1)))
+        env = {"TEST_MAIL_PASSWORD": IMAP_PASSWORD}
+        inbox = tmp_path / "inbox"
+        settings = write_settings(tmp_path, imap_port=imap.port, imap_tls="starttls", ca=certs.ca)
+        args = ("collect", "-q", 1, "--inbox", inbox, "--settings", settings, "--contacts",
+                contacts, "--master", SHIPPED_MASTER)  # fmt: skip
+        first = run(*args, env=env)
+        assert first.exit_code == 0, first.output
+        out = first.output
+        assert "只读取了最新的 6 封，较早的 2 封未读取" in out
+        assert "是下发的模板，不是报送文件，未保存" in out
+        assert "winmail.dat”是 Outlook 以 RTF 格式发信时的封装" in out
+        assert "“表.rar”是 .rar 压缩包，无法读取" in out
+        assert f"（{address(2)}，“见附件”）：{DIVISIONS[1]}的邮件中没有工作簿附件" in out
+        receipts = read_receipts(inbox)
+        assert templates["养老服务处"].name not in receipts
+        comma_receipt = receipts[templates["社会救助处"].name]
+        assert (comma_receipt.sender_name, comma_receipt.division) == (
+            "张三, 社会救助处",
+            "社会救助处",
+        )
+        # A saved file deleted from the inbox is saved again, not called 已有.
+        (inbox / templates["儿童福利处"].name).unlink()
+        again = run(*args, env=env)
+        assert f"保存  {templates['儿童福利处'].name}" in again.output
+        assert f"已有  {templates['儿童福利处'].name}" not in again.output
+        assert (inbox / templates["儿童福利处"].name).exists()
+
+
+def test_a_mailed_correction_wins_by_when_it_arrived_whatever_its_clock(tmp_path):
+    from workbook_tools.model import Delivery, ReturnFile, ReturnRow
+
+    division = "儿童福利处"
+    [task] = MASTER.tasks_of(division)
+
+    def ret(source, answer, modified):
+        row = ReturnRow(6, task.label, task.text, answer, "按序时推进", "", {"完成情况": "D"})
+        return ReturnFile(source=source, sha256=source, format="xlsx", sheet="完成情况",
+                          division=division, year=YEAR, quarter=1, identified_by="模板标识",
+                          rows=(row,), modified=modified)  # fmt: skip
+
+    draft = ret("儿童福利处.xlsx", "初稿", "2022-04-08T01:00:00Z")
+    fixed = ret("儿童福利处-2.xlsx", "更正", "2009-01-01T00:00:00Z")  # a PC clock reset
+    mailed = {
+        draft.source: Delivery("2022-04-08T10:00:00+08:00", address(7)),
+        fixed.source: Delivery("2022-04-09T16:00:00+08:00", address(7)),
+    }
+    from workbook_tools.inbox import Collected
+
+    summary = merge(MASTER, Collected((draft, fixed), (), ()), YEAR, 1, mailed)
+    [used] = [a for a in summary.answers if a.division == division]
+    assert used.answer == "更正"

@@ -323,7 +323,7 @@ def collect_mail(quarter, year, inbox, eml_dir, master_path, contacts_path, sett
     from .contacts import read_contacts
     from .mailin import eml_messages, imap_messages, save_attachments
     from .master import read_master
-    from .settings import load_settings
+    from .settings import SettingsError, load_settings
 
     master = read_master(master_path) if master_path.exists() else None
     year = year if year is not None else (master.year if master else None) or 0
@@ -332,11 +332,17 @@ def collect_mail(quarter, year, inbox, eml_dir, master_path, contacts_path, sett
         book = read_contacts(contacts_path)
     elif master is not None:
         book = read_contacts(master_path, required=False)
+    own = ""  # the coordinator's address: what it sent is the notice, not a return
     if eml_dir is not None:
         mails = eml_messages(eml_dir)
         origin = str(eml_dir)
+        try:
+            own = load_settings(settings_path).sender if Path(settings_path).exists() else ""
+        except SettingsError:  # exported mail needs no settings; a broken file is not fatal
+            own = ""
     else:
         settings = load_settings(settings_path)
+        own = settings.sender
         server = settings.require("imap")
         secret = _password_prompt(settings, server)()
         mails = imap_messages(server, secret)
@@ -347,6 +353,7 @@ def collect_mail(quarter, year, inbox, eml_dir, master_path, contacts_path, sett
         division_of=book.division_of if book else (lambda address: ""),
         year=year,
         quarter=quarter,
+        own=own,
     )
     for r in result.saved:
         who = f"[{r.division}] " if r.division else ""

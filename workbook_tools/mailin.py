@@ -68,6 +68,8 @@ class RawMail:
     #: ``received`` is the server's own (IMAP INTERNALDATE); otherwise it is only the file's
     #: time, and the message's topmost Received header (or its Date) is preferred.
     server_time: bool = False
+    #: when set, no message was read, and this line says why (instead of "over 50MB")
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -142,7 +144,13 @@ def imap_messages(server, password: str, *, timeout: float = 60) -> Iterator[Raw
             )
         status, reply = imap.uid("SEARCH", None, "ALL")
         uids = reply[0].split() if status == "OK" and reply and reply[0] else []
-        for uid in uids[:MAX_MESSAGES]:
+        if len(uids) > MAX_MESSAGES:
+            # The newest: this quarter's returns are the latest mail of a folder kept for years.
+            older = len(uids) - MAX_MESSAGES
+            note = f"文件夹中有 {len(uids)} 封邮件，只读取了最新的 {MAX_MESSAGES} 封，较早的 {older} 封未读取"
+            yield RawMail(b"", "", f"IMAP {server.folder}", note=note)
+            uids = uids[-MAX_MESSAGES:]
+        for uid in uids:
             uid = uid.decode()
             status, meta = imap.uid("FETCH", uid, "(RFC822.SIZE INTERNALDATE)")
             head = b" ".join(m if isinstance(m, bytes) else m[0] for m in meta if m)
@@ -154,6 +162,10 @@ def imap_messages(server, password: str, *, timeout: float = 60) -> Iterator[Raw
                 continue
             status, parts = imap.uid("FETCH", uid, "(BODY.PEEK[])")
             data = b"".join(p[1] for p in parts if isinstance(p, tuple))
+            if not data:
+                note = "读取时服务器上已没有这封邮件（被移走或删除），未读取；请在邮件客户端中查找后重新收取"
+                yield RawMail(b"", received, label, server_time=True, note=note)
+                continue
             yield RawMail(data[: MAX_MESSAGE_BYTES + 1], received, label, server_time=True)
     except (OSError, imaplib.IMAP4.error) as exc:
         raise MailReadError(f"读取收信服务器 {where} 时出错（{_text(exc)}）") from exc
@@ -184,19 +196,24 @@ def eml_messages(folder: Path) -> Iterator[RawMail]:
 # --- Parsing ---------------------------------------------------------------------------------
 def attachments(mail: RawMail) -> tuple[list[Found], list[str]]:
     """The workbook and archive attachments of one message, and what was skipped and why."""
+    if mail.note:
+        return [], [f"{mail.where}：{mail.note}"]
     if not mail.data:
-        return [], [f"{mail.where}：邮件超过 {MAX_MESSAGE_BYTES // 1024 // 1024}MB，未读取"]
+        when = f"（{mail.received} 收到）" if mail.received else ""
+        return [], [f"{mail.where}{when}：邮件超过 {MAX_MESSAGE_BYTES // 1024 // 1024}MB，未读取"]
     msg = email.message_from_bytes(mail.data, policy=compat32)
-    sender_name, sender = email.utils.parseaddr(decode_words(msg.get("From", "")))
+    sender_name, sender = sender_of(msg)
     received = mail.received if mail.server_time and mail.received else ""
     received = received or _received(msg) or mail.received
+    subject = decode_words(msg.get("Subject", ""))
     base = {
         "sender": sender.lower(),
         "sender_name": sender_name,
         "received": received,
         "message_id": str(msg.get("Message-ID", "")).strip(),
-        "subject": decode_words(msg.get("Subject", "")),
-        "where": mail.where,
+        "subject": subject,
+        # Skipped lines name the message as a mail client shows it, not by its IMAP number.
+        "where": f"{mail.where}（{sender_name or sender or '发件人不明'}，“{subject}”，{received}）",
     }
     found: list[Found] = []
     skipped: list[str] = []
@@ -216,7 +233,7 @@ def _walk(msg: Message, base: dict, forwarded: str, depth: int, found, skipped, 
             if depth + 1 > MAX_DEPTH:
                 skipped.append(f"{base['where']}：转发层数过多，未展开")
                 continue
-            inner_from = email.utils.parseaddr(decode_words(inner.get("From", "")))[1]
+            inner_from = sender_of(inner)[1]
             _walk(inner, base, forwarded or inner_from.lower(), depth + 1, found, skipped, budget)
             continue
         if part.is_multipart() or not name and part.get_content_maintype() in ("text", "multipart"):
@@ -233,12 +250,33 @@ def _walk(msg: Message, base: dict, forwarded: str, depth: int, found, skipped, 
             skipped.append(f"{base['where']}：压缩包“{name}”中没有工作簿，未保存")
             continue
         if kind not in _KIND_SUFFIX and kind != "encrypted" and suffix not in WORKBOOK_SUFFIXES:
-            if name:
+            if ctype == "application/ms-tnef" or name.lower() == "winmail.dat":
+                skipped.append(
+                    f"{base['where']}：附件“{name or 'winmail.dat'}”是 Outlook 以 RTF 格式发信时的"
+                    "封装，其中可能有报送文件，未保存；请发件人改用 HTML 或纯文本格式重发"
+                )
+            elif suffix in _OTHER_ARCHIVES:
+                skipped.append(
+                    f"{base['where']}：附件“{name}”是 {suffix} 压缩包，无法读取，其中可能有报送文件，"
+                    "未保存；请发件人直接附上工作簿或改用 .zip 重发"
+                )
+            elif name:
                 skipped.append(f"{base['where']}：附件“{name}”不是工作簿，未保存")
             continue
         found.append(Found(name=name, data=data, forwarded_from=forwarded, **base))
     if budget[0] <= 0:
         skipped.append(f"{base['where']}：邮件部分超过 {MAX_PARTS} 个，其余未读取")
+
+
+def sender_of(msg: Message) -> tuple[str, str]:
+    """(display name, address) of the From header. The address is parsed before the name is
+    decoded: a name such as "张三, 社会救助处" holds a comma only once decoded."""
+    raw = msg.get("From", "")
+    name, address = email.utils.parseaddr(raw if isinstance(raw, str) else str(raw))
+    if "@" not in address:  # raw 8-bit bytes in the header: decode first
+        name, address = email.utils.parseaddr(decode_words(raw))
+        return name, address
+    return decode_words(name), address
 
 
 def _parts(msg: Message, budget: list[int]) -> Iterator[Message]:
@@ -256,6 +294,10 @@ def _parts(msg: Message, budget: list[int]) -> Iterator[Message]:
             )
         else:
             yield part
+
+
+#: Archives a return may come in that are not read (only .zip is).
+_OTHER_ARCHIVES = (".rar", ".7z", ".tar", ".gz", ".tgz", ".bz2", ".xz", ".arj", ".cab")
 
 
 def _inner_message(part: Message) -> Message | None:
@@ -462,15 +504,20 @@ def save_attachments(
     division_of: Callable[[str], str] = lambda address: "",
     year: int = 0,
     quarter: int = 0,
+    own: str = "",
 ) -> CollectResult:
     """Save every workbook attachment of ``mails`` into ``inbox``; never overwrite, never save
-    the same content twice."""
+    the same content twice (as a file there now: a saved file deleted since is saved again).
+
+    ``own``: the coordinator's address. What it sent (a copy of the notice, the notice quoted
+    in a division's reply) holds the blank templates, not returns, and is not saved."""
     inbox = Path(inbox)
     inbox.mkdir(parents=True, exist_ok=True)
     receipts = read_receipts(inbox)
-    known = _existing_hashes(inbox) | {r.sha256 for r in receipts.values()}
+    known = _existing_hashes(inbox)
     saved, duplicates, skipped = [], [], []
     count = 0
+    own = own.strip().lower()
     for mail in mails:
         count += 1
         try:
@@ -478,6 +525,23 @@ def save_attachments(
         except Exception as exc:  # noqa: BLE001 - a message the parser cannot take is skipped
             found, why = [], [f"{mail.where}：邮件无法解析（{type(exc).__name__}），未读取"]
         skipped += why
+        if own:
+            mine = [f for f in found if own in (f.sender, f.forwarded_from)]
+            skipped += [
+                f"{f.where}：附件“{f.name}”在本局（{own}）发出的邮件中，是下发的模板，不是报送文件，未保存"
+                for f in mine
+            ]
+            found = [f for f in found if f not in mine]
+        if not found and not why and mail.data:
+            # A division's mail without a workbook: a forgotten attachment, or a link instead.
+            msg = email.message_from_bytes(mail.data, policy=compat32)
+            name, address = sender_of(msg)
+            division = division_of(address.lower())
+            if division:
+                skipped.append(
+                    f"{mail.where}（{name or address}，“{decode_words(msg.get('Subject', ''))}”）："
+                    f"{division}的邮件中没有工作簿附件（可能漏附，或只发了网盘链接），请核实"
+                )
         for item in found:
             digest = hashlib.sha256(item.data).hexdigest()
             if digest in known:

@@ -35,9 +35,13 @@ from .summarise import summarise
 from .validate import Checked, check_part, joined, report_stray, where_in
 
 
-def _sort_time(ret: ReturnFile) -> tuple:
-    """Newest wins: the saved time in the document, else the file time; ties by name."""
-    return (saved_at(ret.modified) or ret.mtime, ret.mtime, ret.source)
+def _sort_time(ret: ReturnFile, delivered: Mapping[str, Delivery]) -> tuple:
+    """Newest wins: the time the mail bringing it was received (a sender's computer clock may
+    be years off; the mail server's is not), else the saved time in the document, else the
+    file time; ties by name."""
+    mail = delivered.get(ret.source)
+    when = saved_at(mail.received) if mail is not None else 0.0
+    return (when or saved_at(ret.modified) or ret.mtime, ret.mtime, ret.source)
 
 
 def saved_at(stamp: str) -> float:
@@ -127,7 +131,9 @@ def merge(
     set_aside: dict[str, tuple[str, str]] = {}
     for division in divisions:
         expected = len(master.tasks_of(division))
-        parts = sorted(candidates[division], key=lambda p: _sort_time(p.ret), reverse=True)
+        parts = sorted(
+            candidates[division], key=lambda p: _sort_time(p.ret, delivered), reverse=True
+        )
         # Stable, so newest first within each kind: a part with something typed in it before one
         # with nothing (a blank template sent again by mistake never displaces answers), and the
         # division's own file before a doubtful or borrowed one.
