@@ -289,3 +289,21 @@ def test_a_summary_rebuilt_from_the_archive_flags_what_its_answers_show():
     ]
     first, second = (t.number for t in master.tasks_of(division)[:2])
     assert mine == [("未填写", first), ("进度滞后", second)]
+
+
+def test_a_quarter_skipped_is_compared_with_what_came_before(tmp_path):
+    from workbook_tools.archive import Archive, ArchiveRow
+    from workbook_tools.yearly import previous_for_merge
+
+    def row(quarter, answer, numbers):
+        return ArchiveRow(2022, quarter, "养老服务处", "4", "牵头", answer, "按序时推进", "",
+                          numbers, f"q{quarter}.xlsx", f"h{quarter}", "t")  # fmt: skip
+
+    with Archive(tmp_path / "a.sqlite") as archive:
+        archive.record_quarter(2022, 1, [row(1, "一季度", '{"床位": 900}')])
+        archive.record_quarter(2022, 2, [])  # merged; 养老服务处 sent nothing
+        assert previous_for_merge(archive, 2022, 3)[("养老服务处", "4")].quarter == 1
+        archive.record_quarter(2022, 3, [row(3, "三季度", '{"床位": null}')])
+        # Q3 reported no figure: Q4 is compared with Q1's, the last figure reported.
+        kept = previous_for_merge(archive, 2022, 4)[("养老服务处", "4")]
+        assert (kept.quarter, kept.figures) == (1, {"床位": 900})

@@ -507,3 +507,20 @@ def test_targets_command_proposes_for_a_master_without_targets(tmp_path, shipped
 def test_targets_command_has_help_with_an_example():
     result = run_cli("targets", "--help")
     assert result.exit_code == 0 and "workbook-tools targets" in result.output
+
+
+def test_a_fall_since_an_earlier_quarter_names_that_quarter(shipped):
+    task = shipped.task("4")
+    lead = "养老服务处"
+    figures = {lead: {"家庭养老床位": 800, "居家养老上门服务": 9000}}
+    flags = target_flags(
+        task,
+        3,
+        task_progress(task, 3, figures),
+        statuses={lead: "滞后"},
+        figures=figures,
+        previous={lead: {"家庭养老床位": 1000}},
+        previous_quarter={lead: 1},  # nothing from 养老服务处 in the second quarter
+    )
+    [fall] = [f.detail for f in flags if f.kind == "数据倒退"]
+    assert fall == "“家庭养老床位”截至第三季度末累计完成800张，少于第一季度末的1000张"

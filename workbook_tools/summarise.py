@@ -127,13 +127,16 @@ def _progress(
     figures = {a.division: dict(a.figures) for a in answers if a.figures}
     statuses = {a.division: a.status for a in answers}
     sources = {a.division: a.source for a in answers}
-    before = {}
+    before, then = {}, {}
     for division in figures:
         prev = previous.get((division, task.number))
         if prev is not None:
             before[division] = dict(getattr(prev, "figures", {}) or {})
+            if isinstance(getattr(prev, "quarter", None), int):
+                then[division] = prev.quarter  # a division that skipped a quarter: which one
     progress = task_progress(task, quarter, figures, master.schedule)
-    return progress, target_flags(task, quarter, progress, statuses, figures, before, sources)
+    flags = target_flags(task, quarter, progress, statuses, figures, before, sources, then)
+    return progress, flags
 
 
 def to_json(summary: Summary) -> dict:

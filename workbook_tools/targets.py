@@ -478,6 +478,7 @@ def target_flags(
     figures: Mapping[str, Mapping[str, float | None]],
     previous: Mapping[str, Mapping[str, float | None]] | None = None,
     sources: Mapping[str, str] | None = None,
+    previous_quarter: Mapping[str, int] | None = None,
 ) -> list[Flag]:
     """The flags a task's numbers raise this quarter.
 
@@ -532,11 +533,13 @@ def target_flags(
                 flag("状态与数据不符", division, f"进展状态为“未启动”，但{what}")
             before = (previous or {}).get(division, {}).get(t.name)
             if before is not None and value + _EPS < before:
+                then = (previous_quarter or {}).get(division, quarter - 1)
+                when = "上季度末" if then == quarter - 1 else f"第{quarter_name(then)}季度末"
                 flag(
                     "数据倒退",
                     division,
                     f"“{t.name}”截至{q}累计完成{amount_text(value)}{t.unit}，"
-                    f"少于上季度末的{amount_text(before)}{t.unit}",
+                    f"少于{when}的{amount_text(before)}{t.unit}",
                 )
     for d in progress.disagreements:
         unit = next((t.unit for t in task.targets if t.name == d.target), "")

@@ -55,8 +55,22 @@ NOT_REPORTED = "未报送"
 def previous_for_merge(
     archive: Archive, year: int, quarter: int
 ) -> dict[tuple[str, str], ArchiveRow]:
-    """(division, task number) -> its row of the latest earlier quarter of ``year``."""
-    return archive.previous_answers(year, quarter)
+    """(division, task number) -> its row of the latest earlier quarter of ``year`` in which
+    it has one, or of the latest in which it reported figures if that one has none: a
+    division that skipped a quarter is still compared with what it said before (答复未更新,
+    数据倒退), and the row's quarter is the one its figures are of."""
+    rows: dict[tuple[str, str], ArchiveRow] = {}
+    for row in archive.history(year):  # by quarter
+        key = (row.division, row.task)
+        if row.quarter < quarter and (
+            key not in rows or _has_figures(row) or not _has_figures(rows[key])
+        ):
+            rows[key] = row
+    return rows
+
+
+def _has_figures(row: ArchiveRow) -> bool:
+    return any(v is not None for v in row.figures.values())
 
 
 def previous_for_split(archive: Archive, year: int, quarter: int):
