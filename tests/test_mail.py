@@ -811,3 +811,41 @@ def test_a_mailed_correction_wins_by_when_it_arrived_whatever_its_clock(tmp_path
     summary = merge(MASTER, Collected((draft, fixed), (), ()), YEAR, 1, mailed)
     [used] = [a for a in summary.answers if a.division == division]
     assert used.answer == "更正"
+
+
+def test_base64_written_piece_by_piece_is_saved_whole(tmp_path, work):
+    import base64
+
+    _, templates, _ = work
+    workbook = templates["养老服务处"].read_bytes()
+    pieces = b"\r\n".join(
+        base64.b64encode(workbook[i : i + 1000]) for i in range(0, len(workbook), 1000)
+    )
+    folder = tmp_path / "eml"
+    folder.mkdir()
+    (folder / "1.eml").write_bytes(
+        b"From: d04@localhost\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="B"\r\n\r\n--B\r\n'
+        b'Content-Type: application/octet-stream; name="a.xlsx"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + pieces + b"\r\n--B--\r\n"
+    )
+    inbox = tmp_path / "inbox"
+    result = run("collect", "-q", 1, "--inbox", inbox, "--eml", folder, "--master", SHIPPED_MASTER)
+    assert result.exit_code == 0, result.output
+    assert (inbox / "a.xlsx").read_bytes() == workbook
+
+
+def test_pictures_in_a_mail_body_are_not_listed_but_attached_ones_are(tmp_path):
+    folder = tmp_path / "eml"
+    folder.mkdir()
+    msg = EmailMessage()
+    msg["From"], msg["Subject"] = "colleague@localhost", "会议通知"
+    msg.set_content("请参会")
+    msg.add_related(b"\x89PNG\r\n\x1a\n", "image", "png", cid="<logo>", filename="image001.png")
+    msg.add_attachment(b"\x89PNG\r\n\x1a\n", "image", "png", filename="照片.png")
+    (folder / "1.eml").write_bytes(msg.as_bytes(policy=policy.SMTP))
+    result = run("collect", "-q", 1, "--inbox", tmp_path / "inbox", "--eml", folder,
+                 "--master", SHIPPED_MASTER)  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "image001.png" not in result.output
+    assert "附件“照片.png”不是工作簿，未保存" in result.output

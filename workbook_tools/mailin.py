@@ -14,6 +14,7 @@ What was saved is recorded in ``inbox/.收件记录.json`` (a name the inbox wal
 from __future__ import annotations
 
 import base64
+import binascii
 import email
 import email.header
 import email.utils
@@ -238,7 +239,7 @@ def _walk(msg: Message, base: dict, forwarded: str, depth: int, found, skipped, 
             continue
         if part.is_multipart() or not name and part.get_content_maintype() in ("text", "multipart"):
             continue
-        data = part.get_payload(decode=True) or b""
+        data = _decoded(part)
         if len(data) > MAX_FILE_SIZE:
             skipped.append(
                 f"{base['where']}：附件“{name}”超过 {MAX_FILE_SIZE // 1024 // 1024}MB，未保存"
@@ -260,7 +261,7 @@ def _walk(msg: Message, base: dict, forwarded: str, depth: int, found, skipped, 
                     f"{base['where']}：附件“{name}”是 {suffix} 压缩包，无法读取，其中可能有报送文件，"
                     "未保存；请发件人直接附上工作簿或改用 .zip 重发"
                 )
-            elif name:
+            elif name and not _inline_picture(part):
                 skipped.append(f"{base['where']}：附件“{name}”不是工作簿，未保存")
             continue
         found.append(Found(name=name, data=data, forwarded_from=forwarded, **base))
@@ -294,6 +295,38 @@ def _parts(msg: Message, budget: list[int]) -> Iterator[Message]:
             )
         else:
             yield part
+
+
+def _inline_picture(part: Message) -> bool:
+    """A picture shown in the body (a signature's logo, image001.png): never a return, and one
+    line for each in every mail of a folder would bury the lines that matter."""
+    disposition = str(part.get("Content-Disposition", "")).split(";")[0].strip().lower()
+    return part.get_content_maintype() == "image" and (
+        disposition == "inline" or part.get("Content-ID") is not None
+    )
+
+
+def _decoded(part: Message) -> bytes:
+    """The part's content. Base64 encoded piece by piece, with padding inside the stream (as
+    some mailers and gateways write it), is decoded piece by piece: the standard decoder stops
+    at the first padding and would keep only the first piece of the file."""
+    data = part.get_payload(decode=True) or b""
+    raw = part.get_payload(decode=False)
+    if str(part.get("Content-Transfer-Encoding", "")).strip().lower() != "base64" or not (
+        isinstance(raw, str)
+    ):
+        return data
+    text = re.sub(r"[^A-Za-z0-9+/=]", "", raw)
+    if "=" not in text.rstrip("="):
+        return data
+    out = bytearray()
+    for piece in re.findall(r"[A-Za-z0-9+/]+={0,2}", text):
+        body = piece.rstrip("=")
+        try:
+            out += base64.b64decode(body + "=" * (-len(body) % 4))
+        except binascii.Error:
+            return data
+    return bytes(out) if len(out) > len(data) else data
 
 
 #: Archives a return may come in that are not read (only .zip is).
