@@ -307,3 +307,27 @@ def test_a_quarter_skipped_is_compared_with_what_came_before(tmp_path):
         # Q3 reported no figure: Q4 is compared with Q1's, the last figure reported.
         kept = previous_for_merge(archive, 2022, 4)[("养老服务处", "4")]
         assert (kept.quarter, kept.figures) == (1, {"床位": 900})
+
+
+def test_the_year_sheet_judges_a_lead_as_the_summary_does():
+    from workbook_tools.archive import ArchiveRow
+    from workbook_tools.master import read_master
+    from workbook_tools.yearly import year_rows
+
+    master = read_master(SHIPPED_MASTER)
+    two_leads = next(t for t in master.tasks if len(t.leads) > 1)
+    one_lead = next(t for t in master.tasks if len(t.leads) == 1)
+    first, second = two_leads.leads
+
+    def row(division, task, answer, status):
+        return ArchiveRow(2022, 1, division, task.number, "牵头", answer, status, "", "",
+                          "a.xlsx", "h", "t")  # fmt: skip
+
+    history = [
+        row(one_lead.leads[0], one_lead, "", "按序时推进"),  # status chosen, nothing written
+        row(first, two_leads, "做了", "按序时推进"),  # the other lead sent nothing
+    ]
+    got = {r.task.number: r.quarters[0].status for r in year_rows(master, history)}
+    assert got[one_lead.number] == "未填写"
+    assert second not in {r.division for r in history}
+    assert got[two_leads.number] == "未报送"

@@ -211,13 +211,27 @@ def figure_lines(task: Task, progress) -> str:
     return "\n".join(lines)
 
 
+def _lead_state(task: Task, rows: Sequence[ArchiveRow], reported: set[str]) -> str:
+    """The task's lead state in one quarter, as 汇总 judges a division: a lead without a return
+    未报送, one whose answer or status is missing 未填写; several leads, the worst."""
+    from .overview import WORST_FIRST, division_state
+
+    given = {r.division: r for r in rows}
+    leads = task.leads or tuple(r.division for r in rows if r.role == ROLE_LEAD)
+    if not leads:
+        return NOT_REPORTED
+    states = [division_state(given.get(d), d in reported) for d in leads]
+    return min(states, key=WORST_FIRST.index)
+
+
 def year_rows(master: Master, history: Iterable[ArchiveRow]) -> list[YearRow]:
     """One row per task of ``master``: each quarter's status and figures as recorded."""
-    from .statuses import worst_status
 
     by_quarter: dict[int, dict[str, list[ArchiveRow]]] = {}
+    quarter_divisions: dict[int, set[str]] = {}  # the divisions with a return, each quarter
     for row in history:
         by_quarter.setdefault(row.quarter, {}).setdefault(row.task, []).append(row)
+        quarter_divisions.setdefault(row.quarter, set()).add(row.division)
     out = []
     for task in master.tasks:
         cells = []
@@ -226,10 +240,7 @@ def year_rows(master: Master, history: Iterable[ArchiveRow]) -> list[YearRow]:
                 cells.append(QuarterCell("", "", ""))
                 continue
             rows = by_quarter[quarter].get(task.number, [])
-            leads = [r for r in rows if r.role == ROLE_LEAD]
-            status = worst_status(r.status for r in leads) or (
-                NOT_REPORTED if not leads else "未填写"
-            )
+            status = _lead_state(task, rows, quarter_divisions[quarter])
             progress = None
             if task.targets:
                 figures = {r.division: r.figures for r in rows}
