@@ -342,3 +342,15 @@ def test_check_names_a_lock_file_for_what_it_is(tmp_path):
     result = run_cli("check", "-q", "1", "--master", SHIPPED_MASTER, lock)
     assert result.exit_code == 1
     assert "锁定文件，不是报送文件" in result.output
+
+
+def test_merge_refuses_to_write_into_the_inbox_it_reads(tmp_path):
+    templates = split_shipped(tmp_path / "outbox")
+    inbox = tmp_path / "inbox"
+    fill_all(templates, inbox)
+    before = tree_digest(inbox)
+    for extra in (("--out", inbox / "汇总.xlsx"), ("--json", inbox / "sub" / "r.json")):
+        result = run_cli("merge", "-q", "1", "--inbox", inbox, "--master", SHIPPED_MASTER, *extra)
+        assert result.exit_code == 2
+        assert "不能写在回收文件夹" in result.output
+    assert tree_digest(inbox) == before

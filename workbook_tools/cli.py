@@ -229,6 +229,14 @@ def merge(
         raise click.UsageError(
             f"找不到工作目标档案 {shown_path(archive_file)}；请用 --archive 指定"
         )
+    if not from_archive:
+        target = out or _summary_path(Path("outbox"), year, quarter)
+        for what, path in (("汇总表和通报草稿", target), ("JSON 文件", json_path)):
+            if path is not None and _inside(Path(path).parent, inbox):
+                # The next merge would read it as a return (and flag it as an error).
+                raise click.UsageError(
+                    f"{what}不能写在回收文件夹 {shown_path(inbox)} 中；请用 --out/--json 另选位置"
+                )
     archive = Archive(archive_file) if archive_file is not None else None
     try:
         _merge_with(
@@ -237,6 +245,13 @@ def merge(
     finally:
         if archive is not None:
             archive.close()
+
+
+def _inside(folder: Path, inbox: Path) -> bool:
+    try:
+        return folder.resolve().is_relative_to(inbox.resolve())
+    except OSError:
+        return False
 
 
 def _merge_with(
