@@ -538,3 +538,13 @@ def test_a_task_text_cut_to_a_word_keeps_the_row_on_its_number():
     assert got == {"1": "一", "3": "三"}
     assert not any(f.kind in ("缺少事项", "内容未读入") for f in s.flags)
     assert any(f.kind == "事项被改动" and f.task == "3" for f in s.flags)
+
+
+def test_two_blank_files_are_not_called_filled():
+    _, b, c = full_returns()
+    blank_rows = [row(5, "*1", T1, answer="", status=""), row(6, "3", T3, answer="", status="")]
+    old = ret("旧.xlsx", "养老服务处", blank_rows, modified="2022-04-01T10:00:00")
+    new = ret("新.xlsx", "养老服务处", blank_rows, sha="new", modified="2022-04-09T10:00:00")
+    s = merge(make_master(), collected(old, new, b, c), 2022, 1)
+    [again] = [f for f in s.flags if f.kind == "重复报送"]
+    assert again.source == "旧.xlsx" and "采用最新的 新.xlsx" in again.detail

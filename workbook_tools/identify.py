@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from .identity_sheet import FIELD_NAMES
 from .layout import fingerprint, normalise_division
 from .model import (
     SEVERITY_WARNING,
@@ -140,7 +141,8 @@ def identify(master: Master, ret: ReturnFile, year: int | None, quarter: int | N
         detail, severity = f"该文件属于{got}，本期为{want}，未采用", ""
         # The title or file name saying another period than the identity: most likely last
         # quarter's file, retitled and filled in for this one. Its answers must not go unseen.
-        said = [c for c in ret.conflicts if "年度为" in c or "季度为" in c]
+        markers = tuple(f"{FIELD_NAMES[f]}为" for f in ("year", "quarter"))  # as returns words it
+        said = [c for c in ret.conflicts if any(m in c for m in markers)]
         if said:
             detail += (
                 f"。但{'；'.join(said)}：可能是沿用其他季度的文件填写了本期内容，请核实；"

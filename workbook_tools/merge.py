@@ -240,7 +240,7 @@ def _not_used(
         return []
     flags = []
     if own:
-        blank = "本文件未填写任何内容，" if not _typed(other) else ""
+        blank = "本文件未填写任何内容，" if not _typed(other) and _typed(used) else ""
         newest = "已填写的" if blank else "最新的"
         flags.append(
             Flag(
