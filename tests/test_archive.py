@@ -304,9 +304,10 @@ def test_a_quarter_skipped_is_compared_with_what_came_before(tmp_path):
         archive.record_quarter(2022, 2, [])  # merged; 养老服务处 sent nothing
         assert previous_for_merge(archive, 2022, 3)[("养老服务处", "4")].quarter == 1
         archive.record_quarter(2022, 3, [row(3, "三季度", '{"床位": null}')])
-        # Q3 reported no figure: Q4 is compared with Q1's, the last figure reported.
+        # Q3 reported no figure: Q4's answer is compared with Q3's, its figure with Q1's.
         kept = previous_for_merge(archive, 2022, 4)[("养老服务处", "4")]
-        assert (kept.quarter, kept.figures) == (1, {"床位": 900})
+        assert (kept.answer, kept.quarter) == ("三季度", 3)
+        assert (kept.figures, kept.figures_quarter) == ({"床位": 900}, 1)
 
 
 def test_the_year_sheet_judges_a_lead_as_the_summary_does():
@@ -331,3 +332,36 @@ def test_the_year_sheet_judges_a_lead_as_the_summary_does():
     assert got[one_lead.number] == "未填写"
     assert second not in {r.division for r in history}
     assert got[two_leads.number] == "未报送"
+
+
+def test_an_answer_stays_with_its_task_when_the_master_is_renumbered(tmp_path):
+    from dataclasses import replace
+
+    from workbook_tools.archive import Archive, ArchiveRow
+    from workbook_tools.master import read_master
+    from workbook_tools.model import Master
+    from workbook_tools.yearly import previous_for_merge, previous_for_split, year_history
+
+    master = read_master(SHIPPED_MASTER)
+    beds = master.task("4")
+    q1 = ArchiveRow(2022, 1, "养老服务处", "4", "牵头", "床位已建900张", "按序时推进", "",
+                    '{"家庭养老床位": 900}', "a.xlsx", "h", "t", beds.text)  # fmt: skip
+    # The revised master: a task inserted before *4, which becomes *5; *9 deleted.
+    inserted = replace(beds, number="4", label="*4", text="新增的一项任务。（牵头单位：市民政局）")
+    tasks = []
+    for t in master.tasks:
+        if t.number == "9":
+            continue
+        n = int(t.number)
+        moved = replace(t, number=str(n + 1), label=t.label.replace(t.number, str(n + 1)))
+        tasks += [inserted, moved] if t.number == "4" else [moved if n > 4 else t]
+    revised = Master(master.source, master.sheet, master.title, master.year, tuple(tasks))
+    with Archive(tmp_path / "a.sqlite") as archive:
+        archive.record_quarter(2022, 1, [q1])
+        before = previous_for_merge(archive, 2022, 2, revised)
+        assert set(before) == {("养老服务处", "5")}
+        assert before[("养老服务处", "5")].answer == "床位已建900张"
+        shown = previous_for_split(archive, 2022, 2, revised)
+        assert list(shown["养老服务处"]) == ["5"]
+        [row] = year_history(archive, 2022, 2, [], revised)
+        assert row.task == "5"

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Mapping
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 
@@ -106,6 +106,14 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "DROP TABLE sends",  # made ahead of the mail commands, never written; send_log is
         ),
     ),
+    (
+        4,
+        (
+            # The task's text as the master had it when the answer was given: a later master
+            # may number its tasks otherwise, and an answer must stay with its task.
+            "ALTER TABLE answers ADD COLUMN task_text TEXT NOT NULL DEFAULT ''",
+        ),
+    ),
 )
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -126,6 +134,7 @@ class ArchiveRow:
     source: str  # the file it came from (inbox-relative)
     sha256: str  # of that file
     recorded: str  # ISO time it was first recorded
+    task_text: str = ""  # 工作事项 as the master had it then ("" in rows recorded before it was)
 
     @property
     def figures(self) -> dict[str, float | None]:
@@ -134,10 +143,11 @@ class ArchiveRow:
 
     def content(self) -> tuple:
         """Everything but the time recorded: what makes two recordings the same."""
-        return astuple(self)[:-1]
+        return tuple(getattr(self, name) for name in _CONTENT)
 
 
 _COLUMNS = tuple(f.name for f in fields(ArchiveRow))
+_CONTENT = tuple(name for name in _COLUMNS if name != "recorded")
 
 
 def numbers_json(figures: Mapping[str, float | None] | None) -> str:
@@ -180,6 +190,7 @@ def rows_from_summary(
                 source=a.source,
                 sha256=hashes.get(a.source, ""),
                 recorded=when,
+                task_text=task.text if (task := summary.master.task_or_none(a.task_number)) else "",
             )
         )
     return tuple(rows)
@@ -294,7 +305,7 @@ class Archive:
                 self._db.execute(
                     f"INSERT INTO answers ({', '.join(_COLUMNS)}) "
                     f"VALUES ({', '.join('?' * len(_COLUMNS))})",
-                    (*row.content(), row_time),
+                    tuple(row_time if c == "recorded" else getattr(row, c) for c in _COLUMNS),
                 )
                 count += 1
                 contents.add(row.content())

@@ -98,7 +98,7 @@ def split(
         from .yearly import previous_for_split
 
         with Archive(archive_file) as archive:
-            previous = previous_for_split(archive, year, quarter)
+            previous = previous_for_split(archive, year, quarter, master)
             before = archive.previous_quarter(year, quarter)
         if previous:
             click.echo(
@@ -268,7 +268,7 @@ def _merge_with(
     from .summary import write_summary
     from .yearly import archive_rows, previous_for_merge, summary_from_archive, year_history
 
-    previous = previous_for_merge(archive, year, quarter) if archive is not None else None
+    previous = previous_for_merge(archive, year, quarter, master) if archive is not None else None
     period = f"{year}年第{quarter_name(quarter)}季度"
     if from_archive:
         if (year, quarter) not in archive.quarters(year):
@@ -298,7 +298,7 @@ def _merge_with(
     listed = "，".join(f"{k} {n}" for k, n in by_kind.items() if n)
     if listed:
         click.echo(f"      {listed}")
-    history = year_history(archive, year, quarter, rows) if archive is not None else None
+    history = year_history(archive, year, quarter, rows, master) if archive is not None else None
     target = out or _summary_path(Path("outbox"), year, quarter)
     ov = overview(summary)  # for both the summary's 总览 and the draft
     drafting = None

@@ -327,7 +327,7 @@ def _demo_quarter(master, master_path, year, quarter, directory, work, ledger, a
     from .report import report_name, write_report
     from .summary import write_summary
     from .template_files import write_templates
-    from .yearly import archive_rows, previous_for_merge, previous_for_split
+    from .yearly import archive_rows, previous_for_merge, previous_for_split, year_history
 
     show = lambda path: display_name(str(path))  # noqa: E731
     folder = layout.quarter_folder(year, quarter)
@@ -337,7 +337,7 @@ def _demo_quarter(master, master_path, year, quarter, directory, work, ledger, a
     inbox = directory / inbox_rel
     step = 3 * (quarter - 1)
 
-    previous = previous_for_split(archive, year, quarter)
+    previous = previous_for_split(archive, year, quarter, master)
     echo(f"{step + 1}. 拆分：{show(master_path)} -> {show(outbox / folder)}/")
     if previous:
         echo("   模板中每项事项旁列出上季度完成情况（灰色，只读），来自工作目标档案")
@@ -407,11 +407,10 @@ def _demo_quarter(master, master_path, year, quarter, directory, work, ledger, a
 
     echo(f"{step + 3}. 汇总：{show(inbox)}/ -> {show(outbox)}/")
     collected = collect(inbox)
-    before = previous_for_merge(archive, year, quarter)
+    before = previous_for_merge(archive, year, quarter, master)
     summary = merge(master, collected, year, quarter, previous=before)
     rows = archive_rows(summary, {r.source: r.sha256 for r in collected.returns})
-    earlier = [r for r in archive.history(year) if r.quarter != quarter]
-    history = [*earlier, *rows] if earlier else None  # 全年进展 once the year has history
+    history = year_history(archive, year, quarter, rows, master)  # 全年进展 from the 2nd quarter
     built = write_summary(summary, work / summary_name, history=history)
     target = ledger.put(f"outbox/{summary_name}", built.read_bytes())
     report = write_report(summary, work / report_name(year, quarter))

@@ -14,7 +14,7 @@ answers) and the summary's 全年进展 sheet and target columns. No workbook is
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .archive import Archive, ArchiveRow, rows_from_summary
 from .model import (
@@ -37,6 +37,8 @@ __all__ = [
     "YearRow",
     "archive_rows",
     "figure_lines",
+    "LastReport",
+    "on_master",
     "previous_for_merge",
     "previous_for_split",
     "summary_from_archive",
@@ -52,35 +54,72 @@ BUCKET_FILLS = dict(
 NOT_REPORTED = "未报送"
 
 
+def on_master(master: Master, rows: Iterable[ArchiveRow]) -> list[ArchiveRow]:
+    """Archived rows on the tasks of ``master`` as it is now. A row is found by the text its
+    task had when the answer was recorded (the same text, or recognisably the same), so that
+    an answer follows its task when the master inserts, deletes, reorders or rewords tasks; a
+    row whose task the master no longer has is left out. Rows recorded before the archive kept
+    the text go by their number."""
+    out = []
+    for row in rows:
+        if not row.task_text:
+            out.append(row)
+            continue
+        task = master.text_index.find(row.task_text)
+        if task is not None:
+            out.append(row if task.number == row.task else replace(row, task=task.number))
+    return out
+
+
+@dataclass(frozen=True)
+class LastReport:
+    """What a division last reported on a task before this quarter: its latest archived row
+    (the answer 答复未更新 compares with, the file it came from) and the figures of the latest
+    row that had any, with their quarter (数据倒退 compares with them)."""
+
+    row: ArchiveRow
+    figures: Mapping[str, float | None]
+    figures_quarter: int
+
+    # What merge reads of it besides the figures, all of the latest row.
+    answer = property(lambda self: self.row.answer)
+    status = property(lambda self: self.row.status)
+    division = property(lambda self: self.row.division)
+    source = property(lambda self: self.row.source)
+    sha256 = property(lambda self: self.row.sha256)
+    year = property(lambda self: self.row.year)
+    quarter = property(lambda self: self.row.quarter)
+
+
 def previous_for_merge(
-    archive: Archive, year: int, quarter: int
-) -> dict[tuple[str, str], ArchiveRow]:
-    """(division, task number) -> its row of the latest earlier quarter of ``year`` in which
-    it has one, or of the latest in which it reported figures if that one has none: a
-    division that skipped a quarter is still compared with what it said before (答复未更新,
-    数据倒退), and the row's quarter is the one its figures are of."""
-    rows: dict[tuple[str, str], ArchiveRow] = {}
-    for row in archive.history(year):  # by quarter
+    archive: Archive, year: int, quarter: int, master: Master | None = None
+) -> dict[tuple[str, str], LastReport]:
+    """(division, task number) -> what it last reported in an earlier quarter of ``year``
+    (on ``master``'s tasks when given: on_master). A division that skipped a quarter is
+    compared with what it said before."""
+    rows = [r for r in archive.history(year) if r.quarter < quarter]  # by quarter
+    latest: dict[tuple[str, str], LastReport] = {}
+    for row in on_master(master, rows) if master is not None else rows:
         key = (row.division, row.task)
-        if row.quarter < quarter and (
-            key not in rows or _has_figures(row) or not _has_figures(rows[key])
-        ):
-            rows[key] = row
-    return rows
+        figures = row.figures
+        if any(v is not None for v in figures.values()) or key not in latest:
+            latest[key] = LastReport(row, figures, row.quarter)
+        else:
+            kept = latest[key]
+            latest[key] = LastReport(row, kept.figures, kept.figures_quarter)
+    return latest
 
 
-def _has_figures(row: ArchiveRow) -> bool:
-    return any(v is not None for v in row.figures.values())
-
-
-def previous_for_split(archive: Archive, year: int, quarter: int):
-    """division -> task number -> template_extra.Previous, from the latest earlier quarter."""
+def previous_for_split(archive: Archive, year: int, quarter: int, master: Master | None = None):
+    """division -> task number -> template_extra.Previous, from the latest earlier quarter
+    (on ``master``'s tasks when given: on_master)."""
     from .template_extra import Previous
 
+    rows = list(archive.previous_answers(year, quarter).values())
     out: dict[str, dict[str, Previous]] = {}
-    for (division, task), row in archive.previous_answers(year, quarter).items():
+    for row in on_master(master, rows) if master is not None else rows:
         figures = tuple(sorted(row.figures.items()))
-        out.setdefault(division, {})[task] = Previous(row.answer, row.status, figures)
+        out.setdefault(row.division, {})[row.task] = Previous(row.answer, row.status, figures)
     return out
 
 
@@ -91,13 +130,20 @@ def archive_rows(summary: Summary, hashes: Mapping[str, str]) -> tuple[ArchiveRo
 
 
 def year_history(
-    archive: Archive, year: int, quarter: int, rows: Sequence[ArchiveRow]
+    archive: Archive,
+    year: int,
+    quarter: int,
+    rows: Sequence[ArchiveRow],
+    master: Master | None = None,
 ) -> list[ArchiveRow] | None:
-    """The year's rows for 全年进展: the other quarters' from the archive and ``rows`` as
-    ``quarter``'s, by quarter; None while the archive holds no other quarter of ``year``."""
+    """The year's rows for 全年进展: the other quarters' from the archive (on ``master``'s
+    tasks when given: on_master) and ``rows`` as ``quarter``'s, by quarter; None while the
+    archive holds no other quarter of ``year``."""
     others = [r for r in archive.history(year) if r.quarter != quarter]
     if not others:
         return None
+    if master is not None:
+        others = on_master(master, others)
     return sorted([*others, *rows], key=lambda r: r.quarter)
 
 
@@ -131,7 +177,7 @@ def summary_from_archive(
     problems found in the files themselves (cells outside the table, edited tasks…) are not in
     the archive and are not listed again."""
     answers = []
-    for row in rows:
+    for row in on_master(master, rows):
         task = master.task_or_none(row.task)
         if task is None:
             continue  # the master no longer has the task
