@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from types import SimpleNamespace
 
 import pytest
@@ -309,7 +310,7 @@ def test_text_typed_over_last_quarters_answer_is_quoted_whole():
         "按序时推进",
         "",
         {"完成情况": "D"},
-        previous="上季度：完成80个（按序时推进）",
+        previous="上季度：完成80个",  # as the template wrote it
         previous_cell="G5",
     )
     typed = ReturnRow(
@@ -548,3 +549,97 @@ def test_two_blank_files_are_not_called_filled():
     s = merge(make_master(), collected(old, new, b, c), 2022, 1)
     [again] = [f for f in s.flags if f.kind == "重复报送"]
     assert again.source == "旧.xlsx" and "采用最新的 新.xlsx" in again.detail
+
+
+def test_text_added_to_last_quarters_answer_or_typed_over_its_blank_is_quoted():
+    def typed_beside(n, number, text, previous):
+        return ReturnRow(n, number, text, "", "按序时推进", "", {"完成情况": "D"},
+                         previous=previous, previous_cell=f"G{n}")  # fmt: skip
+
+    added = typed_beside(
+        5, "*1", T1, "上季度：完成80个\n进展状态：按序时推进\n补充：二季度新增12个"
+    )
+    over_blank = typed_beside(6, "3", T3, "二季度：新增服务点两处")
+    last = {
+        ("养老服务处", "1"): SimpleNamespace(answer="上季度：完成80个", status="按序时推进"),
+        ("养老服务处", "3"): SimpleNamespace(answer="", status="按序时推进"),  # shown （未填写）
+    }
+    got = ret("a.xlsx", "养老服务处", [added, over_blank], quarter=2)
+    s = merge(make_master(), collected(got), 2022, 2, previous=last)
+    unread = {f.task: f.detail for f in s.flags if f.kind == "内容未读入"}
+    assert set(unread) == {"1", "3"}
+    assert "补充：二季度新增12个" in unread["1"] and "二季度：新增服务点两处" in unread["3"]
+
+
+def test_the_whole_last_quarter_cell_copied_is_a_stale_answer():
+    copied = "上季度：完成80个\n进展状态：按序时推进"
+    rows = [row(5, "*1", T1, answer=copied), row(6, "3", T3, answer="本季度新做的")]
+    last = {
+        ("养老服务处", "1"): SimpleNamespace(answer="上季度：完成80个", status="按序时推进"),
+        ("养老服务处", "3"): SimpleNamespace(answer="上季度的回答", status="按序时推进"),
+    }
+    s = merge(make_master(), collected(ret("a.xlsx", "养老服务处", rows, quarter=2)), 2022, 2,
+              previous=last)  # fmt: skip
+    assert [f.task for f in s.flags if f.kind == "答复未更新"] == ["1"]
+
+
+def test_a_second_figure_on_a_continued_row_is_quoted_not_dropped():
+    from builders import SHIPPED_MASTER
+
+    from workbook_tools.master import read_master
+    from workbook_tools.targets import format_target
+
+    shipped = read_master(SHIPPED_MASTER)
+    beds = shipped.task("4")
+    division = beds.leads[0]
+
+    def figures(n, *values):
+        return tuple(
+            (format_target(t), v, f"H{n}", f"G{n}")
+            for t, v in zip(beds.targets, values, strict=True)
+        )
+
+    rows, n = [], 6
+    for task in shipped.tasks_of(division):
+        r = ReturnRow(n, task.label, task.text, "做了", "按序时推进", "", {"完成情况": "D"})
+        if task is beds:
+            r = dataclasses.replace(r, figures=figures(n, "1500", "5500"))
+            n += 1  # written on right below it
+            rows.append(r)
+            r = ReturnRow(n, "", "", "补充", "", "", {"完成情况": "D"},
+                          figures=figures(n, "1600", "5500"))  # fmt: skip
+        rows.append(r)
+        n += 1
+    got = merge(shipped, collected(ret("a.xlsx", division, rows)), 2022, 1)
+    [answer] = [a for a in got.answers if a.division == division and a.task_number == "4"]
+    assert dict(answer.figures)[beds.targets[0].name] == 1500
+    assert any("另有累计完成数“1600”未读入" in f.detail for f in got.flags)
+
+
+def test_figures_only_an_older_file_gives_are_quoted():
+    from builders import SHIPPED_MASTER
+
+    from workbook_tools.master import read_master
+    from workbook_tools.targets import format_target
+
+    shipped = read_master(SHIPPED_MASTER)
+    beds = shipped.task("4")
+    division = beds.leads[0]
+
+    def return_with(source, values, modified):
+        rows = []
+        for n, task in enumerate(shipped.tasks_of(division), 6):
+            r = ReturnRow(n, task.label, task.text, "做了", "按序时推进", "", {"完成情况": "D"})
+            if task is beds:
+                r = dataclasses.replace(r, figures=tuple(
+                    (format_target(t), v, f"H{n}", f"G{n}")
+                    for t, v in zip(beds.targets, values, strict=True)))  # fmt: skip
+            rows.append(r)
+        return ret(source, division, rows, modified=modified)
+
+    older = return_with("初稿.xlsx", ("1500", "5500"), "2022-04-01T10:00:00")
+    newer = return_with("更正.xlsx", ("", ""), "2022-04-09T10:00:00")
+    got = merge(shipped, collected(older, newer), 2022, 1)
+    quoted = [f.detail for f in got.flags if f.kind == "内容未读入" and f.source == "初稿.xlsx"]
+    assert any("累计完成数“1500”未读入" in d for d in quoted)
+    assert any("累计完成数“5500”未读入" in d for d in quoted)

@@ -524,3 +524,54 @@ def test_a_fall_since_an_earlier_quarter_names_that_quarter(shipped):
     )
     [fall] = [f.detail for f in flags if f.kind == "数据倒退"]
     assert fall == "“家庭养老床位”截至第三季度末累计完成800张，少于第一季度末的1000张"
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [
+        ("1,200", 1200.0),
+        ("1 200", 1200.0),
+        ("1,200,300", 1200300.0),
+        ("１２００张", 1200.0),
+        ("1.2万张", 12000.0),
+        ("1.2亿", 120000000.0),
+        ("约1200", 1200.0),
+        ("1200多张", 1200.0),
+        ("1.2w", None),  # not 1.2
+        ("1.2k", None),
+        ("1200 1300", None),  # two numbers, not 12,001,300
+        ("1,2", None),
+        ("12,00", None),
+        ("1,2000", None),
+        ("1200人", None),  # another target's unit: typed in the wrong cell
+    ],
+)
+def test_a_figure_is_read_as_typed_or_refused(typed, read):
+    from workbook_tools.targets import parse_figure
+
+    if read is None:
+        with pytest.raises(ValueError):
+            parse_figure(typed, "张")
+    else:
+        assert parse_figure(typed, "张") == read
+
+
+def test_target_columns_moved_out_of_their_pairs_go_by_order():
+    from workbook_tools.layout import COL_FIGURE, COL_TARGET, extra_columns
+
+    t, f = COL_TARGET, COL_FIGURE
+    assert extra_columns(["序号", t, f, t, f])[0] == [(1, 2), (3, 4)]
+    # Two target columns side by side, then their figures: which is whose cannot be told.
+    assert extra_columns(["序号", t, t, f, f])[0] == [(None, 3), (None, 4)]
+    assert extra_columns(["序号", f, t, f, t])[0] == [(None, 1), (None, 3)]
+
+
+def test_a_figure_beside_another_tasks_target_is_not_placed(shipped):
+    from workbook_tools.targets import format_target, match_figures
+
+    centres, beds = shipped.task("3"), shipped.task("4")
+    # Rows sorted without their target columns: *3's row now has *4's targets beside it.
+    cells = [(format_target(t), str(n), f"H{i}") for i, (t, n) in
+             enumerate(zip(beds.targets, (1500, 5500), strict=True), 6)]  # fmt: skip
+    found, unplaced = match_figures(centres.targets, cells)
+    assert found == {} and [c[1] for c in unplaced] == ["1500", "5500"]

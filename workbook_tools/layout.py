@@ -242,20 +242,25 @@ def extra_label(text: str) -> str | None:
 
 def extra_columns(labels: list[str]) -> tuple[list[tuple[int | None, int]], int | None]:
     """The target column pairs (target column or None, figure column) and the 上季度完成情况
-    column of a header row. A figure column is paired with the nearest target column to its
-    left that no other figure column took."""
+    column of a header row. As the template has them, each target column is followed by its
+    figure column, and pairs are taken so. Columns moved out of that order (two target columns
+    side by side, a figure column before its target) cannot say which figure is whose target:
+    then no figure column has a target column, and figures go by their order."""
     pairs: list[tuple[int | None, int]] = []
     previous = None
-    open_target: int | None = None
+    kinds: list[tuple[str, int]] = []
     for i, text in enumerate(labels):
         label = extra_label(text)
-        if label == COL_TARGET:
-            open_target = i
-        elif label == COL_FIGURE:
-            pairs.append((open_target, i))
-            open_target = None
+        if label in (COL_TARGET, COL_FIGURE):
+            kinds.append((label, i))
         elif label == COL_PREVIOUS and previous is None:
             previous = i
+    alternating = all(
+        label == (COL_TARGET if n % 2 == 0 else COL_FIGURE) for n, (label, _) in enumerate(kinds)
+    )
+    for n, (label, i) in enumerate(kinds):
+        if label == COL_FIGURE:
+            pairs.append((kinds[n - 1][1] if alternating else None, i))
     return pairs, previous
 
 

@@ -27,11 +27,14 @@ from .model import (
     Flag,
     Master,
     ReturnFile,
+    ReturnRow,
     Summary,
+    Task,
     quarter_name,
 )
 from .pairing import pair_rows, same_text
 from .summarise import summarise
+from .targets import match_figures, parse_figure
 from .validate import Checked, check_part, joined, report_stray, where_in
 
 
@@ -254,6 +257,7 @@ def _not_used(
     # A note may end in 中 itself ("与…的报送在同一工作表中").
     where = (other.note or "文件").removesuffix("中")
     used_text = {a.task_number: (a.answer, a.plan) for a in checked.answers}
+    used_figures = {a.task_number: dict(a.figures) for a in checked.answers}
     pairing = pair_rows(master.tasks_of(division), other.rows)
     for number, rows in pairing.rows.items():
         task = master.task(number)
@@ -277,6 +281,7 @@ def _not_used(
                     source,
                 )
             )
+        flags += _unread_figures(task, rows, used_figures.get(number, {}), own, where, other)
     if own:
         return flags
     for row in pairing.left:
@@ -299,6 +304,42 @@ def _not_used(
 
         for stray in other.ret.strays:
             report_stray(other.ret, stray, None, unread)
+    return flags
+
+
+def _unread_figures(
+    task: Task,
+    rows: Iterable[ReturnRow],
+    used: Mapping[str, float | None],
+    own: bool,
+    where: str,
+    other: Part,
+) -> list[Flag]:
+    """The 累计完成 figures of a part not used, quoted where the file used has none for the
+    target (or, for a file not the division's own, another one)."""
+    flags = []
+    for r in rows:
+        found, _ = match_figures(task.targets, r.figures)
+        for target in task.targets:
+            text, cell = found.get(target.name, ("", ""))
+            if not text.strip():
+                continue
+            try:
+                value = parse_figure(text, target.unit)
+            except ValueError:
+                value = None
+            kept = used.get(target.name)
+            if kept is None or (not own and value != kept):
+                flags.append(
+                    Flag(
+                        "内容未读入",
+                        f"未采用的{where}中，序号 {task.label} 的“{target.name}”累计完成数“{text.strip()}”"
+                        f"未读入（{other.ret.source}，工作表 {other.sheet}，单元格 {cell}）",
+                        other.division,
+                        task.number,
+                        other.ret.source,
+                    )
+                )
     return flags
 
 

@@ -122,15 +122,17 @@ def _quote(text: str, limit: int = 30) -> str:
 
 
 def stale_answers(
-    answers: Iterable[AnswerLike], previous: Mapping[tuple[str, str], str]
+    answers: Iterable[AnswerLike], previous: Mapping[tuple[str, str], str | tuple[str, ...]]
 ) -> list[Flag]:
     """答复未更新: an answer equal (normalised) to the same division's answer to the same task in
-    the previous quarter. ``previous`` maps (division, task number) to that answer."""
+    the previous quarter. ``previous`` maps (division, task number) to that answer, or to the
+    texts that count as it (the answer, and the template's cell showing it)."""
     flags = []
     for a in answers:
         n = normalise_answer(a.answer)
         before = previous.get((a.division, a.task_number))
-        if n and before is not None and normalise_answer(before) == n:
+        texts = (before,) if isinstance(before, str) else before or ()
+        if n and any(normalise_answer(t) == n for t in texts):
             flags.append(
                 Flag(
                     "答复未更新",
@@ -217,7 +219,7 @@ def terse_answers(
 
 def quality_flags(
     answers: Iterable[AnswerLike],
-    previous: Mapping[tuple[str, str], str] | None = None,
+    previous: Mapping[tuple[str, str], str | tuple[str, ...]] | None = None,
     known: frozenset[str] = _DEFAULT_SET,
 ) -> list[Flag]:
     """All three checks: 答复过简, 答复雷同, then 答复未更新 (when ``previous`` is given)."""

@@ -24,6 +24,7 @@ from .model import (
 from .quality import placeholders, quality_flags
 from .statuses import CALM_STATUSES, worst_status
 from .targets import TaskProgress, target_flags, task_progress
+from .validate import previous_cells
 
 
 def _judge_task(task: Task, answers: Sequence[Answer]) -> tuple[str, list[Flag]]:
@@ -71,7 +72,12 @@ def summarise(
         judged.append((task, status, mine, progress))
     if tracks_year(master, previous):
         known = placeholders(master.placeholders)
-        before = {key: getattr(p, "answer", "") for key, p in (previous or {}).items()}
+        # Last quarter's answer, or the whole 上季度完成情况 cell copied over as it was.
+        before = {}
+        for (division, number), p in (previous or {}).items():
+            task = master.task_or_none(number)
+            cells = previous_cells(p, task) if task is not None else set()
+            before[(division, number)] = (getattr(p, "answer", ""), *sorted(cells))
         flags += quality_flags(answers, before, known)
     # Attach every task-level flag to its task, so 汇总 can show 问题标记.
     by_task: dict[str, list[Flag]] = {}
@@ -132,8 +138,9 @@ def _progress(
         prev = previous.get((division, task.number))
         if prev is not None:
             before[division] = dict(getattr(prev, "figures", {}) or {})
-            if isinstance(getattr(prev, "quarter", None), int):
-                then[division] = prev.quarter  # a division that skipped a quarter: which one
+            when = getattr(prev, "figures_quarter", getattr(prev, "quarter", None))
+            if isinstance(when, int):
+                then[division] = when  # a division that skipped a quarter: which one
     progress = task_progress(task, quarter, figures, master.schedule)
     flags = target_flags(task, quarter, progress, statuses, figures, before, sources, then)
     return progress, flags

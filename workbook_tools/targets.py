@@ -69,7 +69,11 @@ EXAMPLE = "应写作“名称：数量单位”，如“社区老年人服务中
 # Full-width digits and signs as typed with a Chinese input method.
 _WIDE = str.maketrans("０１２３４５６７８９．，：％", "0123456789.,:%")
 _CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
-_MULTIPLIERS = {"万": 10_000, "千": 1_000, "百": 100}
+_MULTIPLIERS = {"亿": 100_000_000, "万": 10_000, "千": 1_000, "百": 100}
+#: Words of "about" after a figure (1200余, 1200多张, 1200+): the figure stands.
+_APPROXIMATE = re.compile(r"^(?:余|多|左右|\+)")
+#: Counters a figure may carry when its target names no unit.
+_COUNTERS = frozenset("个张人台家处所座间名户项次件条")
 
 _NUMBER = r"(\d+(?:,\d{3})*(?:\.\d+)?)"
 # What may follow a number in the 量化指标 column: multiplier, unit, an optional due quarter.
@@ -190,7 +194,7 @@ def format_target(target: Target) -> str:
 
 # --------------------------------------------------------------------------- reported figures
 
-_FIGURE = re.compile(r"(\d+(?:\.\d+)?)([万千百]?)(.*)")
+_FIGURE = re.compile(r"(\d+(?:\.\d+)?)([亿万千百]?)(.*)")
 
 
 def parse_figure(text: object, unit: str = "") -> float | None:
@@ -198,20 +202,27 @@ def parse_figure(text: object, unit: str = "") -> float | None:
     unit, or 个/张/人… typed after it) -> a float; "" -> None. Raises ValueError with the reason
     (in Chinese) for anything else: words, a negative number, a percentage."""
     raw = "" if text is None else str(text)
-    t = re.sub(r"\s+", "", raw.translate(_WIDE)).replace(",", "")
-    t = unicodedata.normalize("NFKC", t)
+    t = unicodedata.normalize("NFKC", raw.translate(_WIDE)).strip()
     if not t:
         return None
+    # Spaces and commas only as thousands separators: "1 200", "1,200,300"; "1200 1300" is
+    # two numbers and "1,2" or "12,00" a slip, and neither may be read as one.
+    t = re.sub(r"(?<=\d)[ ,](?=\d{3}(?!\d))", "", t)
+    if re.search(r"\d[\s,]+\d", t):
+        raise ValueError("有多个数字或逗号位置不对")
+    t = re.sub(r"\s+", "", t)
     if t.startswith("-"):
         raise ValueError("累计完成数不能小于0")
     m = _FIGURE.fullmatch(t.lstrip("+约"))
     if not m:
         raise ValueError("不是数字")
-    rest = m.group(3)
+    rest = _APPROXIMATE.sub("", m.group(3))
     if rest.startswith("%"):
         raise ValueError("应填写累计完成的数量，不是百分比")
-    if rest and rest != unit and not (len(rest) <= 2 and not re.search(r"[\d.]", rest)):
-        raise ValueError("不是数字")
+    # After the number only the target's own unit (or a plain counter when it has none):
+    # "1.2w", "1.2k" are not 1.2, and "1200人" in a target counted in 张 is another target's.
+    if rest and rest != unit and (unit or rest not in _COUNTERS):
+        raise ValueError(f"单位“{rest}”不是该指标的单位{f'“{unit}”' if unit else ''}")
     value = float(m.group(1)) * _MULTIPLIERS.get(m.group(2), 1)
     if not math.isfinite(value):
         raise ValueError("不是数字")
@@ -223,18 +234,22 @@ def match_figures(
 ) -> tuple[dict[str, tuple[str, str]], list[tuple[str, ...]]]:
     """The (figure text, cell) typed for each of ``targets`` from a row's target column pairs
     (target text, figure text, cell), by the target's name in its column, else by position; and
-    the pairs no target takes (a figure typed where the task has none)."""
+    the pairs no target takes (a figure typed where the task has none, or beside another
+    task's target: rows sorted without their target columns)."""
     found: dict[str, tuple[str, str]] = {}
     left: list[tuple[int, tuple[str, str, str]]] = []
+    unplaced = []
     by_name = {t.name: t for t in targets}
     for i, pair in enumerate(cells):
         named = parse_targets(pair[0])[0]
         name = named[0].name if named else ""
         if name in by_name and name not in found:
             found[name] = (pair[1], pair[2])
+        elif name and name not in by_name:
+            if pair[1].strip():
+                unplaced.append(pair)
         else:
             left.append((i, pair))
-    unplaced = []
     for i, pair in left:
         free = targets[i].name if i < len(targets) else None
         if free is not None and free not in found:

@@ -168,11 +168,11 @@ def check_part(
                 f"{division}报告序号 {task.label} 进度滞后（{where(row, '进展状态')}）",
                 task.number,
             )
-        before = getattr((previous or {}).get((division, task.number)), "answer", "")
+        shown = previous_cells((previous or {}).get((division, task.number)), task)
         for r in rows:
-            if before.strip() and r.previous.strip():
-                # The template showed last quarter's answer there; anything else was typed.
-                if normalise_space(before) not in normalise_space(r.previous):
+            if r.previous.strip():
+                # The template wrote one of these there; anything else in it was typed.
+                if normalise_space(r.previous) not in shown:
                     flag(
                         "内容未读入",
                         f"序号 {task.label} 的“上季度完成情况”栏被改写，其内容未作为本季度完成情况读入："
@@ -241,15 +241,24 @@ def _figures(
     for r in rows:
         found, unplaced = match_figures(task.targets, r.figures)
         for target in task.targets:
-            if values.get(target.name) is not None or target.name not in found:
+            if target.name not in found:
                 continue
             text, cell = found[target.name]
             try:
-                values[target.name] = parse_figure(text, target.unit)
+                value = parse_figure(text, target.unit)
             except ValueError as exc:
                 flag(
                     f"序号 {task.label} 的“{target.name}”累计完成数“{text.strip()}”{exc}，未读入"
                     f"（{place(cell)}）；请填写不小于0的数字"
+                )
+                continue
+            if values.get(target.name) is None:
+                values[target.name] = value
+            elif value is not None and value != values[target.name]:
+                # A second row of the task (a continuation, a copied row) with another figure.
+                flag(
+                    f"序号 {task.label} 的“{target.name}”另有累计完成数“{text.strip()}”未读入"
+                    f"（{place(cell)}），采用的是该事项第一行的数字"
                 )
         for _, text, cell, *_ in unplaced:
             why = "没有量化指标" if not task.targets else "没有与之对应的量化指标"
@@ -263,6 +272,21 @@ def _figures(
                     f"“{shown}”（{place(cell)}）"
                 )
     return tuple((t.name, values.get(t.name)) for t in task.targets)
+
+
+def previous_cells(prev: object, task: Task) -> set[str]:
+    """What split wrote in a task's 上季度完成情况 cell, space-normalised: the text of last
+    quarter's row (template_extra.previous_text), or 上季度未报送. ``prev`` is that row (an
+    archive row, or yearly.LastReport), None when the division had none."""
+    from .template_extra import Previous, previous_text  # pure; the template's own wording
+
+    texts = {normalise_space("（上季度未报送）")}
+    row = getattr(prev, "row", prev)
+    if row is not None:
+        figures = tuple(sorted((getattr(row, "figures", None) or {}).items()))
+        shown = Previous(getattr(row, "answer", ""), getattr(row, "status", ""), figures)
+        texts.add(normalise_space(previous_text(shown, task.targets)))
+    return texts
 
 
 def joined(rows: Sequence[ReturnRow], name: str) -> str:
