@@ -407,7 +407,7 @@ def _figures_line(view: TaskView) -> str:
 _FIGURE_FLAGS = {
     "未达序时": "未达序时的量化指标{}个",
     "状态与数据不符": "进展状态与所报数据不符{}处",
-    "数据倒退": "累计完成数比上季度减少的量化指标{}个",
+    "数据倒退": "累计完成数比此前所报减少的量化指标{}个",
 }
 
 #: 问题类型 that mean a return did not follow the template.
