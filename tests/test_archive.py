@@ -365,3 +365,23 @@ def test_an_answer_stays_with_its_task_when_the_master_is_renumbered(tmp_path):
         assert list(shown["养老服务处"]) == ["5"]
         [row] = year_history(archive, 2022, 2, [], revised)
         assert row.task == "5"
+
+
+def _open_archive(path: str) -> int:
+    from workbook_tools.archive import Archive
+
+    with Archive(path) as archive:
+        return archive.version
+
+
+def test_merges_opening_a_new_archive_at_once_each_migrate_it_once(tmp_path):
+    # Each process reads the version, then applies the steps it lacks: a step another process
+    # applied meanwhile must not be applied twice ("table answers already exists").
+    from concurrent.futures import ProcessPoolExecutor
+
+    from workbook_tools.archive import SCHEMA_VERSION
+
+    with ProcessPoolExecutor(6) as pool:
+        for i in range(6):
+            path = str(tmp_path / f"a{i}.sqlite")
+            assert list(pool.map(_open_archive, [path] * 6)) == [SCHEMA_VERSION] * 6

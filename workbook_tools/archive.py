@@ -272,9 +272,12 @@ class Archive:
                 continue
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                for sql in statements:
-                    self._db.execute(sql)
-                self._db.execute("UPDATE schema_version SET version = ?", (version,))
+                # Read again under the write lock: another merge starting at the same moment
+                # may have applied this step since the version was read above.
+                if self.version < version:
+                    for sql in statements:
+                        self._db.execute(sql)
+                    self._db.execute("UPDATE schema_version SET version = ?", (version,))
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
