@@ -354,3 +354,17 @@ def test_merge_refuses_to_write_into_the_inbox_it_reads(tmp_path):
         assert result.exit_code == 2
         assert "不能写在回收文件夹" in result.output
     assert tree_digest(inbox) == before
+
+
+def test_a_second_inbox_for_the_same_quarter_says_whose_answers_leave_the_archive(tmp_path):
+    templates = split_shipped(tmp_path / "outbox")
+    first, second = tmp_path / "inbox-a", tmp_path / "inbox-b"
+    fill_all(templates, first)
+    fill_all(templates, second, skip=("养老服务处", "社会救助处"))
+    archive = tmp_path / "档案.sqlite"
+    common = ("merge", "-q", "1", "--master", SHIPPED_MASTER, "--archive", archive, "--no-report")
+    one = run_cli(*common, "--inbox", first, "--out", tmp_path / "a.xlsx")
+    assert one.exit_code == 0 and "注意" not in one.output
+    two = run_cli(*common, "--inbox", second, "--out", tmp_path / "b.xlsx")
+    assert two.exit_code == 0, two.output
+    assert "注意：档案中原有养老服务处、社会救助处的2022年第一季度答复" in two.output

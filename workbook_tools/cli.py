@@ -316,8 +316,18 @@ def _merge_with(
         click.echo(f"JSON：{shown_path(json_path)}")
     if archive is not None and not from_archive:
         # Last: a merge stopped before here leaves the archive as it was.
+        before = {r.division for r in archive.answers(year, quarter)}
         count = archive.record_quarter(year, quarter, rows)
         click.echo(f"档案：{shown_path(archive.path)}（{period} {count} 条答复）")
+        order = {d: i for i, d in enumerate(master.divisions)}
+        gone = sorted(before - {r.division for r in rows}, key=lambda d: (order.get(d, 1e9), d))
+        if gone:
+            # The quarter is recorded anew from this inbox: say whose earlier answers left it.
+            click.echo(
+                f"注意：档案中原有{'、'.join(gone)}的{period}答复，本次收件箱中没有可采用的文件，"
+                "已不在档案中；如是误用了别的收件箱，请用原收件箱重新汇总",
+                err=True,
+            )
     if strict and has_errors(summary.flags):
         sys.exit(1)
 
