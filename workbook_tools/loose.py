@@ -117,30 +117,30 @@ def _local(tag) -> str:
 # --- xlsx / xlsm ---------------------------------------------------------------------------
 
 
-def _zip_parts(data: bytes):
-    """A reader of the zip's members by name (case ignored, as OPC says): the parsed XML of a
-    member, or None when it is missing or larger than MAX_MEMBER."""
-    zf = zipfile.ZipFile(io.BytesIO(data))
-    infos = {info.filename.lower(): info for info in zf.infolist()}
+class _ZipParts:
+    """The zip's members by name (case ignored, as OPC says): called, the parsed XML of a
+    member; :meth:`raw`, its bytes (for a part streamed rather than parsed whole). Either is
+    None when the member is missing or larger than MAX_MEMBER."""
 
-    def raw(name: str) -> bytes | None:
-        info = infos.get(name.lower())
+    def __init__(self, data: bytes) -> None:
+        self._zip = zipfile.ZipFile(io.BytesIO(data))
+        self._infos = {info.filename.lower(): info for info in self._zip.infolist()}
+
+    def raw(self, name: str) -> bytes | None:
+        info = self._infos.get(name.lower())
         if info is None or info.file_size > MAX_MEMBER:
             return None
-        with zf.open(info) as stream:
+        with self._zip.open(info) as stream:
             data = stream.read(MAX_MEMBER + 1)
         return None if len(data) > MAX_MEMBER else data
 
-    def part(name: str):
-        data = raw(name)
+    def __call__(self, name: str):
+        data = self.raw(name)
         return None if data is None else safe_et.fromstring(data, forbid_dtd=True)
-
-    part.raw = raw  # the member's bytes, for a part too large to parse whole
-    return part
 
 
 def _ooxml(data: bytes, found: _Found) -> None:
-    part = _zip_parts(data)
+    part = _ZipParts(data)
     book = next((p for _, k, p in _rels(part, "") if k == "officeDocument"), "xl/workbook.xml")
     targets = {rid: path for rid, _kind, path in _rels(part, book)}
     for sheet in _iter_local(part(book), "sheet"):
@@ -292,7 +292,7 @@ _CELLS = {_TABLE + "table-cell", _TABLE + "covered-table-cell"}
 
 
 def _ods(data: bytes, found: _Found) -> None:
-    for table in _zip_parts(data)("content.xml").iter(_TABLE + "table"):
+    for table in _ZipParts(data)("content.xml").iter(_TABLE + "table"):
         _guard(_ods_table, table, table.get(_TABLE + "name", ""), found)
 
 

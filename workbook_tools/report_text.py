@@ -167,30 +167,24 @@ def _behind_line(view: TaskView, state: str = "") -> str:
     return f"{task_name(view)}（牵头处室：{_leads(view)}）。{reasons}"
 
 
-def _others(view: TaskView, state: str) -> str:
-    """The divisions of ``view`` not in ``state``, with theirs: 市慈善服务中心未报送."""
+def _states(parts: Sequence[Part]) -> str:
+    """Divisions with their states: 甲处按序时推进、市慈善服务中心（配合）未报送."""
     return "、".join(
-        f"{_plain(p.division)}{'' if p.role == '牵头' else '（配合）'}{p.state}"
-        for p in view.parts
-        if p.state != state
+        f"{_plain(p.division)}{'' if p.role == '牵头' else '（配合）'}{p.state}" for p in parts
     )
 
 
 def _not_counted(view: TaskView, label: str) -> str:
+    others = _states([p for p in view.parts if p.state != label])
     return (
-        f"{task_name(view)}的牵头处室报告{label}，但{_others(view, label)}，"
+        f"{task_name(view)}的牵头处室报告{label}，但{others}，"
         f"总体状态计为{view.state}，未列入上述{label}的任务。"
     )
 
 
 def _why_counted(view: TaskView, unknown: Sequence[str]) -> str:
     """Why a task a division reports behind is counted under 未报送 or 未填写."""
-    who = "、".join(
-        f"{_plain(p.division)}{'' if p.role == '牵头' else '（配合）'}{p.state}"
-        for p in view.parts
-        if p.state in unknown
-    )
-    return f"另有{who}，总体状态计为{view.state}"
+    return f"另有{_states(view.parts_in(*unknown))}，总体状态计为{view.state}"
 
 
 def _summary_cell(view: TaskView, ov: Overview) -> str:

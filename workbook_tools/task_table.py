@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from . import layout
 from .cells import value_text
 from .model import ReturnRow, Stray
+from .pairing import task_number
 from .sheets import Sheet, cell_ref, column_letter
 
 #: Rows searched for the header (序号 / 责任事项 / 完成情况): notes above the table push it down.
@@ -88,14 +89,13 @@ def _title(sheet: Sheet, header: int) -> tuple[int, int, str] | None:
 
 
 _WHOLE_FLOAT = re.compile(r"\d+\.0+")  # a 序号 typed or read as 3.0
-_TASK_NUMBER = re.compile(r"[*＊]?\s*\d+(\.0+)?")
 _ANNEX = re.compile(r"附件\s*\d+")
 
 
 def _numbered(sheet: Sheet, r: int) -> bool:
     """Whether row ``r`` (0-based) starts with a task's 序号 (3, *3, 3.0): a task row."""
     row = sheet.grid[r] if 0 <= r < len(sheet.grid) else []
-    return bool(row) and _TASK_NUMBER.fullmatch(value_text(row[0]).strip()) is not None
+    return bool(row) and task_number(value_text(row[0])).isdigit()
 
 
 def _task_rows(
